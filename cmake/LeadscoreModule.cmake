@@ -1,0 +1,57 @@
+# Helpers that make every module's library, test and benchmark targets the same way.
+find_package(PkgConfig REQUIRED)
+find_package(GTest REQUIRED)
+find_package(Threads REQUIRED)
+
+set(LEADSCORE_WARNINGS -Wall -Wextra -Wpedantic)
+if(LEADSCORE_WERROR)
+  list(APPEND LEADSCORE_WARNINGS -Werror)
+endif()
+if(LEADSCORE_NATIVE)
+  set(LEADSCORE_ARCH -march=native)
+else()
+  set(LEADSCORE_ARCH -march=x86-64-v3)
+endif()
+
+add_library(leadscore_options INTERFACE)
+target_compile_options(leadscore_options INTERFACE ${LEADSCORE_WARNINGS} ${LEADSCORE_ARCH})
+target_include_directories(leadscore_options INTERFACE ${PROJECT_SOURCE_DIR}/src)
+target_compile_definitions(leadscore_options INTERFACE
+  LEADSCORE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+if(LEADSCORE_SANITIZE)
+  target_compile_options(leadscore_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(leadscore_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# leadscore_module(NAME forest SRCS a.cpp b.cpp DEPS leadscore::core [PUBLIC_LIBS ...])
+# Makes the static library leadscore_<NAME> with the alias leadscore::<NAME>.
+function(leadscore_module)
+  cmake_parse_arguments(M "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(leadscore_${M_NAME} STATIC ${M_SRCS})
+  add_library(leadscore::${M_NAME} ALIAS leadscore_${M_NAME})
+  target_link_libraries(leadscore_${M_NAME} PUBLIC leadscore_options ${M_DEPS})
+endfunction()
+
+# leadscore_test(NAME forest_test SRCS forest_test.cpp DEPS leadscore::forest [LABELS unit])
+# A GoogleTest executable registered with CTest. Label `unit` (default) runs in the
+# sanitizer build too; `integration` tests start real servers and run in the main build only.
+function(leadscore_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 600)
+  endif()
+  add_executable(${T_NAME} ${T_SRCS})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main Threads::Threads)
+  # Integration tests find the real binary through LEADSCORE_BIN (tests/ is added after src/).
+  if(TARGET leadscore)
+    target_compile_definitions(${T_NAME} PRIVATE LEADSCORE_BIN="$<TARGET_FILE:leadscore>")
+    add_dependencies(${T_NAME} leadscore)
+  endif()
+  gtest_discover_tests(${T_NAME}
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()
+include(GoogleTest)

@@ -1,0 +1,14 @@
+#pragma once
+// app: the `leadscore` command line. Each subcommand lives in its own cmd_<name>.cpp and
+// registers itself on the root CLI11 app through one of these functions.
+
+#include <CLI/CLI.hpp>
+
+namespace app {
+
+// Sets the process exit code from inside a subcommand callback.
+[[noreturn]] void exit_with(int code);
+
+void add_version_command(CLI::App& root);
+
+}  // namespace app

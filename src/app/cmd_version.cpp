@@ -1,0 +1,14 @@
+#include <cstdio>
+
+#include "app/app.h"
+
+namespace app {
+
+[[noreturn]] void exit_with(int code) { throw CLI::RuntimeError(code); }
+
+void add_version_command(CLI::App& root) {
+  auto* cmd = root.add_subcommand("version", "Print the leadscore version");
+  cmd->callback([] { std::printf("leadscore %s\n", LEADSCORE_VERSION); });
+}
+
+}  // namespace app

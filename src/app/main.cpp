@@ -1,0 +1,10 @@
+// The `leadscore` binary: one subcommand per job (see app/app.h).
+#include "app/app.h"
+
+int main(int argc, char** argv) {
+  CLI::App root{"leadscore: real-time lead intent scoring engine"};
+  root.require_subcommand(1);
+  app::add_version_command(root);
+  CLI11_PARSE(root, argc, argv);
+  return 0;
+}
