@@ -12,6 +12,8 @@ namespace {
 
 constexpr size_t kMaxFieldNameLength = 128;
 constexpr size_t kDefaultIdMaxLength = 128;
+constexpr size_t kLinearCategoryScan = 8;  // longer category lists get a hash index
+constexpr size_t kMaxIndexedCategoryLength = 256;
 
 struct TypeName {
   FieldType type;
@@ -173,6 +175,9 @@ Result<FieldSpec> parse_field(simdjson::dom::element e, size_t position) {
         LS_ASSIGN_OR_RETURN(auto s, get_string(c, f.name, "categories[]"));
         auto t = detail::trim(s);
         if (t.empty()) return invalid_field(f.name, "empty category");
+        if (t.size() > kMaxIndexedCategoryLength) {
+          return invalid_field(f.name, "category longer than 256 bytes");
+        }
         for (const auto& prev : f.categories) {
           if (detail::iequals(prev, t)) {
             return invalid_field(f.name, "duplicate category '" + std::string(t) +
@@ -298,6 +303,23 @@ std::vector<const FieldSpec*> Schema::text_fields() const {
     if (f.role == FieldRole::TextForRerank) out.push_back(&f);
   }
   return out;
+}
+
+int Schema::category_code(const FieldSpec& f, std::string_view value) const {
+  const auto t = detail::trim(value);
+  const auto n = static_cast<int>(f.categories.size());
+  const auto k = static_cast<size_t>(&f - fields_.data());
+  if (&f >= fields_.data() && k < fields_.size() && !category_index_[k].empty()) {
+    char buf[kMaxIndexedCategoryLength];
+    if (t.size() > sizeof buf) return n;  // longer than every indexed category
+    for (size_t i = 0; i < t.size(); ++i) buf[i] = detail::ascii_lower(t[i]);
+    auto it = category_index_[k].find(std::string_view(buf, t.size()));
+    return it == category_index_[k].end() ? n : it->second;
+  }
+  for (int c = 0; c < n; ++c) {
+    if (detail::iequals(f.categories[static_cast<size_t>(c)], t)) return c;
+  }
+  return n;
 }
 
 bool Schema::is_missing_token(std::string_view value) const {
@@ -445,6 +467,15 @@ Result<std::shared_ptr<const Schema>> parse_schema(std::string_view json) {
     schema->by_name_.emplace(f.name, index);
     schema->fields_.push_back(std::move(f));
     ++position;
+  }
+  // Hash lookup pays off over a linear case-insensitive scan for long lists (localities).
+  schema->category_index_.resize(schema->fields_.size());
+  for (size_t k = 0; k < schema->fields_.size(); ++k) {
+    const auto& cats = schema->fields_[k].categories;
+    if (cats.size() <= kLinearCategoryScan) continue;
+    for (size_t c = 0; c < cats.size(); ++c) {
+      schema->category_index_[k].emplace(detail::lower(cats[c]), static_cast<int>(c));
+    }
   }
   if (schema->id_ < 0) return invalid("no field with role 'id' (every schema needs a lead id)");
   if (schema->feature_fields_.empty()) return invalid("no field with role 'feature'");

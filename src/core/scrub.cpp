@@ -247,11 +247,25 @@ constexpr std::array<std::string_view, 10> kDigitWords = {
 
 // A number word at s[i]: its digit, or -1. `len` = bytes.
 int digit_word_at(std::string_view s, size_t i, size_t& len) {
-  if (i >= s.size() || !is_alpha(s[i])) return -1;
-  for (size_t d = 0; d < kDigitWords.size(); ++d) {
-    if (word_at(s, i, kDigitWords[d])) {
-      len = kDigitWords[d].size();
-      return static_cast<int>(d);
+  if (i >= s.size()) return -1;
+  // Only the words sharing s[i]'s first letter are compared.
+  int candidates[3] = {-1, -1, -1};
+  switch (ascii_lower(s[i])) {
+    case 'z': candidates[0] = 0; break;
+    case 'o': candidates[0] = 1; break;
+    case 't': candidates[0] = 2; candidates[1] = 3; break;
+    case 'f': candidates[0] = 4; candidates[1] = 5; break;
+    case 's': candidates[0] = 6; candidates[1] = 7; break;
+    case 'e': candidates[0] = 8; break;
+    case 'n': candidates[0] = 9; break;
+    default: return -1;
+  }
+  for (int d : candidates) {
+    if (d < 0) break;
+    const auto word = kDigitWords[static_cast<size_t>(d)];
+    if (word_at(s, i, word)) {
+      len = word.size();
+      return d;
     }
   }
   return -1;
@@ -299,6 +313,11 @@ bool read_group(std::string_view s, size_t i, Group& g) {
     return true;
   }
   g.numeral = false;
+  // Cheap filter: number words, "double" and "triple" start with one of these letters.
+  switch (ascii_lower(s[i])) {
+    case 'z': case 'o': case 't': case 'f': case 's': case 'e': case 'n': case 'd': break;
+    default: return false;
+  }
   int d = digit_word_at(s, i, len);
   if (d >= 0) {
     g.digits.push_back(static_cast<char>('0' + d));
@@ -510,9 +529,30 @@ std::string scrub_numbers(std::string_view s, bool strict) {
   return out;
 }
 
+// Which passes can match at all: most notes have no '@', no "dot" and few digits.
+struct Needs {
+  bool email = false;
+  bool digit = false;
+};
+
+Needs survey(std::string_view s) {
+  Needs n;
+  bool digit = false;
+  for (char c : s) digit |= static_cast<unsigned char>(c - '0') < 10;  // vectorises
+  n.digit = digit;
+  n.email = s.find('@') != std::string_view::npos || s.find('\xEF') != std::string_view::npos;
+  for (size_t i = 0; !n.email && i + 2 < s.size(); ++i) {
+    if (ascii_lower(s[i]) == 'd' && ascii_lower(s[i + 1]) == 'o' && ascii_lower(s[i + 2]) == 't') {
+      n.email = true;
+    }
+  }
+  return n;
+}
+
 std::string scrub(std::string_view text, bool strict) {
-  std::string s = scrub_emails(text);
-  s = scrub_pan(s);
+  const Needs needs = survey(text);
+  std::string s = needs.email ? scrub_emails(text) : std::string(text);
+  if (needs.digit) s = scrub_pan(s);
   return scrub_numbers(s, strict);
 }
 

@@ -83,6 +83,23 @@ TEST(Lead, CategoryMatchingIsCaseInsensitiveAndTrimmed) {
   EXPECT_EQ(l.features[col("city")], 0.0f);
 }
 
+TEST(Lead, LongCategoryListsMatchThroughTheIndex) {
+  auto s = *core::parse_schema(R"({"name":"t","version":1,"fields":[
+    {"name":"id","type":"id","role":"id"},
+    {"name":"loc","type":"category","role":"feature","categories":
+      ["Andheri West","Powai","Thane West","Baner","Wakad","Kharadi","Hebbal","OMR","Bopal",
+       "Salt Lake","Noida Sector 150"]}]})");
+  const auto* f = s->field("loc");
+  EXPECT_EQ(s->category_code(*f, "baner"), 3);
+  EXPECT_EQ(s->category_code(*f, "  NOIDA SECTOR 150 "), 10);
+  EXPECT_EQ(s->category_code(*f, "Bandra"), 11);
+  EXPECT_EQ(s->category_code(*f, std::string(300, 'a')), 11);
+  auto l = *core::parse_lead_json(*s, R"({"loc":"salt lake"})");
+  EXPECT_EQ(l.features[0], 9.0f);
+  l = *core::parse_lead_json(*s, R"({"loc":"NA"})");
+  EXPECT_TRUE(std::isnan(l.features[0]));
+}
+
 TEST(Lead, UnknownCategoryEncodesAsOther) {
   auto l = *parse(R"({"city":"Indore"})");
   EXPECT_EQ(l.features[col("city")], 3.0f);  // n = 3 categories

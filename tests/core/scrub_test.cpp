@@ -63,6 +63,9 @@ constexpr ScrubCase kMustScrub[] = {
     {"Sector 62 9820155501", "Sector 62 [phone]"},
     {"visit on 15-03-2024 call 98201-55501", "visit on 15-03-2024 call [phone]"},
     {"10:30 9820155501", "10:30 [phone]"},
+    {"Alternate no. 98201 55501.", "Alternate no. [phone]."},
+    {"Mera number 9820155501 hai, WhatsApp karo.", "Mera number [phone] hai, WhatsApp karo."},
+    {"Call on 09820155501 after 6 pm.", "Call on [phone] after 6 pm."},
 };
 
 // Must keep: ordinary numbers in real-estate notes.
@@ -97,6 +100,11 @@ constexpr const char* kMustKeep[] = {
     "RERA P51800012345",
     "price 7500 per sqft",
     "Ready to move, 2nd floor",
+    "Comparing 2-3 projects nearby.",
+    "Call back after 7 pm.",
+    "Shaam 7 baje call karna.",
+    "Needs 2 BHK on rent near Powai, budget 45k per month.",
+    "Looking for 3 BHK in Baner, budget 1.2 Cr.",
     "",
 };
 
