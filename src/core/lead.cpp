@@ -493,8 +493,9 @@ Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
                                           Options options) {
   RecordParser p;
   std::vector<char> present(schema->fields().size(), 0);
-  for (const auto& raw : header) {
-    const auto name = trim(raw);
+  for (size_t c = 0; c < header.size(); ++c) {
+    auto name = trim(header[c]);
+    if (c == 0 && name.starts_with("\xEF\xBB\xBF")) name = trim(name.substr(3));  // UTF-8 BOM
     const int index = schema->field_index(name);
     if (index >= 0) {
       if (present[static_cast<size_t>(index)]) {
