@@ -16,7 +16,7 @@ constexpr size_t kLinearCategoryScan = 8;  // longer category lists get a hash i
 constexpr size_t kMaxIndexedCategoryLength = 256;
 
 struct TypeName {
-  FieldType type;
+  FieldType value;
   std::string_view name;
 };
 constexpr TypeName kTypeNames[] = {
@@ -26,7 +26,7 @@ constexpr TypeName kTypeNames[] = {
     {FieldType::Id, "id"},               {FieldType::MoneyInr, "money_inr"},
 };
 struct RoleName {
-  FieldRole role;
+  FieldRole value;
   std::string_view name;
 };
 constexpr RoleName kRoleNames[] = {
@@ -35,6 +35,18 @@ constexpr RoleName kRoleNames[] = {
     {FieldRole::Consent, "consent"}, {FieldRole::TextForRerank, "text-for-rerank"},
     {FieldRole::Meta, "meta"},       {FieldRole::Ignore, "ignore"},
 };
+
+// Finds `name` in a {value, name} table.
+template <typename Table, typename T>
+bool lookup(const Table& table, std::string_view name, T& out) {
+  for (const auto& entry : table) {
+    if (entry.name == name) {
+      out = entry.value;
+      return true;
+    }
+  }
+  return false;
+}
 
 tl::unexpected<Error> invalid(std::string message, std::string field = {}) {
   return make_error("schema_invalid", std::move(message), std::move(field));
@@ -135,32 +147,18 @@ Result<FieldSpec> parse_field(simdjson::dom::element e, size_t position) {
     if (key == "name") continue;
     if (key == "type") {
       LS_ASSIGN_OR_RETURN(auto s, get_string(value, f.name, key));
-      bool found = false;
-      for (const auto& t : kTypeNames) {
-        if (t.name == s) {
-          f.type = t.type;
-          found = true;
-        }
-      }
-      if (!found) {
-        return invalid_field(f.name, "unknown type '" + std::string(s) +
-                                         "' (number, integer, boolean, category, text, "
-                                         "timestamp, id, money_inr)");
+      if (!lookup(kTypeNames, s, f.type)) {
+        return invalid_field(f.name, detail::cat("unknown type '", s,
+                                                 "' (number, integer, boolean, category, text, "
+                                                 "timestamp, id, money_inr)"));
       }
       has_type = true;
     } else if (key == "role") {
       LS_ASSIGN_OR_RETURN(auto s, get_string(value, f.name, key));
-      bool found = false;
-      for (const auto& r : kRoleNames) {
-        if (r.name == s) {
-          f.role = r.role;
-          found = true;
-        }
-      }
-      if (!found) {
-        return invalid_field(f.name, "unknown role '" + std::string(s) +
-                                         "' (feature, label, pii, id, consent, "
-                                         "text-for-rerank, meta, ignore)");
+      if (!lookup(kRoleNames, s, f.role)) {
+        return invalid_field(f.name, detail::cat("unknown role '", s,
+                                                 "' (feature, label, pii, id, consent, "
+                                                 "text-for-rerank, meta, ignore)"));
       }
       has_role = true;
     } else if (key == "description") {
@@ -275,14 +273,14 @@ Result<FieldSpec> parse_field(simdjson::dom::element e, size_t position) {
 
 std::string_view to_string(FieldType type) {
   for (const auto& t : kTypeNames) {
-    if (t.type == type) return t.name;
+    if (t.value == type) return t.name;
   }
   return "?";
 }
 
 std::string_view to_string(FieldRole role) {
   for (const auto& r : kRoleNames) {
-    if (r.role == role) return r.name;
+    if (r.value == role) return r.name;
   }
   return "?";
 }
