@@ -368,13 +368,16 @@ bool is_date(const Group& a, const Group& b, const Group& c) {
          (looks_like_year(a.digits) && day_month(b, c));
 }
 
-constexpr std::string_view kPhoneKeywords[] = {
-    "phone",    "ph",      "mob",      "mobile", "cell",   "call", "tel", "telephone",
-    "landline", "contact", "whatsapp", "wa",     "number", "no",   "num"};
+constexpr std::string_view kPhoneKeywords[] = {"phone",    "ph",      "mob",      "mobile",
+                                               "cell",     "call",    "tel",      "telephone",
+                                               "landline", "contact", "whatsapp", "wa"};
+// "no", "number" count only after a phone word ("mobile no.", "contact number"): alone they
+// also introduce booking and reference numbers.
+constexpr std::string_view kNumberWords[] = {"no", "num", "number", "nos"};
 
-// True when a phone keyword ("call", "mob.", "ph:") directly precedes s[i].
-bool phone_keyword_before(std::string_view s, size_t i) {
-  size_t j = i;
+// The ASCII word that ends at s[j] after skipping up to 4 punctuation/space bytes; sets
+// `begin` to where it starts.
+std::string_view word_before(std::string_view s, size_t j, size_t& begin) {
   size_t skipped = 0;
   while (j > 0 && skipped < 4 &&
          (s[j - 1] == ' ' || s[j - 1] == ':' || s[j - 1] == '.' || s[j - 1] == '-' ||
@@ -384,8 +387,17 @@ bool phone_keyword_before(std::string_view s, size_t i) {
   }
   size_t w = j;
   while (w > 0 && is_alpha(s[w - 1])) --w;
-  if (w == j) return false;
-  return in_list(s.substr(w, j - w), kPhoneKeywords);
+  begin = w;
+  return s.substr(w, j - w);
+}
+
+// True when a phone keyword ("call", "mob.", "ph:", "contact no.") directly precedes s[i].
+bool phone_keyword_before(std::string_view s, size_t i) {
+  size_t begin = 0;
+  auto word = word_before(s, i, begin);
+  if (word.empty()) return false;
+  if (in_list(word, kNumberWords)) word = word_before(s, begin, begin);
+  return !word.empty() && in_list(word, kPhoneKeywords);
 }
 
 enum class Kind { None, Phone, Aadhaar };
@@ -504,14 +516,19 @@ std::string scrub_numbers(std::string_view s, bool strict) {
       size_t best_end = k;
       std::string digits;
       const bool with_plus = plus && k == 0;
+      // Digits glued to letters on the left ("CRM2345678901") are ids unless mobile-shaped.
+      const bool glued = groups[k].numeral && !with_plus && groups[k].begin > 0 &&
+                         is_alpha(s[groups[k].begin - 1]);
+      const bool weak_rules_off = strict || glued;
       const bool keyword =
-          !strict && phone_keyword_before(s, groups[k].begin - (with_plus ? 1 : 0));
+          !weak_rules_off && phone_keyword_before(s, groups[k].begin - (with_plus ? 1 : 0));
       bool all_years = true;
       for (size_t e = k; e < groups.size() && !barrier[e]; ++e) {
         digits += groups[e].digits;
         if (digits.size() > 17) break;
         all_years = all_years && groups[e].numeral && looks_like_year(groups[e].digits);
-        Kind kind = classify(digits, with_plus, aadhaar_grouping(groups, k, e), keyword, strict);
+        Kind kind =
+            classify(digits, with_plus, aadhaar_grouping(groups, k, e), keyword, weak_rules_off);
         if (all_years) kind = Kind::None;  // "2019 2024 2025"
         if (kind != Kind::None) {
           best = kind;

@@ -67,6 +67,8 @@ constexpr ScrubCase kMustScrub[] = {
     {"Alternate no. 98201 55501.", "Alternate no. [phone]."},
     {"Mera number 9820155501 hai, WhatsApp karo.", "Mera number [phone] hai, WhatsApp karo."},
     {"Call on 09820155501 after 6 pm.", "Call on [phone] after 6 pm."},
+    {"contact no. 2345 6789", "contact no. [phone]"},
+    {"Mobile number: 98201 55501", "Mobile number: [phone]"},
 };
 
 // Must keep: ordinary numbers in real-estate notes.
@@ -103,6 +105,11 @@ constexpr const char* kMustKeep[] = {
     "price 7500 per sqft",
     "Ready to move, 2nd floor",
     "Comparing 2-3 projects nearby.",
+    "Booking no. 12345678 confirmed",
+    "Ref no 2024031",
+    "CRM2345678901 synced",
+    "Zoho id 5432100000001234567",
+    "Order 123456789012345",
     "Call back after 7 pm.",
     "Shaam 7 baje call karna.",
     "Do din mein 2 site visits, ek baar call kiya",
