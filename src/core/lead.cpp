@@ -155,7 +155,13 @@ Result<std::optional<double>> to_number(const Schema& schema, const FieldSpec& f
     }
     d = detail::bare_money_to_lakhs(d);
   }
-  if (f.type == FieldType::Timestamp) d = detail::epoch_number_to_seconds(d);
+  if (f.type == FieldType::Timestamp) {
+    d = detail::epoch_number_to_seconds(d);
+    if (!detail::timestamp_in_range(d)) {
+      return make_error("invalid_timestamp",
+                        "field '" + f.name + "': timestamp outside the years 1-9999", f.name);
+    }
+  }
   if (f.type == FieldType::Integer && d != std::floor(d)) return mismatch(f, "an integer", v);
   return std::optional<double>(d);
 }
@@ -317,6 +323,11 @@ class LeadBuilder {
         double x = *d;
         if (f.type != FieldType::Timestamp) {
           LS_ASSIGN_OR_RETURN(x, check_range(f, x));
+          // Beyond float32 the encoded row would hold inf (and the conversion is UB).
+          if (!(std::fabs(x) <= std::numeric_limits<float>::max())) {
+            return make_error("field_out_of_range",
+                              "field '" + f.name + "': value too large for a feature", f.name);
+          }
         }
         return set_number(f, x);
       }
@@ -565,14 +576,17 @@ std::string describe_feature_value(const Schema& schema, size_t feature_index, f
     case FieldType::Boolean:
       return value >= 0.5f ? "yes" : "no";
     case FieldType::Category: {
-      const auto code = static_cast<long>(value);
-      if (code >= 0 && static_cast<size_t>(code) < f.categories.size()) {
-        return f.categories[static_cast<size_t>(code)];
+      // Compare as float first: casting an out-of-range float to an integer is UB.
+      if (value >= 0.0f && value < static_cast<float>(f.categories.size())) {
+        return f.categories[static_cast<size_t>(value)];
       }
       return "other";
     }
-    case FieldType::Timestamp:
-      return detail::format_iso8601(static_cast<double>(value) * 86400.0).substr(0, 10);
+    case FieldType::Timestamp: {
+      const double seconds = static_cast<double>(value) * 86400.0;
+      if (!detail::timestamp_in_range(seconds)) return format_float(value);
+      return detail::format_iso8601(seconds).substr(0, 10);
+    }
     case FieldType::MoneyInr: {
       if (value >= 100.0f) return format_float(value / 100.0f) + " crore";
       return format_float(value) + " lakh";

@@ -264,6 +264,11 @@ std::string format_iso8601(double epoch_seconds) {
   return buf;
 }
 
+bool timestamp_in_range(double epoch_seconds) {
+  // 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z
+  return epoch_seconds >= -62135596800.0 && epoch_seconds <= 253402300799.0;
+}
+
 double epoch_number_to_seconds(double v) {
   // Exports often carry milliseconds; 1e11 s is the year 5138, 1e11 ms is 1973.
   return std::fabs(v) >= 1e11 ? v / 1000.0 : v;
@@ -308,7 +313,9 @@ Result<double> parse_timestamp_seconds(std::string_view text) {
     double v = 0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) return bad_time();
-    return detail::epoch_number_to_seconds(v);
+    v = detail::epoch_number_to_seconds(v);
+    if (!detail::timestamp_in_range(v)) return bad_time();
+    return v;
   }
   size_t pos = 0;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;

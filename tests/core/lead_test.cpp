@@ -35,6 +35,9 @@ std::string dump(const Lead& lead) {
 
 std::string dump(const core::Error& e) { return e.code + "|" + e.message + "|" + e.field; }
 
+core::Result<Lead> parse_with(const std::string& schema_fields, const std::string& json,
+                              const std::string& unknown = "ignore");
+
 core::Result<Lead> parse(const std::string& json) {
   return core::parse_lead_json(*test_schema(), json);
 }
@@ -215,6 +218,18 @@ TEST(LeadErrors, NegativeMoneyNumber) {
 TEST(LeadErrors, InvalidTimestamp) {
   expect_error(R"({"created_at":"2024-02-30"})", "invalid_timestamp", "created_at");
 }
+TEST(LeadErrors, TimestampBeyondYear9999) {
+  expect_error(R"({"created_at":1e300})", "invalid_timestamp", "created_at");
+  expect_error(R"({"created_at":"99999999999999999"})", "invalid_timestamp", "created_at");
+}
+TEST(LeadErrors, NumberBeyondFloatRange) {
+  auto r = parse_with(
+      R"({"name":"id","type":"id","role":"id"},{"name":"x","type":"number","role":"feature"})",
+      R"({"x":1e300})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "field_out_of_range");
+  EXPECT_EQ(r.error().field, "x");
+}
 TEST(LeadErrors, TextTooLong) {
   expect_error(R"({"notes":")" + std::string(51, 'a') + "\"}", "field_too_long", "notes");
 }
@@ -229,7 +244,7 @@ TEST(LeadErrors, LeadIdTooLong) {
 }
 
 core::Result<Lead> parse_with(const std::string& schema_fields, const std::string& json,
-                              const std::string& unknown = "ignore") {
+                              const std::string& unknown) {
   auto s = core::parse_schema(R"({"name":"t","version":1,"unknown_fields":")" + unknown +
                               R"(","fields":[)" + schema_fields + "]}");
   if (!s) return tl::unexpected<core::Error>(s.error());
@@ -338,6 +353,9 @@ TEST(DescribeFeatureValue, WordsForEachType) {
   EXPECT_EQ(core::describe_feature_value(s, col("budget_lakh"), 120.0f), "1.2 crore");
   EXPECT_EQ(core::describe_feature_value(s, col("time_on_site_s"), 95.5f), "95.5");
   EXPECT_EQ(core::describe_feature_value(s, col("created_at"), 19797.5f), "2024-03-15");
+  EXPECT_EQ(core::describe_feature_value(s, col("city"), 1e30f), "other");
+  EXPECT_EQ(core::describe_feature_value(s, col("city"), -1.0f), "other");
+  EXPECT_EQ(core::describe_feature_value(s, col("created_at"), 1e30f), "1e+30");
 }
 
 // ---- fuzz ---------------------------------------------------------------------------------
