@@ -34,12 +34,14 @@ void add_schema_command(CLI::App& root) {
     opt.label = o->label;
     opt.name = o->name;
     opt.max_categories = o->max_categories;
-    auto json = data::infer_schema(*reader, opt);
+    std::string summary;
+    auto json = data::infer_schema(*reader, opt, &summary);
     if (!json) {
       std::fprintf(stderr, "error: %s: %s\n", o->csv.c_str(), json.error().message.c_str());
       exit_with(json.error().code == "io_error" ? 1 : 3);
     }
     std::fwrite(json->data(), 1, json->size(), stdout);
+    std::fputs(summary.c_str(), stderr);
   });
 }
 
