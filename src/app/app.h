@@ -10,5 +10,7 @@ namespace app {
 [[noreturn]] void exit_with(int code);
 
 void add_version_command(CLI::App& root);
+void add_generate_command(CLI::App& root);
+void add_schema_command(CLI::App& root);
 
 }  // namespace app
