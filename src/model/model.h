@@ -196,6 +196,7 @@ struct Metrics {
   void write_json(core::JsonWriter& w) const;
 };
 
+// data::roc_auc on float labels.
 double roc_auc(std::span<const double> scores, std::span<const float> labels);
 // Average precision: sum over positives of precision at that rank (ties grouped).
 double average_precision(std::span<const double> scores, std::span<const float> labels);
@@ -284,6 +285,45 @@ core::Result<std::vector<double>> predict_calibrated(const ModelArtifacts& model
 
 // Per-column fingerprint written to the manifest (no row values, only aggregates).
 void write_column_stats(core::JsonWriter& w, const Dataset& data);
+
+// ---------------------------------------------------------------------------------------------
+// CSV files with a schema
+// ---------------------------------------------------------------------------------------------
+
+struct LoadOptions {
+  // false (default): rows that fail to parse are skipped and counted (the first few are
+  // reported as line + field + code); true: the first bad row is an error.
+  bool strict = false;
+  size_t max_reported_errors = 5;
+};
+
+struct LoadReport {
+  std::vector<core::Error> first_errors;  // message starts with "line N: "; never a value
+};
+
+// Reads a labelled CSV with `schema` into a Dataset (features in schema order, categories as
+// codes with "other" last). Errors: `missing_label_column` (schema has a label the header
+// lacks), `no_label_field` (schema without one), `csv_malformed`, `io_error`, the
+// RecordParser::create codes, and with `strict` the row's parse error ("line N: ...").
+core::Result<Dataset> load_dataset(const std::filesystem::path& csv, const core::Schema& schema,
+                                   const LoadOptions& options = {}, LoadReport* report = nullptr);
+
+// Category names per feature (index = code, "other" last) and XGBoost feature specs.
+std::vector<FeatureSpec> feature_specs(const core::Schema& schema);
+std::vector<std::vector<std::string>> category_names(const core::Schema& schema);
+
+struct Evaluation {
+  std::string version;
+  Metrics metrics;
+  size_t rows_skipped = 0;
+};
+
+// Scores a labelled CSV with a saved model (schema from its manifest) and measures it.
+// Errors: load_artifacts's and load_dataset's, `feature_mismatch`.
+core::Result<Evaluation> evaluate_csv(const std::filesystem::path& model_dir,
+                                      const std::filesystem::path& csv,
+                                      const LoadOptions& options = {},
+                                      LoadReport* report = nullptr);
 
 // ---------------------------------------------------------------------------------------------
 // Hashing
