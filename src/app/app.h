@@ -10,5 +10,7 @@ namespace app {
 [[noreturn]] void exit_with(int code);
 
 void add_version_command(CLI::App& root);
+void add_train_command(CLI::App& root);
+void add_evaluate_command(CLI::App& root);
 
 }  // namespace app

@@ -325,6 +325,12 @@ core::Result<Evaluation> evaluate_csv(const std::filesystem::path& model_dir,
                                       const LoadOptions& options = {},
                                       LoadReport* report = nullptr);
 
+// XGBoost's OpenMP threads spin while idle; with other processes on the cores (CI, a shared
+// build box) that makes training 10-100x slower. libgomp reads OMP_WAIT_POLICY only at load,
+// so when it is unset this sets it to PASSIVE and re-executes the process with the same
+// arguments (from /proc/self/cmdline). Returns only if it did nothing (or exec failed).
+void prefer_passive_openmp();
+
 // ---------------------------------------------------------------------------------------------
 // Hashing
 // ---------------------------------------------------------------------------------------------
