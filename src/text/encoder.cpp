@@ -11,10 +11,26 @@
 
 namespace text {
 
+// A dense layer y = x W^T + b: W [n, k] row-major for OpenBLAS, or packed for the AVX-512 kernel
+// (then `w` is released: one copy of the weights in memory).
+struct Dense {
+  std::vector<float> w, b;
+  PackedWeights packed;
+  size_t n = 0, k = 0;
+  void finish(size_t rows, size_t cols) {
+    n = rows;
+    k = cols;
+    if (have_avx512()) {
+      packed = pack_weights(w.data(), n, k);
+      std::vector<float>().swap(w);
+    }
+  }
+};
+
 struct LayerWeights {
-  std::vector<float> qkv_w, qkv_b;  // query, key, value stacked: [3H, H], [3H]
-  std::vector<float> ao_w, ao_b, ln1_g, ln1_b;
-  std::vector<float> in_w, in_b, out_w, out_b, ln2_g, ln2_b;
+  Dense qkv;  // query, key, value stacked: [3H, H], [3H]
+  Dense ao, in, out;
+  std::vector<float> ln1_g, ln1_b, ln2_g, ln2_b;
 };
 
 struct BertWeights {
@@ -53,21 +69,26 @@ core::Error config_invalid(std::string msg) { return core::Error{"config_invalid
 
 // y[rows, n] = bias (broadcast) + x[rows, k] * W[n, k]^T, output columns split across the pool;
 // epilogue(y_block, rows, cols, ldc) runs on each worker's block while it is hot in cache.
-template <typename Epilogue>
-void linear(ForkJoinPool& pool, const float* x, size_t rows, size_t k, const std::vector<float>& w,
-            const std::vector<float>& bias, float* y, Epilogue&& epilogue) {
-  const size_t n = bias.size();
+// y = x W^T (+ epilogue(y_block, rows, cols, ldc, bias_block), which applies the bias and GELU or
+// leaves the bias to the residual LayerNorm that follows). Output columns split across the pool.
+void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, float* y, Epilogue epilogue) {
+  if (!d.packed.data.empty()) {
+    pool.run(d.packed.panels, 1, [&](size_t p0, size_t p1, int) {
+      gemm_packed(x, rows, d.packed, p0, p1, y, d.b.data(), epilogue);
+    });
+    return;
+  }
+  const size_t n = d.n, k = d.k;
   pool.run(n, 16, [&](size_t c0, size_t c1, int) {
     const size_t cols = c1 - c0;
-    for (size_t r = 0; r < rows; ++r) std::memcpy(y + r * n + c0, bias.data() + c0, cols * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(cols),
-                static_cast<int>(k), 1.0f, x, static_cast<int>(k), w.data() + c0 * k, static_cast<int>(k), 1.0f,
+                static_cast<int>(k), 1.0f, x, static_cast<int>(k), d.w.data() + c0 * k, static_cast<int>(k), 0.0f,
                 y + c0, static_cast<int>(n));
-    epilogue(y + c0, rows, cols, n);
+    epilogue(y + c0, rows, cols, n, d.b.data() + c0);
   });
 }
 
-void no_epilogue(float*, size_t, size_t, size_t) {}
+void bias_later(float*, size_t, size_t, size_t, const float*) {}
 
 }  // namespace
 
@@ -153,18 +174,22 @@ core::Result<std::shared_ptr<const BertWeights>> load_bert_weights(const BertCon
     std::vector<float> part;
     for (const char* m : {"query", "key", "value"}) {
       LS_TRY(get(p + "attention.self." + m + ".weight", {h, h}, part));
-      L.qkv_w.insert(L.qkv_w.end(), part.begin(), part.end());
+      L.qkv.w.insert(L.qkv.w.end(), part.begin(), part.end());
       LS_TRY(get(p + "attention.self." + m + ".bias", {h}, part));
-      L.qkv_b.insert(L.qkv_b.end(), part.begin(), part.end());
+      L.qkv.b.insert(L.qkv.b.end(), part.begin(), part.end());
     }
-    LS_TRY(get(p + "attention.output.dense.weight", {h, h}, L.ao_w));
-    LS_TRY(get(p + "attention.output.dense.bias", {h}, L.ao_b));
+    L.qkv.finish(static_cast<size_t>(3 * h), static_cast<size_t>(h));
+    LS_TRY(get(p + "attention.output.dense.weight", {h, h}, L.ao.w));
+    LS_TRY(get(p + "attention.output.dense.bias", {h}, L.ao.b));
+    L.ao.finish(static_cast<size_t>(h), static_cast<size_t>(h));
     LS_TRY(get(p + "attention.output.LayerNorm.weight", {h}, L.ln1_g));
     LS_TRY(get(p + "attention.output.LayerNorm.bias", {h}, L.ln1_b));
-    LS_TRY(get(p + "intermediate.dense.weight", {in, h}, L.in_w));
-    LS_TRY(get(p + "intermediate.dense.bias", {in}, L.in_b));
-    LS_TRY(get(p + "output.dense.weight", {h, in}, L.out_w));
-    LS_TRY(get(p + "output.dense.bias", {h}, L.out_b));
+    LS_TRY(get(p + "intermediate.dense.weight", {in, h}, L.in.w));
+    LS_TRY(get(p + "intermediate.dense.bias", {in}, L.in.b));
+    L.in.finish(static_cast<size_t>(in), static_cast<size_t>(h));
+    LS_TRY(get(p + "output.dense.weight", {h, in}, L.out.w));
+    LS_TRY(get(p + "output.dense.bias", {h}, L.out.b));
+    L.out.finish(static_cast<size_t>(h), static_cast<size_t>(in));
     LS_TRY(get(p + "output.LayerNorm.weight", {h}, L.ln2_g));
     LS_TRY(get(p + "output.LayerNorm.bias", {h}, L.ln2_b));
   }
@@ -283,7 +308,6 @@ core::Status MiniLmEncoder::encode_ids(std::span<const std::vector<int32_t>> ids
 core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> batch, std::span<float> out) {
   const BertConfig& c = config_;
   const auto H = static_cast<size_t>(c.hidden_size);
-  const auto I = static_cast<size_t>(c.intermediate_size);
   const auto heads = static_cast<size_t>(c.num_heads);
   const size_t d = H / heads;
   if (out.size() != batch.size() * H) {
@@ -328,19 +352,20 @@ core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> 
     }
   }
   ForkJoinPool& pool = ws.pool;
-  auto residual_ln = [&](float* y, const float* res, const std::vector<float>& g, const std::vector<float>& b) {
+  auto residual_ln = [&](float* y, const float* bias, const float* res, const std::vector<float>& g,
+                         const std::vector<float>& b) {
     pool.run(total, 1, [&](size_t r0, size_t r1, int) {
-      add_layer_norm(y + r0 * H, res == nullptr ? nullptr : res + r0 * H, r1 - r0, H, g.data(), b.data(),
-                     c.layer_norm_eps);
+      add_layer_norm(y + r0 * H, bias, res == nullptr ? nullptr : res + r0 * H, r1 - r0, H, g.data(),
+                     b.data(), c.layer_norm_eps);
     });
   };
-  residual_ln(x, nullptr, W.ln_g, W.ln_b);
+  residual_ln(x, nullptr, nullptr, W.ln_g, W.ln_b);
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const size_t n_seq = batch.size();
   for (const LayerWeights& L : W.layers) {
     float* qkv = ws.qkv.data();
-    linear(pool, x, total, H, L.qkv_w, L.qkv_b, qkv, no_epilogue);
+    linear(pool, x, total, L.qkv, qkv, add_bias);
     // Attention per (sequence, head) over the sequence's own tokens: no padding, no mask.
     pool.run_tasks(n_seq * heads, [&](size_t task, int worker) {
       const size_t s = task / heads, hd = task % heads;
@@ -350,15 +375,15 @@ core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> 
                      ws.scratch[static_cast<size_t>(worker)].data());
     });
     float* tmp = ws.tmp.data();
-    linear(pool, ws.ctx.data(), total, H, L.ao_w, L.ao_b, tmp, no_epilogue);
-    residual_ln(tmp, x, L.ln1_g, L.ln1_b);
+    linear(pool, ws.ctx.data(), total, L.ao, tmp, bias_later);
+    residual_ln(tmp, L.ao.b.data(), x, L.ln1_g, L.ln1_b);
     std::swap(ws.x, ws.tmp);
     x = ws.x.data();
     float* inter = ws.inter.data();
-    linear(pool, x, total, H, L.in_w, L.in_b, inter, gelu_erf);
+    linear(pool, x, total, L.in, inter, bias_gelu);
     tmp = ws.tmp.data();
-    linear(pool, inter, total, I, L.out_w, L.out_b, tmp, no_epilogue);
-    residual_ln(tmp, x, L.ln2_g, L.ln2_b);
+    linear(pool, inter, total, L.out, tmp, bias_later);
+    residual_ln(tmp, L.out.b.data(), x, L.ln2_g, L.ln2_b);
     std::swap(ws.x, ws.tmp);
     x = ws.x.data();
   }

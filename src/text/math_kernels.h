@@ -19,8 +19,32 @@ void softmax_rows(float* x, size_t rows, size_t cols, size_t ld);
 // vectorized CPU kernel computes it (Abramowitz-Stegun 7.1.26, |error| < 1.5e-7), which is what
 // produced the golden embeddings.
 void gelu_erf(float* x, size_t rows, size_t cols, size_t ld);
-// y[r] = LayerNorm(y[r] + x[r]) * g + b for rows r (x may be null: no residual).
-void add_layer_norm(float* y, const float* x, size_t rows, size_t h, const float* g, const float* b, float eps);
+// y[r] = LayerNorm(y[r] + bias + x[r]) * g + b for rows r (bias, x may be null).
+void add_layer_norm(float* y, const float* bias, const float* x, size_t rows, size_t h, const float* g,
+                    const float* b, float eps);
+// y[r, :cols] += bias[:cols] for a [rows, cols] block with row stride ld.
+void add_bias(float* y, size_t rows, size_t cols, size_t ld, const float* bias);
+// Bias add then exact GELU on a block (the FFN's first half epilogue).
+void bias_gelu(float* y, size_t rows, size_t cols, size_t ld, const float* bias);
+// True when the AVX-512 paths are in use (runtime CPU check).
+bool have_avx512();
+
+// A weight matrix W [n, k] (row-major, as in the checkpoint) re-laid for gemm_packed: W^T in
+// panels of kPanel output columns, zero-padded: data[p][kk][j] = W[p * kPanel + j][kk].
+struct PackedWeights {
+  static constexpr size_t kPanel = 32;
+  size_t n = 0, k = 0, panels = 0;
+  std::vector<float> data;
+};
+PackedWeights pack_weights(const float* w, size_t n, size_t k);
+
+// Epilogue on a finished [rows, cols] block of y (row stride ld) with its bias slice.
+using Epilogue = void (*)(float* y, size_t rows, size_t cols, size_t ld, const float* bias);
+
+// y[rows, w.n] (row stride w.n) = x[rows, w.k] * W^T for output panels [p0, p1), then
+// epilogue(block, ..., bias + first column) per finished block. AVX-512 only (have_avx512()).
+void gemm_packed(const float* x, size_t rows, const PackedWeights& w, size_t p0, size_t p1, float* y,
+                 const float* bias, Epilogue epilogue);
 // Scaled dot-product attention of one head over n tokens: q, k, v rows have stride ld; head
 // width d; out rows stride ldo. scratch needs attention_scratch_floats(n, d) floats.
 size_t attention_scratch_floats(size_t n, size_t d);
