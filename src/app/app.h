@@ -14,5 +14,6 @@ void add_generate_command(CLI::App& root);
 void add_schema_command(CLI::App& root);
 void add_train_command(CLI::App& root);
 void add_evaluate_command(CLI::App& root);
+void add_model_command(CLI::App& root);
 
 }  // namespace app

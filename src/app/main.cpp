@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app::add_schema_command(root);
   app::add_train_command(root);
   app::add_evaluate_command(root);
+  app::add_model_command(root);
   CLI11_PARSE(root, argc, argv);
   return 0;
 }
