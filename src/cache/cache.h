@@ -11,7 +11,8 @@
 //
 // Failure policy: get/put never fail to the caller. A back end that is down or slow turns gets
 // into misses and drops puts, counts it in stats(), and reports Health::degraded. Only
-// erase_lead returns an error, because an erasure that did not happen must be retried/audited.
+// erase_lead and lead_entries return errors, because an erasure or access request that did not
+// happen must be retried or reported (DPDP).
 //
 // Thread safety: every Cache method may be called concurrently from any thread.
 
@@ -167,6 +168,14 @@ struct CacheStats {
   std::uint64_t bytes = 0;    // local bytes now (keys + values, approximate)
 };
 
+// One entry held for a lead (access requests): the key digest, the stored value (for scores a
+// packed ScoreValue) and the time it has left before it expires.
+struct LeadEntry {
+  Digest key{};
+  std::string value;
+  Ttl ttl_left{};
+};
+
 struct PutItem {
   Key key;
   std::string_view value;
@@ -196,6 +205,14 @@ class Cache {
   // not be reached: the erasure must then be retried.
   virtual core::Result<std::size_t> erase_lead(const LeadTag& tag) = 0;
 
+  // Every live entry stored under `tag` (for GET /v1/leads/{id}/record). Error
+  // `cache_unavailable` when Redis could not be reached.
+  virtual core::Result<std::vector<LeadEntry>> lead_entries(const LeadTag& tag) = 0;
+
+  // Retention: drops entries whose TTL has passed from in-process memory now instead of on
+  // their next access; returns how many. Redis expires keys itself (0). Call periodically.
+  virtual std::size_t purge_expired() = 0;
+
   virtual CacheStats stats() const = 0;
   virtual Health health() const = 0;
 };
@@ -208,6 +225,8 @@ class NullCache final : public Cache {
   void put(const Key& key, std::string_view value, Ttl ttl, const LeadTag& tag = {}) override;
   void put_many(std::span<const PutItem> items) override;
   core::Result<std::size_t> erase_lead(const LeadTag& tag) override;
+  core::Result<std::vector<LeadEntry>> lead_entries(const LeadTag& tag) override;
+  std::size_t purge_expired() override;
   CacheStats stats() const override;
   Health health() const override { return Health::ok; }
 
@@ -235,6 +254,8 @@ class LocalLru final : public Cache {
   void put(const Key& key, std::string_view value, Ttl ttl, const LeadTag& tag = {}) override;
   void put_many(std::span<const PutItem> items) override;
   core::Result<std::size_t> erase_lead(const LeadTag& tag) override;
+  core::Result<std::vector<LeadEntry>> lead_entries(const LeadTag& tag) override;
+  std::size_t purge_expired() override;
   CacheStats stats() const override;
   Health health() const override { return Health::ok; }
 
@@ -284,6 +305,8 @@ class RedisCache final : public Cache {
   void put(const Key& key, std::string_view value, Ttl ttl, const LeadTag& tag = {}) override;
   void put_many(std::span<const PutItem> items) override;
   core::Result<std::size_t> erase_lead(const LeadTag& tag) override;
+  core::Result<std::vector<LeadEntry>> lead_entries(const LeadTag& tag) override;
+  std::size_t purge_expired() override;
   CacheStats stats() const override;
   Health health() const override;
 
@@ -311,6 +334,8 @@ class TwoLevelCache final : public Cache {
   void put(const Key& key, std::string_view value, Ttl ttl, const LeadTag& tag = {}) override;
   void put_many(std::span<const PutItem> items) override;
   core::Result<std::size_t> erase_lead(const LeadTag& tag) override;
+  core::Result<std::vector<LeadEntry>> lead_entries(const LeadTag& tag) override;
+  std::size_t purge_expired() override;
   CacheStats stats() const override;
   Health health() const override;
 

@@ -27,6 +27,13 @@ EVP_MD_CTX* thread_md_ctx() {
   return ctx.get();
 }
 
+// Fetched once: EVP_sha256() in an init call makes OpenSSL 3 look the provider up every time
+// (measured: about half the cost of hashing a 24-float row).
+const EVP_MD* sha256() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md != nullptr ? md : EVP_sha256();
+}
+
 // Operators see the version/namespace in SCAN output; anything outside a safe set becomes '_'
 // so a crafted version cannot inject separators or control bytes into Redis key names.
 std::size_t append_label(char* out, std::string_view label, bool allow_colon) {
@@ -85,7 +92,7 @@ Digest digest_of(char domain, std::string_view ns, Feed&& feed) {
   put_u32(head + 1, static_cast<std::uint32_t>(ns.size()));
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex2(ctx, sha256(), nullptr);
   EVP_DigestUpdate(ctx, head, sizeof head);
   EVP_DigestUpdate(ctx, ns.data(), ns.size());
   feed(ctx);

@@ -168,6 +168,45 @@ core::Result<std::size_t> LocalLru::erase_lead(const LeadTag& tag) {
   return removed;
 }
 
+core::Result<std::vector<LeadEntry>> LocalLru::lead_entries(const LeadTag& tag) {
+  std::vector<LeadEntry> out;
+  if (tag.empty()) return out;
+  const TimePoint now = options_.clock();
+  for (std::size_t i = 0; i <= shard_mask_; ++i) {
+    Shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
+    auto it = s.by_tag.find(tag.digest());
+    if (it == s.by_tag.end()) continue;
+    for (const Digest& k : it->second) {
+      auto e = s.map.find(k);
+      if (e == s.map.end() || e->second->expires <= now) continue;
+      out.push_back(LeadEntry{
+          k, e->second->value,
+          std::chrono::duration_cast<Ttl>(e->second->expires - now)});
+    }
+  }
+  return out;
+}
+
+std::size_t LocalLru::purge_expired() {
+  std::size_t purged = 0;
+  const TimePoint now = options_.clock();
+  for (std::size_t i = 0; i <= shard_mask_; ++i) {
+    Shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
+    for (auto it = s.lru.begin(); it != s.lru.end();) {
+      auto next = std::next(it);
+      if (it->expires <= now) {
+        s.remove(it);
+        ++s.expirations;
+        ++purged;
+      }
+      it = next;
+    }
+  }
+  return purged;
+}
+
 bool LocalLru::erase(const Digest& key) {
   Shard& s = shard_for(key);
   std::lock_guard lock(s.mu);
@@ -209,6 +248,10 @@ std::vector<std::optional<std::string>> NullCache::get_many(std::span<const Key>
 void NullCache::put(const Key&, std::string_view, Ttl, const LeadTag&) {}
 void NullCache::put_many(std::span<const PutItem>) {}
 core::Result<std::size_t> NullCache::erase_lead(const LeadTag&) { return std::size_t{0}; }
+core::Result<std::vector<LeadEntry>> NullCache::lead_entries(const LeadTag&) {
+  return std::vector<LeadEntry>{};
+}
+std::size_t NullCache::purge_expired() { return 0; }
 
 CacheStats NullCache::stats() const {
   CacheStats st;

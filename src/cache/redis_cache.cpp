@@ -40,6 +40,20 @@ constexpr std::string_view kEraseScript =
     "redis.call('DEL', KEYS[1])\n"
     "return {n, m}\n";
 
+// Every live entry under a lead tag as a flat array: name, value, remaining ms, ...
+constexpr std::string_view kLeadEntriesScript =
+    "local m = redis.call('SMEMBERS', KEYS[1])\n"
+    "local out = {}\n"
+    "for i = 1, #m do\n"
+    "  local v = redis.call('GET', m[i])\n"
+    "  if v then\n"
+    "    out[#out + 1] = m[i]\n"
+    "    out[#out + 1] = v\n"
+    "    out[#out + 1] = redis.call('PTTL', m[i])\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
 std::string sha1_hex(std::string_view s) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -292,6 +306,7 @@ struct RedisCache::Impl {
   std::size_t pool_size;
   std::string put_sha = sha1_hex(kPutTaggedScript);
   std::string erase_sha = sha1_hex(kEraseScript);
+  std::string entries_sha = sha1_hex(kLeadEntriesScript);
   std::atomic<std::uint64_t> hits{0}, misses{0}, puts{0}, errors{0}, skipped{0};
 
   explicit Impl(RedisOptions o)
@@ -337,7 +352,8 @@ struct RedisCache::Impl {
       }
     }
     if (!ok_status({"SCRIPT", "LOAD", kPutTaggedScript}) ||
-        !ok_status({"SCRIPT", "LOAD", kEraseScript})) {
+        !ok_status({"SCRIPT", "LOAD", kEraseScript}) ||
+        !ok_status({"SCRIPT", "LOAD", kLeadEntriesScript})) {
       c.drop();
       return false;
     }
@@ -518,6 +534,35 @@ core::Result<std::size_t> RedisCache::erase_lead_keys(const LeadTag& tag,
 core::Result<std::size_t> RedisCache::erase_lead(const LeadTag& tag) {
   return erase_lead_keys(tag, nullptr);
 }
+
+core::Result<std::vector<LeadEntry>> RedisCache::lead_entries(const LeadTag& tag) {
+  std::vector<LeadEntry> out;
+  if (tag.empty()) return out;
+  const bool ok = impl_->run(
+      [&](redisContext* ctx) {
+        const std::string_view args[] = {"EVALSHA", impl_->entries_sha, "1", tag.str()};
+        ReplyPtr r = command_argv(ctx, args);
+        if (!reply_ok(r.get()) || r->type != REDIS_REPLY_ARRAY || r->elements % 3 != 0) {
+          return false;
+        }
+        for (std::size_t i = 0; i + 2 < r->elements; i += 3) {
+          const redisReply* name = r->element[i];
+          const redisReply* value = r->element[i + 1];
+          auto digest = digest_from_key_name(std::string_view(name->str, name->len));
+          if (!digest) continue;
+          out.push_back(LeadEntry{*digest, std::string(value->str, value->len),
+                                  Ttl(std::max<long long>(0, r->element[i + 2]->integer))});
+        }
+        return true;
+      },
+      /*bypass_breaker=*/true);
+  if (!ok) {
+    return core::make_error("cache_unavailable", "Redis did not answer the access request");
+  }
+  return out;
+}
+
+std::size_t RedisCache::purge_expired() { return 0; }
 
 CacheStats RedisCache::stats() const {
   CacheStats st;

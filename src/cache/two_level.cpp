@@ -1,4 +1,6 @@
 // TwoLevelCache: a LocalLru in front of a RedisCache.
+#include <algorithm>
+
 #include "cache/cache.h"
 #include "cache/key_name.h"
 
@@ -58,6 +60,21 @@ core::Result<std::size_t> TwoLevelCache::erase_lead(const LeadTag& tag) {
   if (!remote_removed) return tl::unexpected<core::Error>(std::move(remote_removed).error());
   return std::max(local_removed, *remote_removed);
 }
+
+core::Result<std::vector<LeadEntry>> TwoLevelCache::lead_entries(const LeadTag& tag) {
+  LS_ASSIGN_OR_RETURN(std::vector<LeadEntry> out, remote_->lead_entries(tag));
+  LS_ASSIGN_OR_RETURN(std::vector<LeadEntry> local, local_->lead_entries(tag));
+  // Redis is the shared truth; add local entries it no longer has (e.g. written while it was
+  // down).
+  for (LeadEntry& e : local) {
+    const bool known = std::any_of(out.begin(), out.end(),
+                                   [&](const LeadEntry& r) { return r.key == e.key; });
+    if (!known) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::size_t TwoLevelCache::purge_expired() { return local_->purge_expired(); }
 
 CacheStats TwoLevelCache::stats() const {
   const CacheStats l = local_->stats();

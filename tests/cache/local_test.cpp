@@ -1,5 +1,6 @@
 // Unit tests of cache/: keys, lead tags, the packed score value, URL parsing, LocalLru and the
 // factory. No servers: Redis behaviour is in redis_test.cpp.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -344,6 +345,46 @@ TEST(CacheLocalLru, IndexFollowsEvictionExpiryAndOverwrite) {
   EXPECT_FALSE(lru.get(make_key("v1", row(20.0f))));  // expired: gone from the index too
   EXPECT_EQ(*lru.erase_lead(b), 1u);
   EXPECT_EQ(lru.stats().entries, 0u);
+}
+
+TEST(CacheLocalLru, PurgeExpiredEnforcesRetentionWithoutAccess) {
+  ManualClock clock;
+  LocalLru lru = make_lru(clock);
+  const LeadTag t = LeadTagger::random().tag("lead");
+  for (int i = 0; i < 50; ++i) lru.put(make_key("v1", row(static_cast<float>(i))), "x", 10s, t);
+  for (int i = 50; i < 60; ++i) lru.put(make_key("v1", row(static_cast<float>(i))), "y", 1h);
+  EXPECT_EQ(lru.purge_expired(), 0u);
+  clock.advance(10s);
+  EXPECT_EQ(lru.purge_expired(), 50u);
+  const CacheStats st = lru.stats();
+  EXPECT_EQ(st.entries, 10u);
+  EXPECT_EQ(st.expirations, 50u);
+  EXPECT_EQ(st.hits + st.misses, 0u);  // nothing was read
+  EXPECT_EQ(*lru.erase_lead(t), 0u);   // the index went with the entries
+}
+
+TEST(CacheLocalLru, LeadEntriesListsLiveEntriesOfTheLead) {
+  ManualClock clock;
+  LocalLru lru = make_lru(clock);
+  const LeadTagger tagger = LeadTagger::random();
+  const LeadTag a = tagger.tag("lead-a");
+  const Key k1 = make_key("v1", row(1.0f)), k2 = make_key("v1", row(2.0f));
+  lru.put(k1, "one", 60s, a);
+  lru.put(k2, "two", 5s, a);
+  lru.put(make_key("v1", row(3.0f)), "other", 60s, tagger.tag("lead-b"));
+  clock.advance(1s);
+  auto entries = lru.lead_entries(a);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 2u);
+  std::sort(entries->begin(), entries->end(),
+            [](const LeadEntry& x, const LeadEntry& y) { return x.value < y.value; });
+  EXPECT_EQ((*entries)[0].value, "one");
+  EXPECT_EQ((*entries)[0].key, k1.digest());
+  EXPECT_EQ((*entries)[0].ttl_left, 59s);
+  EXPECT_EQ((*entries)[1].ttl_left, 4s);
+  clock.advance(5s);
+  EXPECT_EQ(lru.lead_entries(a)->size(), 1u);
+  EXPECT_TRUE(lru.lead_entries(LeadTag())->empty());
 }
 
 TEST(CacheLocalLru, ConcurrentUseKeepsValuesConsistent) {

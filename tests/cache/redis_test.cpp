@@ -171,6 +171,26 @@ TEST(CacheRedis, EraseLeadRemovesEveryEntryOfTheLead) {
   EXPECT_EQ(*c.erase_lead(a), 0u);
 }
 
+TEST(CacheRedis, LeadEntriesListsWhatIsHeldForALead) {
+  RedisServer server;
+  RedisCache c(options_for(server.url()));
+  const LeadTagger tagger = LeadTagger::random();
+  const LeadTag a = tagger.tag("lead-a");
+  c.put(key_of(1), value_of(1), 60s, a);
+  c.put(key_of(2), value_of(2), 60s, a);
+  c.put(key_of(3), value_of(3), 60s, tagger.tag("lead-b"));
+  auto admin = server.admin();
+  admin_cmd(admin.get(), "DEL %b", std::string(key_of(2).str()));  // gone: not listed
+  auto entries = c.lead_entries(a);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].key, key_of(1).digest());
+  EXPECT_EQ((*entries)[0].value, value_of(1));
+  EXPECT_GT((*entries)[0].ttl_left, 0ms);
+  EXPECT_LE((*entries)[0].ttl_left, 60s);
+  EXPECT_EQ(c.purge_expired(), 0u);
+}
+
 TEST(CacheRedis, LeadIndexLivesAsLongAsItsLongestEntry) {
   RedisServer server;
   RedisCache c(options_for(server.url()));
@@ -211,9 +231,14 @@ TEST(CacheRedis, TwoLevelFillsLocalAndErasesCopiesFilledFromRedis) {
   EXPECT_EQ(st.misses, 1u);
   EXPECT_EQ(st.entries, 2u);
 
+  auto held = (*b)->lead_entries(t);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->size(), 2u);
+
   auto removed = (*b)->erase_lead(t);
   ASSERT_TRUE(removed);
   EXPECT_EQ(*removed, 2u);
+  EXPECT_TRUE((*b)->lead_entries(t)->empty());
   EXPECT_FALSE((*b)->get(key_of(1)));
   EXPECT_FALSE((*b)->get(key_of(2)));
   EXPECT_EQ((*b)->stats().entries, 0u);
@@ -256,6 +281,8 @@ TEST(CacheRedis, AuthWithAclUserHoldingOnlyTheCommandsItNeeds) {
   const auto got = c.get_many(keys);
   EXPECT_EQ(got[0], value_of(1));
   EXPECT_EQ(got[1], value_of(2));
+  ASSERT_TRUE(c.lead_entries(t));
+  EXPECT_EQ(c.lead_entries(t)->size(), 1u);
   auto removed = c.erase_lead(t);
   ASSERT_TRUE(removed);
   EXPECT_EQ(*removed, 1u);
