@@ -10,5 +10,7 @@ namespace app {
 [[noreturn]] void exit_with(int code);
 
 void add_version_command(CLI::App& root);
+void add_crm_receiver_command(CLI::App& root);
+void add_outbox_command(CLI::App& root);
 
 }  // namespace app
