@@ -117,7 +117,7 @@ core::Status verify_signature(std::string_view secret, std::string_view timestam
 // or the deliverer, not from an io thread), or take a callback.
 
 struct OutboxOptions {
-  std::string path;  // SQLite file; created with its tables if missing
+  std::string path{};  // SQLite file; created with its tables if missing
   // false: synchronous=NORMAL (a committed event survives kill -9 of the process);
   // true: synchronous=FULL (also survives power loss, one fsync per commit).
   bool sync_full = false;
@@ -285,15 +285,15 @@ AttemptOutcome classify(int http_status, bool network_error);
 // Deliverer: a background thread with a libcurl multi handle.
 
 struct DelivererOptions {
-  std::string url;     // the CRM webhook (--crm-url)
-  std::string secret;  // HMAC key
+  std::string url{};     // the CRM webhook (--crm-url)
+  std::string secret{};  // HMAC key
   int concurrency = 8;          // requests in flight
   size_t batch_size = 1;        // 1: one event object per request; >1: a JSON array
   std::chrono::milliseconds timeout{10000};  // per request
   // Claimed events not finished within this are claimable again (crash recovery).
   // 0 = timeout + 5 s.
   std::chrono::milliseconds lease{0};
-  RetryPolicy retry;
+  RetryPolicy retry{};
   Clock clock = system_clock_ms;  // scheduling (backoff, age, latency); signing uses real time
   Random random = nullptr;        // jitter; default_random() if empty
   std::chrono::milliseconds idle_poll{200};  // re-check interval when nothing is due
@@ -350,9 +350,9 @@ class Deliverer {
 struct ReceiverOptions {
   std::string bind = "127.0.0.1";
   uint16_t port = 0;   // 0 = ephemeral; see Receiver::port()
-  std::string secret;
+  std::string secret{};
   int64_t max_skew_seconds = 300;
-  std::string store_path;  // if set: each accepted event appended as one JSON line
+  std::string store_path{};  // if set: each accepted event appended as one JSON line
   bool print = false;      // print one line per accepted event to stdout
   int fail_first = 0;      // answer 503 to the first N requests
   int retry_after_seconds = -1;  // with fail_first: send Retry-After (≥ 0)
