@@ -15,5 +15,7 @@ void add_schema_command(CLI::App& root);
 void add_train_command(CLI::App& root);
 void add_evaluate_command(CLI::App& root);
 void add_model_command(CLI::App& root);
+void add_crm_receiver_command(CLI::App& root);
+void add_outbox_command(CLI::App& root);
 
 }  // namespace app
