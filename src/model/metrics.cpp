@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "data/data.h"
 #include "model/model.h"
 
 namespace model {
@@ -22,26 +23,9 @@ std::vector<uint32_t> order_desc(std::span<const double> scores) {
 }  // namespace
 
 double roc_auc(std::span<const double> scores, std::span<const float> labels) {
-  // Mann-Whitney U with average ranks for ties.
-  std::vector<uint32_t> order(scores.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t l, uint32_t r) { return scores[l] < scores[r]; });
-  double rank_sum_pos = 0, npos = 0;
-  for (size_t i = 0; i < order.size();) {
-    size_t j = i;
-    while (j < order.size() && scores[order[j]] == scores[order[i]]) ++j;
-    const double avg_rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2;
-    for (size_t k = i; k < j; ++k) {
-      if (labels[order[k]] == 1.0f) {
-        rank_sum_pos += avg_rank;
-        npos += 1;
-      }
-    }
-    i = j;
-  }
-  const double nneg = static_cast<double>(scores.size()) - npos;
-  if (npos == 0 || nneg == 0) return NAN;
-  return (rank_sum_pos - npos * (npos + 1) / 2) / (npos * nneg);
+  std::vector<int> y(labels.size());
+  for (size_t i = 0; i < y.size(); ++i) y[i] = labels[i] == 1.0f;
+  return data::roc_auc(scores, y);
 }
 
 double average_precision(std::span<const double> scores, std::span<const float> labels) {

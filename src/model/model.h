@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <span>
 #include <string>
@@ -195,6 +196,7 @@ struct Metrics {
   void write_json(core::JsonWriter& w) const;
 };
 
+// data::roc_auc on float labels.
 double roc_auc(std::span<const double> scores, std::span<const float> labels);
 // Average precision: sum over positives of precision at that rank (ties grouped).
 double average_precision(std::span<const double> scores, std::span<const float> labels);
@@ -210,6 +212,124 @@ Metrics compute_metrics(std::span<const double> probs, std::span<const float> la
 
 // Human table of a Metrics (for report.md and `leadscore evaluate`).
 std::string format_metrics_table(const Metrics& m);
+
+// ---------------------------------------------------------------------------------------------
+// Training runs and artifacts (models/<version>/model.json, manifest.json, report.md)
+// ---------------------------------------------------------------------------------------------
+
+// A labelled feature matrix plus what the manifest must say about where it came from.
+struct Dataset {
+  Matrix x;
+  std::vector<float> labels;  // 0/1 per row
+  std::vector<FeatureSpec> features;
+  // Per feature: category names by code (index = code; last entry is the implicit "other");
+  // empty for numeric features.
+  std::vector<std::vector<std::string>> category_names;
+  std::string label_name = "label";
+  std::string source_name;    // file name only (no directories) for the manifest
+  std::string source_sha256;  // SHA-256 of the source file's bytes
+  size_t rows_read = 0;       // data rows in the source (including skipped ones)
+  size_t rows_skipped = 0;    // bad rows skipped (see docs/MODEL.md)
+};
+
+struct TrainOptions {
+  SplitOptions split;
+  TrainParams params;
+  bool force = false;  // overwrite an existing models/<version>/
+  ProgressFn progress;
+};
+
+struct TrainingRun {
+  std::string version;
+  std::filesystem::path dir;  // <out>/<version>
+  TrainedBooster booster;
+  CalibrationChoice calibration;
+  Metrics train, valid, test;
+  GradeThresholds grades;
+  double seconds = 0;
+};
+
+// Splits, trains, calibrates on the validation split, measures every split and writes
+// <out_root>/<version>/{model.json,manifest.json,report.md}, then points <out_root>/latest at
+// it (a relative symlink). `schema_json` is embedded verbatim in the manifest (must be JSON).
+// The version is the first 12 hex digits of SHA-256(model.json + "\n" + calibration JSON).
+// Errors: those of stratified_split/train_booster, `model_exists` (directory exists, no
+// force), `io_error`.
+core::Result<TrainingRun> train_and_save(const Dataset& data, std::string_view schema_json,
+                                         const std::filesystem::path& out_root,
+                                         const TrainOptions& options);
+
+// The parts of a model directory that scoring and evaluation need.
+struct ModelArtifacts {
+  std::string version;
+  std::string model_json;     // XGBoost JSON, as saved
+  std::string manifest_json;  // manifest.json, as saved
+  std::string schema_json;    // the manifest's "schema" member, minified
+  std::string metrics_json;   // the manifest's "metrics" member, minified
+  std::string label_name;
+  std::vector<FeatureSpec> features;
+  std::vector<std::vector<std::string>> category_names;
+  Calibration calibration;
+  GradeThresholds grades;
+  std::vector<double> score_quantiles;  // 101 calibrated-score quantiles (held-out rows)
+};
+
+// Reads and validates <dir>/manifest.json and <dir>/model.json: recomputes the version hash
+// (`version_mismatch` if model.json or the calibration changed), checks the model's feature
+// count against the manifest (`feature_mismatch`). Errors: `model_not_found`, `io_error`,
+// `invalid_manifest`, `version_mismatch`, `feature_mismatch`.
+core::Result<ModelArtifacts> load_artifacts(const std::filesystem::path& dir);
+
+// Calibrated probabilities of XGBoost's predictor for every row of x.
+core::Result<std::vector<double>> predict_calibrated(const ModelArtifacts& model, const Matrix& x);
+
+// Per-column fingerprint written to the manifest (no row values, only aggregates).
+void write_column_stats(core::JsonWriter& w, const Dataset& data);
+
+// ---------------------------------------------------------------------------------------------
+// CSV files with a schema
+// ---------------------------------------------------------------------------------------------
+
+struct LoadOptions {
+  // false (default): rows that fail to parse are skipped and counted (the first few are
+  // reported as line + field + code); true: the first bad row is an error.
+  bool strict = false;
+  size_t max_reported_errors = 5;
+};
+
+struct LoadReport {
+  std::vector<core::Error> first_errors;  // message starts with "line N: "; never a value
+};
+
+// Reads a labelled CSV with `schema` into a Dataset (features in schema order, categories as
+// codes with "other" last). Errors: `missing_label_column` (schema has a label the header
+// lacks), `no_label_field` (schema without one), `csv_malformed`, `io_error`, the
+// RecordParser::create codes, and with `strict` the row's parse error ("line N: ...").
+core::Result<Dataset> load_dataset(const std::filesystem::path& csv, const core::Schema& schema,
+                                   const LoadOptions& options = {}, LoadReport* report = nullptr);
+
+// Category names per feature (index = code, "other" last) and XGBoost feature specs.
+std::vector<FeatureSpec> feature_specs(const core::Schema& schema);
+std::vector<std::vector<std::string>> category_names(const core::Schema& schema);
+
+struct Evaluation {
+  std::string version;
+  Metrics metrics;
+  size_t rows_skipped = 0;
+};
+
+// Scores a labelled CSV with a saved model (schema from its manifest) and measures it.
+// Errors: load_artifacts's and load_dataset's, `feature_mismatch`.
+core::Result<Evaluation> evaluate_csv(const std::filesystem::path& model_dir,
+                                      const std::filesystem::path& csv,
+                                      const LoadOptions& options = {},
+                                      LoadReport* report = nullptr);
+
+// XGBoost's OpenMP threads spin while idle; with other processes on the cores (CI, a shared
+// build box) that makes training 10-100x slower. libgomp reads OMP_WAIT_POLICY only at load,
+// so when it is unset this sets it to PASSIVE and re-executes the process with the same
+// arguments (from /proc/self/cmdline). Returns only if it did nothing (or exec failed).
+void prefer_passive_openmp();
 
 // ---------------------------------------------------------------------------------------------
 // Hashing

@@ -2,8 +2,34 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+#include <string>
+#include <unistd.h>
 #include <vector>
+
+namespace model {
+
+void prefer_passive_openmp() {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<char*> argv;
+  for (size_t at = 0; at < cmdline.size();) {
+    argv.push_back(const_cast<char*>(cmdline.c_str() + at));
+    at = cmdline.find('\0', at);
+    if (at == std::string::npos) break;
+    ++at;
+  }
+  if (argv.empty()) return;
+  argv.push_back(nullptr);
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv.data());
+}
+
+}  // namespace model
 
 namespace model::xgb {
 
