@@ -264,3 +264,25 @@ TEST(Schema, RejectsNameWithSurroundingSpaces) {
 }
 
 }  // namespace
+
+namespace {
+
+// The schemas shipped in schemas/ (written by the data module) follow docs/SCHEMA.md.
+TEST(Schema, ShippedSchemasLoadAndRoundTrip) {
+  const auto dir = std::filesystem::path(LEADSCORE_SOURCE_DIR) / "schemas";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no schemas/ directory";
+  size_t loaded = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    auto s = core::load_schema(entry.path());
+    ASSERT_TRUE(s) << entry.path() << ": " << s.error().message;
+    auto again = core::parse_schema((*s)->to_json());
+    ASSERT_TRUE(again) << entry.path() << ": " << again.error().message;
+    EXPECT_EQ((*again)->to_json(), (*s)->to_json());
+    EXPECT_NE((*s)->id_field(), nullptr);
+    ++loaded;
+  }
+  EXPECT_GT(loaded, 0u);
+}
+
+}  // namespace
