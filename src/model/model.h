@@ -62,14 +62,14 @@ core::Result<Split> stratified_split(std::span<const float> labels, const SplitO
 // ---------------------------------------------------------------------------------------------
 
 struct TrainParams {
-  int max_depth = 5;
+  int max_depth = 4;
   double eta = 0.05;
   int max_trees = 2000;
   int early_stopping_rounds = 50;
-  double min_child_weight = 2.0;
+  double min_child_weight = 10.0;
   double subsample = 0.8;
   double colsample_bytree = 0.8;
-  double lambda = 1.0;
+  double lambda = 5.0;
   double alpha = 0.0;
   double gamma = 0.0;
   int max_bin = 256;
