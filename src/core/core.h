@@ -72,6 +72,10 @@ class Schema {
   // Fields with role text-for-rerank, in schema order.
   std::vector<const FieldSpec*> text_fields() const;
 
+  // Code of `value` among f's categories (matched trimmed, ASCII case-insensitively), or
+  // f.categories.size() (the implicit `other`) when unknown. f must be a Category field.
+  int category_code(const FieldSpec& f, std::string_view value) const;
+
   // True when `value` (trimmed, case-insensitive) is one of the schema's missing tokens.
   bool is_missing_token(std::string_view value) const;
   const std::vector<std::string>& missing_tokens() const { return missing_tokens_; }
@@ -98,6 +102,8 @@ class Schema {
   std::vector<size_t> feature_fields_;
   std::vector<std::string> feature_names_;
   std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> by_name_;
+  // Per field (same index as fields_): lower-cased category -> code, for long category lists.
+  std::vector<std::unordered_map<std::string, int, NameHash, std::equal_to<>>> category_index_;
   int label_ = -1, id_ = -1, consent_ = -1, age_ = -1;
 };
 

@@ -213,11 +213,12 @@ Result<std::optional<int>> to_category(const Schema& schema, const FieldSpec& f,
     case Value::Composite:
       return mismatch(f, "a category string", v);
   }
-  for (size_t k = 0; k < f.categories.size(); ++k) {
-    if (detail::iequals(f.categories[k], s)) return std::optional<int>(static_cast<int>(k));
+  const int code = schema.category_code(f, s);
+  if (code == static_cast<int>(f.categories.size()) && v.kind == Value::String &&
+      schema.is_missing_token(s)) {
+    return std::optional<int>();
   }
-  if (v.kind == Value::String && schema.is_missing_token(s)) return std::optional<int>();
-  return std::optional<int>(static_cast<int>(f.categories.size()));
+  return std::optional<int>(code);
 }
 
 // Text/id value as a string; nullopt when missing.
@@ -457,8 +458,17 @@ Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
     return make_error("not_an_object", "a lead must be a JSON object");
   }
   LeadBuilder builder(schema, options);
+  const auto& fields = schema.fields();
+  size_t next = 0;
   for (auto [key, value] : obj) {
-    const int index = schema.field_index(key);
+    // Clients usually send fields in schema order: try the next field before hashing.
+    int index = -1;
+    if (next < fields.size() && fields[next].name == key) {
+      index = static_cast<int>(next);
+    } else {
+      index = schema.field_index(key);
+    }
+    if (index >= 0) next = static_cast<size_t>(index) + 1;
     if (index < 0) {
       LS_TRY(builder.unknown(key));
       continue;
@@ -483,8 +493,9 @@ Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
                                           Options options) {
   RecordParser p;
   std::vector<char> present(schema->fields().size(), 0);
-  for (const auto& raw : header) {
-    const auto name = trim(raw);
+  for (size_t c = 0; c < header.size(); ++c) {
+    auto name = trim(header[c]);
+    if (c == 0 && name.starts_with("\xEF\xBB\xBF")) name = trim(name.substr(3));  // UTF-8 BOM
     const int index = schema->field_index(name);
     if (index >= 0) {
       if (present[static_cast<size_t>(index)]) {

@@ -12,9 +12,11 @@ namespace {
 
 constexpr size_t kMaxFieldNameLength = 128;
 constexpr size_t kDefaultIdMaxLength = 128;
+constexpr size_t kLinearCategoryScan = 8;  // longer category lists get a hash index
+constexpr size_t kMaxIndexedCategoryLength = 256;
 
 struct TypeName {
-  FieldType type;
+  FieldType value;
   std::string_view name;
 };
 constexpr TypeName kTypeNames[] = {
@@ -24,7 +26,7 @@ constexpr TypeName kTypeNames[] = {
     {FieldType::Id, "id"},               {FieldType::MoneyInr, "money_inr"},
 };
 struct RoleName {
-  FieldRole role;
+  FieldRole value;
   std::string_view name;
 };
 constexpr RoleName kRoleNames[] = {
@@ -33,6 +35,18 @@ constexpr RoleName kRoleNames[] = {
     {FieldRole::Consent, "consent"}, {FieldRole::TextForRerank, "text-for-rerank"},
     {FieldRole::Meta, "meta"},       {FieldRole::Ignore, "ignore"},
 };
+
+// Finds `name` in a {value, name} table.
+template <typename Table, typename T>
+bool lookup(const Table& table, std::string_view name, T& out) {
+  for (const auto& entry : table) {
+    if (entry.name == name) {
+      out = entry.value;
+      return true;
+    }
+  }
+  return false;
+}
 
 tl::unexpected<Error> invalid(std::string message, std::string field = {}) {
   return make_error("schema_invalid", std::move(message), std::move(field));
@@ -133,32 +147,18 @@ Result<FieldSpec> parse_field(simdjson::dom::element e, size_t position) {
     if (key == "name") continue;
     if (key == "type") {
       LS_ASSIGN_OR_RETURN(auto s, get_string(value, f.name, key));
-      bool found = false;
-      for (const auto& t : kTypeNames) {
-        if (t.name == s) {
-          f.type = t.type;
-          found = true;
-        }
-      }
-      if (!found) {
-        return invalid_field(f.name, "unknown type '" + std::string(s) +
-                                         "' (number, integer, boolean, category, text, "
-                                         "timestamp, id, money_inr)");
+      if (!lookup(kTypeNames, s, f.type)) {
+        return invalid_field(f.name, detail::cat("unknown type '", s,
+                                                 "' (number, integer, boolean, category, text, "
+                                                 "timestamp, id, money_inr)"));
       }
       has_type = true;
     } else if (key == "role") {
       LS_ASSIGN_OR_RETURN(auto s, get_string(value, f.name, key));
-      bool found = false;
-      for (const auto& r : kRoleNames) {
-        if (r.name == s) {
-          f.role = r.role;
-          found = true;
-        }
-      }
-      if (!found) {
-        return invalid_field(f.name, "unknown role '" + std::string(s) +
-                                         "' (feature, label, pii, id, consent, "
-                                         "text-for-rerank, meta, ignore)");
+      if (!lookup(kRoleNames, s, f.role)) {
+        return invalid_field(f.name, detail::cat("unknown role '", s,
+                                                 "' (feature, label, pii, id, consent, "
+                                                 "text-for-rerank, meta, ignore)"));
       }
       has_role = true;
     } else if (key == "description") {
@@ -173,6 +173,9 @@ Result<FieldSpec> parse_field(simdjson::dom::element e, size_t position) {
         LS_ASSIGN_OR_RETURN(auto s, get_string(c, f.name, "categories[]"));
         auto t = detail::trim(s);
         if (t.empty()) return invalid_field(f.name, "empty category");
+        if (t.size() > kMaxIndexedCategoryLength) {
+          return invalid_field(f.name, "category longer than 256 bytes");
+        }
         for (const auto& prev : f.categories) {
           if (detail::iequals(prev, t)) {
             return invalid_field(f.name, "duplicate category '" + std::string(t) +
@@ -270,14 +273,14 @@ Result<FieldSpec> parse_field(simdjson::dom::element e, size_t position) {
 
 std::string_view to_string(FieldType type) {
   for (const auto& t : kTypeNames) {
-    if (t.type == type) return t.name;
+    if (t.value == type) return t.name;
   }
   return "?";
 }
 
 std::string_view to_string(FieldRole role) {
   for (const auto& r : kRoleNames) {
-    if (r.role == role) return r.name;
+    if (r.value == role) return r.name;
   }
   return "?";
 }
@@ -298,6 +301,23 @@ std::vector<const FieldSpec*> Schema::text_fields() const {
     if (f.role == FieldRole::TextForRerank) out.push_back(&f);
   }
   return out;
+}
+
+int Schema::category_code(const FieldSpec& f, std::string_view value) const {
+  const auto t = detail::trim(value);
+  const auto n = static_cast<int>(f.categories.size());
+  const auto k = static_cast<size_t>(&f - fields_.data());
+  if (&f >= fields_.data() && k < fields_.size() && !category_index_[k].empty()) {
+    char buf[kMaxIndexedCategoryLength];
+    if (t.size() > sizeof buf) return n;  // longer than every indexed category
+    for (size_t i = 0; i < t.size(); ++i) buf[i] = detail::ascii_lower(t[i]);
+    auto it = category_index_[k].find(std::string_view(buf, t.size()));
+    return it == category_index_[k].end() ? n : it->second;
+  }
+  for (int c = 0; c < n; ++c) {
+    if (detail::iequals(f.categories[static_cast<size_t>(c)], t)) return c;
+  }
+  return n;
 }
 
 bool Schema::is_missing_token(std::string_view value) const {
@@ -445,6 +465,15 @@ Result<std::shared_ptr<const Schema>> parse_schema(std::string_view json) {
     schema->by_name_.emplace(f.name, index);
     schema->fields_.push_back(std::move(f));
     ++position;
+  }
+  // Hash lookup pays off over a linear case-insensitive scan for long lists (localities).
+  schema->category_index_.resize(schema->fields_.size());
+  for (size_t k = 0; k < schema->fields_.size(); ++k) {
+    const auto& cats = schema->fields_[k].categories;
+    if (cats.size() <= kLinearCategoryScan) continue;
+    for (size_t c = 0; c < cats.size(); ++c) {
+      schema->category_index_[k].emplace(detail::lower(cats[c]), static_cast<int>(c));
+    }
   }
   if (schema->id_ < 0) return invalid("no field with role 'id' (every schema needs a lead id)");
   if (schema->feature_fields_.empty()) return invalid("no field with role 'feature'");

@@ -112,6 +112,36 @@ bool split_range(std::string_view s, std::string_view& left, std::string_view& r
   return false;
 }
 
+// Portal qualifiers around an amount ("upto 80L", "approx 1.2 Cr", "90L negotiable") carry no
+// number of their own: the stated amount is used.
+std::string_view strip_qualifiers(std::string_view s) {
+  static constexpr std::string_view kPrefixes[] = {
+      "up to", "upto", "under", "below", "within", "max.", "max", "maximum", "min.", "min",
+      "minimum", "above", "over", "around", "approx.", "approx", "approximately", "about",
+      "budget", "~"};
+  static constexpr std::string_view kSuffixes[] = {"approx.", "approx", "negotiable", "neg.",
+                                                   "onwards", "only", "max", "(negotiable)"};
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto p : kPrefixes) {
+      if (s.size() > p.size() && iequals(s.substr(0, p.size()), p) &&
+          (p == "~" || detail::is_space(s[p.size()]) || s[p.size()] == ':')) {
+        s = trim(s.substr(p.size()));
+        if (!s.empty() && s.front() == ':') s = trim(s.substr(1));
+        changed = true;
+      }
+    }
+    for (auto p : kSuffixes) {
+      if (s.size() > p.size() && iequals(s.substr(s.size() - p.size()), p) &&
+          detail::is_space(s[s.size() - p.size() - 1])) {
+        s = trim(s.substr(0, s.size() - p.size()));
+        changed = true;
+      }
+    }
+  }
+  return s;
+}
+
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   // Howard Hinnant's algorithm.
   y -= m <= 2;
@@ -237,7 +267,7 @@ double epoch_number_to_seconds(double v) {
 }  // namespace detail
 
 Result<double> parse_money_inr_lakh(std::string_view text) {
-  std::string_view s = trim(text);
+  std::string_view s = strip_qualifiers(trim(text));
   if (s.empty()) return bad_money("empty money value");
   if (s.front() == '-') return bad_money("negative money value");
   std::string_view left, right;

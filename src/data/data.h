@@ -177,6 +177,9 @@ struct InferOptions {
 // Reads the whole CSV and returns a draft schema in the docs/SCHEMA.md format, one field per
 // line, for a human to edit: types from values (integer/number/boolean/category/text/id),
 // missing tokens seen, `pii` guessed from column names (name, phone, mobile, email, ...).
-core::Result<std::string> infer_schema(CsvReader& reader, const InferOptions& opt);
+// Numeric features non-negative in the data get "min": 0 (no max: a human sets real bounds).
+// If `summary` is given, appends one human line per column (type, role, missing %, range).
+core::Result<std::string> infer_schema(CsvReader& reader, const InferOptions& opt,
+                                       std::string* summary = nullptr);
 
 }  // namespace data

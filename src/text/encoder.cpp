@@ -11,10 +11,26 @@
 
 namespace text {
 
+// A dense layer y = x W^T + b: W [n, k] row-major for OpenBLAS, or packed for the AVX-512 kernel
+// (then `w` is released: one copy of the weights in memory).
+struct Dense {
+  std::vector<float> w, b;
+  PackedWeights packed;
+  size_t n = 0, k = 0;
+  void finish(size_t rows, size_t cols) {
+    n = rows;
+    k = cols;
+    if (have_avx512()) {
+      packed = pack_weights(w.data(), n, k);
+      std::vector<float>().swap(w);
+    }
+  }
+};
+
 struct LayerWeights {
-  std::vector<float> qkv_w, qkv_b;  // query, key, value stacked: [3H, H], [3H]
-  std::vector<float> ao_w, ao_b, ln1_g, ln1_b;
-  std::vector<float> in_w, in_b, out_w, out_b, ln2_g, ln2_b;
+  Dense qkv;  // query, key, value stacked: [3H, H], [3H]
+  Dense ao, in, out;
+  std::vector<float> ln1_g, ln1_b, ln2_g, ln2_b;
 };
 
 struct BertWeights {
@@ -24,7 +40,10 @@ struct BertWeights {
 };
 
 struct MiniLmEncoder::Workspace {
-  std::vector<float> x, qkv, ctx, tmp, inter, scores;
+  explicit Workspace(int threads) : pool(threads), scratch(static_cast<size_t>(pool.size())) {}
+  ForkJoinPool pool;
+  std::vector<std::vector<float>> scratch;  // per worker: attention_head scratch
+  std::vector<float> x, qkv, ctx, tmp, inter;
   std::vector<size_t> offsets;
   std::vector<std::vector<int32_t>> ids;  // tokenized batch, reused
   void reserve(size_t tokens, size_t max_len, const BertConfig& c) {
@@ -37,7 +56,10 @@ struct MiniLmEncoder::Workspace {
       qkv.resize(tokens * 3 * h);
       inter.resize(tokens * i);
     }
-    if (scores.size() < max_len * max_len) scores.resize(max_len * max_len);
+    const size_t need = attention_scratch_floats(max_len, h / static_cast<size_t>(c.num_heads));
+    for (auto& s : scratch) {
+      if (s.size() < need) s.resize(need);
+    }
   }
 };
 
@@ -45,33 +67,28 @@ namespace {
 
 core::Error config_invalid(std::string msg) { return core::Error{"config_invalid", std::move(msg), {}}; }
 
-void layer_norm(float* x, size_t rows, size_t h, const float* g, const float* b, float eps) {
-  for (size_t r = 0; r < rows; ++r) {
-    float* v = x + r * h;
-    double mean = 0;
-    for (size_t k = 0; k < h; ++k) mean += v[k];
-    mean /= static_cast<double>(h);
-    double var = 0;
-    for (size_t k = 0; k < h; ++k) {
-      double d = v[k] - mean;
-      var += d * d;
-    }
-    var /= static_cast<double>(h);
-    const auto inv = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
-    const auto m = static_cast<float>(mean);
-    for (size_t k = 0; k < h; ++k) v[k] = (v[k] - m) * inv * g[k] + b[k];
+// y[rows, n] = bias (broadcast) + x[rows, k] * W[n, k]^T, output columns split across the pool;
+// epilogue(y_block, rows, cols, ldc) runs on each worker's block while it is hot in cache.
+// y = x W^T (+ epilogue(y_block, rows, cols, ldc, bias_block), which applies the bias and GELU or
+// leaves the bias to the residual LayerNorm that follows). Output columns split across the pool.
+void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, float* y, Epilogue epilogue) {
+  if (!d.packed.data.empty()) {
+    pool.run(d.packed.panels, 1, [&](size_t p0, size_t p1, int) {
+      gemm_packed(x, rows, d.packed, p0, p1, y, d.b.data(), epilogue);
+    });
+    return;
   }
+  const size_t n = d.n, k = d.k;
+  pool.run(n, 16, [&](size_t c0, size_t c1, int) {
+    const size_t cols = c1 - c0;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(cols),
+                static_cast<int>(k), 1.0f, x, static_cast<int>(k), d.w.data() + c0 * k, static_cast<int>(k), 0.0f,
+                y + c0, static_cast<int>(n));
+    epilogue(y + c0, rows, cols, n, d.b.data() + c0);
+  });
 }
 
-// y[rows, n] = bias (broadcast) + x[rows, k] * W[n, k]^T
-void linear(const float* x, size_t rows, size_t k, const std::vector<float>& w,
-            const std::vector<float>& bias, float* y) {
-  const size_t n = bias.size();
-  for (size_t r = 0; r < rows; ++r) std::memcpy(y + r * n, bias.data(), n * sizeof(float));
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(n),
-              static_cast<int>(k), 1.0f, x, static_cast<int>(k), w.data(), static_cast<int>(k), 1.0f,
-              y, static_cast<int>(n));
-}
+void bias_later(float*, size_t, size_t, size_t, const float*) {}
 
 }  // namespace
 
@@ -157,18 +174,22 @@ core::Result<std::shared_ptr<const BertWeights>> load_bert_weights(const BertCon
     std::vector<float> part;
     for (const char* m : {"query", "key", "value"}) {
       LS_TRY(get(p + "attention.self." + m + ".weight", {h, h}, part));
-      L.qkv_w.insert(L.qkv_w.end(), part.begin(), part.end());
+      L.qkv.w.insert(L.qkv.w.end(), part.begin(), part.end());
       LS_TRY(get(p + "attention.self." + m + ".bias", {h}, part));
-      L.qkv_b.insert(L.qkv_b.end(), part.begin(), part.end());
+      L.qkv.b.insert(L.qkv.b.end(), part.begin(), part.end());
     }
-    LS_TRY(get(p + "attention.output.dense.weight", {h, h}, L.ao_w));
-    LS_TRY(get(p + "attention.output.dense.bias", {h}, L.ao_b));
+    L.qkv.finish(static_cast<size_t>(3 * h), static_cast<size_t>(h));
+    LS_TRY(get(p + "attention.output.dense.weight", {h, h}, L.ao.w));
+    LS_TRY(get(p + "attention.output.dense.bias", {h}, L.ao.b));
+    L.ao.finish(static_cast<size_t>(h), static_cast<size_t>(h));
     LS_TRY(get(p + "attention.output.LayerNorm.weight", {h}, L.ln1_g));
     LS_TRY(get(p + "attention.output.LayerNorm.bias", {h}, L.ln1_b));
-    LS_TRY(get(p + "intermediate.dense.weight", {in, h}, L.in_w));
-    LS_TRY(get(p + "intermediate.dense.bias", {in}, L.in_b));
-    LS_TRY(get(p + "output.dense.weight", {h, in}, L.out_w));
-    LS_TRY(get(p + "output.dense.bias", {h}, L.out_b));
+    LS_TRY(get(p + "intermediate.dense.weight", {in, h}, L.in.w));
+    LS_TRY(get(p + "intermediate.dense.bias", {in}, L.in.b));
+    L.in.finish(static_cast<size_t>(in), static_cast<size_t>(h));
+    LS_TRY(get(p + "output.dense.weight", {h, in}, L.out.w));
+    LS_TRY(get(p + "output.dense.bias", {h}, L.out.b));
+    L.out.finish(static_cast<size_t>(h), static_cast<size_t>(in));
     LS_TRY(get(p + "output.LayerNorm.weight", {h}, L.ln2_g));
     LS_TRY(get(p + "output.LayerNorm.bias", {h}, L.ln2_b));
   }
@@ -211,8 +232,9 @@ MiniLmEncoder::MiniLmEncoder(BertConfig config, std::shared_ptr<const BertWeight
       tokenizer_(std::move(tokenizer)),
       model_id_(std::move(model_id)),
       threads_(std::max(1, options.threads)),
-      ws_(std::make_unique<Workspace>()) {
-  openblas_set_num_threads(threads_);
+      ws_(std::make_unique<Workspace>(threads_)) {
+  // Our pool splits every product; OpenBLAS threads on top would only contend for the cores.
+  openblas_set_num_threads(1);
 }
 
 MiniLmEncoder::~MiniLmEncoder() = default;
@@ -286,7 +308,6 @@ core::Status MiniLmEncoder::encode_ids(std::span<const std::vector<int32_t>> ids
 core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> batch, std::span<float> out) {
   const BertConfig& c = config_;
   const auto H = static_cast<size_t>(c.hidden_size);
-  const auto I = static_cast<size_t>(c.intermediate_size);
   const auto heads = static_cast<size_t>(c.num_heads);
   const size_t d = H / heads;
   if (out.size() != batch.size() * H) {
@@ -294,6 +315,8 @@ core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> 
                                                     " floats, expected " + std::to_string(batch.size() * H));
   }
   if (batch.empty()) return core::ok();
+  // OpenBLAS' thread count is process-wide: keep it at 1 (see the constructor).
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
   Workspace& ws = *ws_;
   ws.offsets.resize(batch.size() + 1);
   size_t total = 0, max_len = 0;
@@ -328,41 +351,39 @@ core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> 
       for (size_t k = 0; k < H; ++k) row[k] = (we[k] + pe[k]) + te[k];
     }
   }
-  layer_norm(x, total, H, W.ln_g.data(), W.ln_b.data(), c.layer_norm_eps);
+  ForkJoinPool& pool = ws.pool;
+  auto residual_ln = [&](float* y, const float* bias, const float* res, const std::vector<float>& g,
+                         const std::vector<float>& b) {
+    pool.run(total, 1, [&](size_t r0, size_t r1, int) {
+      add_layer_norm(y + r0 * H, bias, res == nullptr ? nullptr : res + r0 * H, r1 - r0, H, g.data(),
+                     b.data(), c.layer_norm_eps);
+    });
+  };
+  residual_ln(x, nullptr, nullptr, W.ln_g, W.ln_b);
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const size_t n_seq = batch.size();
   for (const LayerWeights& L : W.layers) {
     float* qkv = ws.qkv.data();
-    linear(x, total, H, L.qkv_w, L.qkv_b, qkv);
-    // Attention per sequence and head over the sequence's own tokens: no padding, no mask.
-    for (size_t s = 0; s < batch.size(); ++s) {
+    linear(pool, x, total, L.qkv, qkv, add_bias);
+    // Attention per (sequence, head) over the sequence's own tokens: no padding, no mask.
+    pool.run_tasks(n_seq * heads, [&](size_t task, int worker) {
+      const size_t s = task / heads, hd = task % heads;
       const size_t o = ws.offsets[s];
-      const auto n = static_cast<int>(batch[s].size());
-      for (size_t hd = 0; hd < heads; ++hd) {
-        const float* q = qkv + o * 3 * H + hd * d;
-        const float* k = q + H;
-        const float* v = q + 2 * H;
-        float* sc = ws.scores.data();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, static_cast<int>(d), scale, q,
-                    static_cast<int>(3 * H), k, static_cast<int>(3 * H), 0.0f, sc, n);
-        softmax_rows(sc, static_cast<size_t>(n), static_cast<size_t>(n));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, static_cast<int>(d), n, 1.0f, sc, n, v,
-                    static_cast<int>(3 * H), 0.0f, ws.ctx.data() + o * H + hd * d, static_cast<int>(H));
-      }
-    }
+      const float* q = qkv + o * 3 * H + hd * d;
+      attention_head(q, q + H, q + 2 * H, 3 * H, batch[s].size(), d, scale, ws.ctx.data() + o * H + hd * d, H,
+                     ws.scratch[static_cast<size_t>(worker)].data());
+    });
     float* tmp = ws.tmp.data();
-    linear(ws.ctx.data(), total, H, L.ao_w, L.ao_b, tmp);
-    add_inplace(tmp, x, total * H);
-    layer_norm(tmp, total, H, L.ln1_g.data(), L.ln1_b.data(), c.layer_norm_eps);
+    linear(pool, ws.ctx.data(), total, L.ao, tmp, bias_later);
+    residual_ln(tmp, L.ao.b.data(), x, L.ln1_g, L.ln1_b);
     std::swap(ws.x, ws.tmp);
     x = ws.x.data();
     float* inter = ws.inter.data();
-    linear(x, total, H, L.in_w, L.in_b, inter);
-    gelu_erf_inplace(inter, total * I);
+    linear(pool, x, total, L.in, inter, bias_gelu);
     tmp = ws.tmp.data();
-    linear(inter, total, I, L.out_w, L.out_b, tmp);
-    add_inplace(tmp, x, total * H);
-    layer_norm(tmp, total, H, L.ln2_g.data(), L.ln2_b.data(), c.layer_norm_eps);
+    linear(pool, inter, total, L.out, tmp, bias_later);
+    residual_ln(tmp, L.out.b.data(), x, L.ln2_g, L.ln2_b);
     std::swap(ws.x, ws.tmp);
     x = ws.x.data();
   }

@@ -83,6 +83,23 @@ TEST(Lead, CategoryMatchingIsCaseInsensitiveAndTrimmed) {
   EXPECT_EQ(l.features[col("city")], 0.0f);
 }
 
+TEST(Lead, LongCategoryListsMatchThroughTheIndex) {
+  auto s = *core::parse_schema(R"({"name":"t","version":1,"fields":[
+    {"name":"id","type":"id","role":"id"},
+    {"name":"loc","type":"category","role":"feature","categories":
+      ["Andheri West","Powai","Thane West","Baner","Wakad","Kharadi","Hebbal","OMR","Bopal",
+       "Salt Lake","Noida Sector 150"]}]})");
+  const auto* f = s->field("loc");
+  EXPECT_EQ(s->category_code(*f, "baner"), 3);
+  EXPECT_EQ(s->category_code(*f, "  NOIDA SECTOR 150 "), 10);
+  EXPECT_EQ(s->category_code(*f, "Bandra"), 11);
+  EXPECT_EQ(s->category_code(*f, std::string(300, 'a')), 11);
+  auto l = *core::parse_lead_json(*s, R"({"loc":"salt lake"})");
+  EXPECT_EQ(l.features[0], 9.0f);
+  l = *core::parse_lead_json(*s, R"({"loc":"NA"})");
+  EXPECT_TRUE(std::isnan(l.features[0]));
+}
+
 TEST(Lead, UnknownCategoryEncodesAsOther) {
   auto l = *parse(R"({"city":"Indore"})");
   EXPECT_EQ(l.features[col("city")], 3.0f);  // n = 3 categories
@@ -459,6 +476,66 @@ TEST(Lead, MinorDetection) {
   EXPECT_TRUE(core::is_minor(*parse(R"({"age":17})")));
   EXPECT_FALSE(core::is_minor(*parse(R"({"age":18})")));
   EXPECT_FALSE(core::is_minor(*parse(R"({})")));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(RecordParser, StripsUtf8BomFromFirstHeaderCell) {
+  auto p = core::RecordParser::create(test_schema(), {"\xEF\xBB\xBFlead_id", "bhk"});
+  ASSERT_TRUE(p) << p.error().message;
+  const std::vector<std::string> row = {"L-3", "4"};
+  auto v = cells(row);
+  auto l = *p->parse(v);
+  EXPECT_EQ(l.id, "L-3");
+  EXPECT_EQ(l.features[col("bhk")], 4.0f);
+}
+
+TEST(Lead, MetaValuesAreNormalised) {
+  auto s = *core::parse_schema(R"({"name":"t","version":1,"fields":[
+    {"name":"id","type":"id","role":"id"},{"name":"x","type":"number","role":"feature"},
+    {"name":"at","type":"timestamp","role":"meta"},
+    {"name":"hot","type":"boolean","role":"meta"},
+    {"name":"score","type":"number","role":"meta"},
+    {"name":"src","type":"category","role":"meta","categories":["Walk-in"]},
+    {"name":"remark","type":"text","role":"meta"}]})");
+  auto l = *core::parse_lead_json(*s, R"({"at":"2024-03-15T10:20:30+05:30","hot":"Yes",
+      "score":"0.50","src":"walk-in","remark":"ph 9820155501"})");
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"at", "2024-03-15T04:50:30Z"}, {"hot", "true"}, {"score", "0.5"}, {"src", "Walk-in"},
+      {"remark", "ph [phone]"}};
+  EXPECT_EQ(l.meta, expected);
+}
+
+TEST(Lead, NumericLabelAndConsentStrings) {
+  auto s = *core::parse_schema(R"({"name":"t","version":1,"fields":[
+    {"name":"id","type":"id","role":"id"},{"name":"x","type":"number","role":"feature"},
+    {"name":"ok","type":"boolean","role":"consent"},
+    {"name":"y","type":"number","role":"label","min":0,"max":1}]})");
+  auto l = *core::parse_lead_json(*s, R"({"ok":"no","y":"0.25"})");
+  EXPECT_EQ(*l.label, 0.25f);
+  EXPECT_FALSE(*l.consent);
+  auto bad = core::parse_lead_json(*s, R"({"y":2})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, "field_out_of_range");
+  EXPECT_EQ(bad.error().field, "y");
+}
+
+TEST(Lead, DuplicateKeysKeepTheLastValue) {
+  auto l = *parse(R"({"bhk":2,"notes":"first","bhk":3,"notes":"second"})");
+  EXPECT_EQ(l.features[col("bhk")], 3.0f);
+  ASSERT_EQ(l.texts.size(), 1u);
+  EXPECT_EQ(l.texts[0].second, "second");
+}
+
+TEST(Lead, CategoryGivenAsNumberMatchesItsText) {
+  auto s = *core::parse_schema(R"({"name":"t","version":1,"fields":[
+    {"name":"id","type":"id","role":"id"},
+    {"name":"tier","type":"category","role":"feature","categories":["1","2","3"]}]})");
+  EXPECT_EQ(core::parse_lead_json(*s, R"({"tier":2})")->features[0], 1.0f);
+  EXPECT_EQ(core::parse_lead_json(*s, R"({"tier":"3"})")->features[0], 2.0f);
+  EXPECT_EQ(core::parse_lead_json(*s, R"({"tier":7})")->features[0], 3.0f);
 }
 
 }  // namespace

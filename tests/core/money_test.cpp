@@ -49,11 +49,25 @@ constexpr MoneyCase kValid[] = {
     {"2 Cr+", 200},
     {"  45 lakh  ", 45},
     {"0", 0},
+    {"upto 80L", 80},
+    {"Up to 80 lakh", 80},
+    {"approx 1.2 Cr", 120},
+    {"~90L", 90},
+    {"90L negotiable", 90},
+    {"Above 2 Cr", 200},
+    {"Budget: 75 lakh", 75},
+    {"1.5 cr onwards", 150},
+    {"\xE2\x82\xB9" "45,000", 0.45},
+    {"45k", 0.45},
+    {"0.35", 0.35},
+    {"80-90 L", 85},
+    {"1.2-1.5 Cr", 135},
 };
 
 constexpr const char* kInvalid[] = {
     "", "   ", "abc", "-5L", "-5", "1.2.3 cr", "5 bananas", "lakh", "80 lakh -", "- 1 crore",
     "1,2,3", "12,,000", "1,00", "1 cr - 80 lakh", "\xE2\x82\xB9", "Rs.", "90 L L", "9O lakh",
+    "upto", "approx lakh", "1.2 Cr (see notes)", "80L or 90L",
 };
 
 TEST(MoneyInr, ParsesPortalSpellingsToLakhs) {
