@@ -114,7 +114,8 @@ core::Status verify_signature(std::string_view secret, std::string_view timestam
 //
 // Threading: one writer thread owns the connection. Every method is thread-safe. `append` never
 // blocks; the other methods block the caller until the writer ran them (call them from a worker
-// or the deliverer, not from an io thread), or take a callback.
+// or the deliverer, not from an io thread), or take a callback. Callbacks run on the writer
+// thread: never call a blocking Outbox method from inside one (it would wait for itself).
 
 struct OutboxOptions {
   std::string path{};  // SQLite file; created with its tables if missing
@@ -154,7 +155,13 @@ struct StoredEvent {
   std::string recipient;           // delivered only: scheme://host[:port]/path (no query)
 };
 
-// What leadscore holds about one lead in the outbox (GET /v1/leads/{id}/record).
+// "https://user:pw@crm.example.com/hook?token=x" -> "https://crm.example.com/hook": webhook
+// URLs often carry credentials in user info or the query string; never show or store those.
+std::string redact_url(std::string_view url);
+
+// What leadscore holds about one lead in the outbox (GET /v1/leads/{id}/record). Delivered
+// events carry the recipient they went to; pending ones go to the deliverer's current
+// --crm-url (the HTTP layer knows it and should show it redacted the same way).
 struct LeadRecord {
   std::string lead_id;
   std::vector<StoredEvent> pending, delivered, dead_letter;

@@ -93,7 +93,8 @@ class Query {
   sqlite3_stmt* s_;
 };
 
-// Strips user info, query and fragment: webhook URLs often carry tokens there.
+}  // namespace
+
 std::string redact_url(std::string_view url) {
   std::string_view rest = url;
   std::string scheme;
@@ -108,7 +109,6 @@ std::string redact_url(std::string_view url) {
   return scheme + std::string(rest);
 }
 
-}  // namespace
 
 class Outbox::Impl {
  public:
