@@ -10,5 +10,6 @@ namespace app {
 [[noreturn]] void exit_with(int code);
 
 void add_version_command(CLI::App& root);
+void add_serve_command(CLI::App& root);
 
 }  // namespace app

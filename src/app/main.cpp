@@ -5,6 +5,7 @@ int main(int argc, char** argv) {
   CLI::App root{"leadscore: real-time lead intent scoring engine"};
   root.require_subcommand(1);
   app::add_version_command(root);
+  app::add_serve_command(root);
   CLI11_PARSE(root, argc, argv);
   return 0;
 }
