@@ -1,0 +1,162 @@
+// Events: ids, validation (no PII), JSON serialisation; clocks and randomness.
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <ctime>
+#include <mutex>
+#include <random>
+
+#include "crm/crm.h"
+#include "crm/time_format.h"
+
+namespace crm {
+
+int64_t system_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Random default_random() {
+  struct State {
+    std::mutex mu;
+    std::mt19937_64 rng{std::random_device{}()};
+    std::uniform_real_distribution<double> dist{0.0, 1.0};
+  };
+  auto state = std::make_shared<State>();
+  return [state] {
+    std::lock_guard lock(state->mu);
+    return state->dist(state->rng);
+  };
+}
+
+std::string new_event_id() {
+  static constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   (static_cast<uint64_t>(system_clock_ms()) << 16)};
+  const auto ms = static_cast<uint64_t>(system_clock_ms()) & ((uint64_t{1} << 48) - 1);
+  const uint64_t hi = rng() & 0xFFFF;  // 16 + 64 = 80 random bits
+  const uint64_t lo = rng();
+  std::string id(26, '0');
+  // 10 digits of time (50 bits, top 2 zero), then 16 digits of randomness.
+  for (int i = 0; i < 10; ++i) id[static_cast<size_t>(9 - i)] = kCrockford[(ms >> (5 * i)) & 31];
+  for (int i = 0; i < 16; ++i) {
+    const int shift = 5 * i;  // bit offset from the least significant end of the 80 bits
+    uint64_t digit = 0;
+    if (shift >= 64) {
+      digit = hi >> (shift - 64);
+    } else if (shift + 5 <= 64) {
+      digit = lo >> shift;
+    } else {
+      digit = (lo >> shift) | (hi << (64 - shift));
+    }
+    id[static_cast<size_t>(25 - i)] = kCrockford[digit & 31];
+  }
+  return id;
+}
+
+namespace {
+
+// An e-mail-like '@' between word characters, or ≥ 10 digits in one run allowing the
+// separators people type inside phone numbers (space, dash, dot, parentheses, '+').
+bool looks_like_contact(std::string_view v) {
+  const size_t at = v.find('@');
+  if (at != std::string_view::npos && at > 0 && at + 1 < v.size()) return true;
+  int digits = 0;
+  for (char c : v) {
+    if (c >= '0' && c <= '9') {
+      if (++digits >= 10) return true;
+    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')' && c != '+') {
+      digits = 0;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+core::Status validate_event(const Event& e) {
+  if (e.event_id.empty() || e.event_id.size() > 128) {
+    return core::make_error("invalid_event", "event_id must be 1-128 characters", "event_id");
+  }
+  if (e.lead_id.empty() || e.lead_id.size() > 128) {
+    return core::make_error("invalid_event", "lead_id must be 1-128 characters", "lead_id");
+  }
+  if (e.model_version.size() > 128) {
+    return core::make_error("invalid_event", "model_version too long", "model_version");
+  }
+  if (!(e.intent_score >= 0.0 && e.intent_score <= 1.0)) {
+    return core::make_error("invalid_event", "intent_score must be in [0, 1]", "intent_score");
+  }
+  if (e.score < 0 || e.score > 100) {
+    return core::make_error("invalid_event", "score must be in [0, 100]", "score");
+  }
+  if (e.grade.empty() || e.grade.size() > 2) {
+    return core::make_error("invalid_event", "grade must be 1-2 characters", "grade");
+  }
+  if (e.reasons.size() > 32) {
+    return core::make_error("invalid_event", "at most 32 reasons", "reasons");
+  }
+  for (size_t i = 0; i < e.reasons.size(); ++i) {
+    const auto& r = e.reasons[i];
+    const std::string where = "reasons[" + std::to_string(i) + "]";
+    if (r.feature.empty() || r.feature.size() > 64 || r.value.size() > 64) {
+      return core::make_error("invalid_event", "reason feature/value must be ≤ 64 characters",
+                              where);
+    }
+    if (!std::isfinite(r.impact)) {
+      return core::make_error("invalid_event", "reason impact must be finite", where);
+    }
+    // DPDP: reasons describe model features; contact data must never reach a CRM push.
+    if (looks_like_contact(r.feature) || looks_like_contact(r.value)) {
+      return core::make_error("pii_in_event", "reason looks like contact data", where);
+    }
+  }
+  return core::ok();
+}
+
+void write_event_json(const Event& e, std::string& out) {
+  core::JsonWriter w(out);
+  w.begin_object();
+  w.field("event_id", e.event_id);
+  w.field("type", "lead.scored");
+  w.field("lead_id", e.lead_id);
+  w.field("model_version", e.model_version);
+  w.field("intent_score", e.intent_score);
+  w.field("score", e.score);
+  w.field("grade", e.grade);
+  w.key("reasons").begin_array();
+  for (const auto& r : e.reasons) {
+    w.begin_object();
+    w.field("feature", r.feature);
+    w.field("value", r.value);
+    w.field("impact", r.impact);
+    w.end_object();
+  }
+  w.end_array();
+  w.field("scored_at", format_iso8601_ms(e.scored_at_ms));
+  w.end_object();
+}
+
+std::string format_iso8601_ms(int64_t unix_ms) {
+  const int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+  const auto ms = static_cast<int>(unix_ms - secs * 1000);
+  const auto t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+std::string_view to_string(EventState s) {
+  switch (s) {
+    case EventState::kPending: return "pending";
+    case EventState::kDelivered: return "delivered";
+    case EventState::kDeadLetter: return "dead_letter";
+  }
+  return "unknown";
+}
+
+}  // namespace crm

@@ -1,0 +1,494 @@
+// Unit tests: signing, retry policy, events, and the SQLite outbox (no network, no processes).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <ctime>
+#include <future>
+#include <mutex>
+#include <set>
+
+#include "crm/crm.h"
+#include "test_util.h"
+
+using namespace std::chrono_literals;
+using crm_test::make_event;
+
+namespace {
+
+// ---- signing --------------------------------------------------------------------------------
+
+TEST(Signing, HmacMatchesRfc4231TestCase2) {
+  // RFC 4231 §4.3: key "Jefe", data "what do ya want for nothing?".
+  EXPECT_EQ(crm::hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(Signing, SignatureCoversTimestampDotBody) {
+  EXPECT_EQ(crm::sign("k", 1700000000, R"({"a":1})"),
+            "sha256=" + crm::hmac_sha256_hex("k", R"(1700000000.{"a":1})"));
+}
+
+TEST(Signing, VerifyAcceptsGoodAndRejectsTamperedOldFutureMissing) {
+  const int64_t now = 1764000000;
+  const std::string body = R"({"event_id":"x"})";
+  const std::string sig = crm::sign("secret", now, body);
+  EXPECT_TRUE(crm::verify_signature("secret", std::to_string(now), body, sig, now + 10, 300));
+  auto code = [&](std::string_view ts, std::string_view b, std::string_view s, int64_t at) {
+    auto st = crm::verify_signature("secret", ts, b, s, at, 300);
+    return st ? std::string("ok") : st.error().code;
+  };
+  EXPECT_EQ(code(std::to_string(now), R"({"event_id":"y"})", sig, now), "invalid_signature");
+  EXPECT_EQ(code(std::to_string(now), body, crm::sign("other", now, body), now), "invalid_signature");
+  EXPECT_EQ(code(std::to_string(now), body, sig, now + 301), "timestamp_out_of_range");
+  EXPECT_EQ(code(std::to_string(now), body, sig, now - 301), "timestamp_out_of_range");
+  EXPECT_EQ(code("", body, sig, now), "missing_signature");
+  EXPECT_EQ(code(std::to_string(now), body, "", now), "missing_signature");
+  EXPECT_EQ(code("17x", body, sig, now), "invalid_timestamp");
+  EXPECT_EQ(code(std::to_string(now), body, sig.substr(0, sig.size() - 1), now), "invalid_signature");
+}
+
+// ---- retry policy -----------------------------------------------------------------------------
+
+TEST(Retry, BackoffStaysWithinFullJitterBoundsAndCap) {
+  crm::RetryPolicy p;
+  p.base = 100ms;
+  p.cap = 5000ms;
+  for (int attempt = 1; attempt <= 40; ++attempt) {
+    const double ceiling = std::min(5000.0, 100.0 * std::pow(2.0, attempt - 1));
+    EXPECT_EQ(crm::backoff_delay(p, attempt, 0.0).count(), 0);
+    for (double u : {0.1, 0.5, 0.9, 0.999999}) {
+      const auto d = crm::backoff_delay(p, attempt, u).count();
+      EXPECT_LE(d, static_cast<int64_t>(ceiling)) << attempt;
+      EXPECT_EQ(d, static_cast<int64_t>(std::floor(u * ceiling))) << attempt << " u=" << u;
+    }
+  }
+  // Uniform draws spread across [0, ceiling): the jitter is "full", not a band around it.
+  auto rng = crm::default_random();
+  int64_t lo = 1 << 30, hi = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const auto d = crm::backoff_delay(p, 4, rng()).count();
+    lo = std::min(lo, d);
+    hi = std::max(hi, d);
+  }
+  EXPECT_LT(lo, 80);
+  EXPECT_GT(hi, 720);
+  EXPECT_LT(hi, 800);
+}
+
+TEST(Retry, ParsesRetryAfterSecondsAndHttpDate) {
+  EXPECT_EQ(crm::parse_retry_after("120", 0), std::optional(std::chrono::milliseconds(120000)));
+  EXPECT_EQ(crm::parse_retry_after(" 0 ", 0), std::optional(std::chrono::milliseconds(0)));
+  std::tm tm{};
+  tm.tm_year = 94;
+  tm.tm_mon = 10;
+  tm.tm_mday = 6;
+  tm.tm_hour = 8;
+  tm.tm_min = 49;
+  tm.tm_sec = 37;
+  const int64_t at_ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  EXPECT_EQ(crm::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", at_ms - 30000),
+            std::optional(std::chrono::milliseconds(30000)));
+  EXPECT_EQ(crm::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", at_ms + 5000),
+            std::optional(std::chrono::milliseconds(0)));
+  EXPECT_FALSE(crm::parse_retry_after("soon", 0));
+  EXPECT_FALSE(crm::parse_retry_after("12abc", 0));
+  EXPECT_FALSE(crm::parse_retry_after("", 0));
+}
+
+TEST(Retry, ClassifiesStatuses) {
+  using O = crm::AttemptOutcome;
+  EXPECT_EQ(crm::classify(200, false), O::kDelivered);
+  EXPECT_EQ(crm::classify(204, false), O::kDelivered);
+  EXPECT_EQ(crm::classify(0, true), O::kRetry);
+  for (int s : {408, 429, 500, 502, 503, 504}) EXPECT_EQ(crm::classify(s, false), O::kRetry) << s;
+  for (int s : {301, 400, 401, 403, 404, 409, 410, 413, 422}) {
+    EXPECT_EQ(crm::classify(s, false), O::kDeadLetter) << s;
+  }
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+TEST(Event, IdsAreUniqueTimeOrderedCrockford) {
+  std::set<std::string> ids;
+  std::string prev;
+  for (int i = 0; i < 2000; ++i) {
+    auto id = crm::new_event_id();
+    ASSERT_EQ(id.size(), 26u);
+    EXPECT_EQ(id.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ"), std::string::npos);
+    EXPECT_GE(id.substr(0, 10), prev.substr(0, std::min<size_t>(10, prev.size())));
+    prev = id;
+    ids.insert(std::move(id));
+  }
+  EXPECT_EQ(ids.size(), 2000u);
+}
+
+TEST(Event, JsonHasExactlyTheDocumentedFields) {
+  auto e = make_event("L-1", 83);
+  std::string json;
+  crm::write_event_json(e, json);
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  ASSERT_FALSE(parser.parse(json).get(obj)) << json;
+  std::set<std::string> keys;
+  for (auto [k, v] : obj) keys.insert(std::string(k));
+  EXPECT_EQ(keys, (std::set<std::string>{"event_id", "type", "lead_id", "model_version",
+                                         "intent_score", "score", "grade", "reasons",
+                                         "scored_at"}));
+  EXPECT_EQ(std::string_view(obj["event_id"]), e.event_id);
+  EXPECT_EQ(std::string_view(obj["type"]), "lead.scored");
+  EXPECT_EQ(int64_t(obj["score"]), 83);
+  EXPECT_DOUBLE_EQ(double(obj["intent_score"]), 0.83);
+  EXPECT_EQ(std::string_view(obj["scored_at"]), "2025-11-24T16:00:00.083Z");
+  simdjson::dom::array reasons = obj["reasons"];
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(std::string_view(reasons.at(0)["feature"]), "site_visit_scheduled");
+  EXPECT_EQ(std::string_view(reasons.at(0)["value"]), "yes");
+  EXPECT_DOUBLE_EQ(double(reasons.at(0)["impact"]), 1.25);
+}
+
+TEST(Event, ValidationRefusesContactDataAndBadRanges) {
+  auto code = [](const crm::Event& e) {
+    auto st = crm::validate_event(e);
+    return st ? std::string("ok") : st.error().code + "@" + st.error().field;
+  };
+  EXPECT_EQ(code(make_event("L", 1)), "ok");
+  for (const char* v : {"+91 98765 43210", "98765-43210", "priya.canary@example.com",
+                        "(022) 2345-678901"}) {
+    auto e = make_event("L", 1);
+    e.reasons[1].value = v;
+    EXPECT_EQ(code(e), "pii_in_event@reasons[1]") << v;
+  }
+  auto e = make_event("L", 1);
+  e.intent_score = 1.5;
+  EXPECT_EQ(code(e), "invalid_event@intent_score");
+  e = make_event("", 1);
+  EXPECT_EQ(code(e), "invalid_event@lead_id");
+  e = make_event("L", 1);
+  e.score = 101;
+  EXPECT_EQ(code(e), "invalid_event@score");
+  e = make_event("L", 1);
+  e.reasons[0].value = "budget 1.2 cr";  // words and short numbers are fine
+  EXPECT_EQ(code(e), "ok");
+}
+
+// ---- outbox -----------------------------------------------------------------------------------
+
+class OutboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = crm_test::temp_dir("outbox"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<crm::Outbox> open(crm::Clock clock = crm::system_clock_ms) {
+    auto o = crm::Outbox::open({.path = db_path(), .clock = std::move(clock)});
+    EXPECT_TRUE(o) << (o ? "" : o.error().message);
+    return o ? *std::move(o) : nullptr;
+  }
+  std::string db_path() const { return (dir_ / "outbox.sqlite").string(); }
+  std::filesystem::path dir_;
+};
+
+std::vector<std::string> ids(const std::vector<crm::ClaimedEvent>& v) {
+  std::vector<std::string> out;
+  for (const auto& e : v) out.push_back(e.event_id);
+  return out;
+}
+
+TEST_F(OutboxTest, AppendClaimAckMovesEventsToDelivered) {
+  auto outbox = open();
+  std::vector<crm::Event> events = {make_event("A", 1), make_event("B", 2), make_event("C", 3)};
+  for (auto e : events) ASSERT_TRUE(outbox->append(std::move(e)).get());
+  EXPECT_EQ(outbox->depth(), 3);
+  auto claimed = outbox->claim(10, 60s);
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 3u);
+  EXPECT_EQ(ids(*claimed), (std::vector<std::string>{events[0].event_id, events[1].event_id,
+                                                     events[2].event_id}));
+  std::string body;
+  crm::write_event_json(events[1], body);
+  EXPECT_EQ((*claimed)[1].body, body);
+  EXPECT_EQ((*claimed)[1].attempts, 0);
+  ASSERT_TRUE(outbox->ack({(*claimed)[0].seq, (*claimed)[1].seq},
+                          "https://user:pw@crm.example.com/hook?token=SECRET#x"));
+  EXPECT_EQ(outbox->depth(), 1);
+  auto counts = outbox->counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->pending, 1);
+  EXPECT_EQ(counts->delivered, 2);
+  auto rec = outbox->record_for_lead("A");
+  ASSERT_TRUE(rec);
+  ASSERT_EQ(rec->delivered.size(), 1u);
+  EXPECT_EQ(rec->delivered[0].recipient, "https://crm.example.com/hook");  // no token, no user
+  EXPECT_EQ(rec->delivered[0].attempts, 1);
+  EXPECT_TRUE(rec->pending.empty());
+}
+
+TEST_F(OutboxTest, ClaimsOnlyTheOldestPendingEventOfEachLead) {
+  crm::ManualClock clock(1'000'000);
+  auto outbox = open(clock.as_clock());
+  std::vector<crm::Event> a = {make_event("A", 1), make_event("A", 2), make_event("A", 3)};
+  auto b = make_event("B", 4);
+  ASSERT_TRUE(outbox->append(a[0]).get());
+  ASSERT_TRUE(outbox->append(b).get());
+  ASSERT_TRUE(outbox->append(a[1]).get());
+  ASSERT_TRUE(outbox->append(a[2]).get());
+  auto c1 = outbox->claim(10, 5s);
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(ids(*c1), (std::vector<std::string>{a[0].event_id, b.event_id}));
+  auto c2 = outbox->claim(10, 5s);  // leased: nothing else is due
+  ASSERT_TRUE(c2);
+  EXPECT_TRUE(c2->empty());
+  ASSERT_TRUE(outbox->ack({(*c1)[0].seq, (*c1)[1].seq}, "http://crm/"));
+  auto c3 = outbox->claim(10, 5s);
+  ASSERT_TRUE(c3);
+  EXPECT_EQ(ids(*c3), (std::vector<std::string>{a[1].event_id}));
+  // A failed head blocks its lead until it is due again.
+  ASSERT_TRUE(outbox->reschedule((*c3)[0].seq, 1, clock.now() + 10000, "http_503", 503));
+  clock.advance(9999ms);
+  EXPECT_TRUE(outbox->claim(10, 5s)->empty());
+  clock.advance(1ms);
+  auto c4 = outbox->claim(10, 5s);
+  ASSERT_TRUE(c4);
+  ASSERT_EQ(ids(*c4), (std::vector<std::string>{a[1].event_id}));
+  EXPECT_EQ((*c4)[0].attempts, 1);
+}
+
+TEST_F(OutboxTest, ExpiredLeaseMakesAClaimClaimableAgain) {
+  crm::ManualClock clock(5'000'000);
+  auto outbox = open(clock.as_clock());
+  ASSERT_TRUE(outbox->append(make_event("A", 1)).get());
+  ASSERT_EQ(outbox->claim(10, 3s)->size(), 1u);
+  clock.advance(2999ms);
+  EXPECT_TRUE(outbox->claim(10, 3s)->empty());
+  clock.advance(1ms);
+  EXPECT_EQ(outbox->claim(10, 3s)->size(), 1u);  // the crashed deliverer's claim came back
+}
+
+TEST_F(OutboxTest, GroupCommitBatchesConcurrentAppends) {
+  auto outbox = open();
+  constexpr int kThreads = 8, kPerThread = 400;
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::future<core::Status>> futures;
+      for (int i = 0; i < kPerThread; ++i) {
+        futures.push_back(outbox->append(make_event(crm_test::id_of("lead-", t), i)));
+      }
+      for (auto& f : futures) (f.get() ? ok : failed)++;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(failed.load(), 0);
+  const auto stats = outbox->stats();
+  EXPECT_EQ(stats.appended, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_LT(stats.transactions, stats.appended / 4) << "group commit should batch appends";
+  EXPECT_GT(stats.transactions, 0u);
+  EXPECT_EQ(outbox->depth(), kThreads * kPerThread);
+  auto counts = outbox->counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->pending, kThreads * kPerThread);
+}
+
+TEST_F(OutboxTest, CallbackRunsAfterCommitAndEventsSurviveReopen) {
+  std::vector<std::string> committed;
+  {
+    auto outbox = open();
+    std::mutex mu;
+    std::condition_variable cv;
+    for (int i = 0; i < 50; ++i) {
+      auto e = make_event(crm_test::id_of("L", i % 5), i);
+      const std::string id = e.event_id;
+      outbox->append(std::move(e), [&, id](core::Status st) {
+        ASSERT_TRUE(st);
+        std::lock_guard lock(mu);
+        committed.push_back(id);
+        cv.notify_all();
+      });
+    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return committed.size() == 50; });
+  }
+  auto outbox = open();
+  EXPECT_EQ(outbox->depth(), 50);
+  auto pending = outbox->list(crm::EventState::kPending, 100);
+  ASSERT_TRUE(pending);
+  std::set<std::string> stored;
+  for (const auto& e : *pending) stored.insert(e.event_id);
+  for (const auto& id : committed) EXPECT_TRUE(stored.count(id)) << id;
+}
+
+TEST_F(OutboxTest, RefusesInvalidEventsThroughTheCallback) {
+  auto outbox = open();
+  auto e = make_event("L", 1);
+  e.reasons[0].value = "ravi.canary@example.com";
+  auto st = outbox->append(std::move(e)).get();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "pii_in_event");
+  EXPECT_EQ(outbox->depth(), 0);
+  EXPECT_EQ(outbox->stats().refused, 1u);
+}
+
+TEST_F(OutboxTest, CancelLeadDeletesOnlyItsPendingEvents) {
+  auto outbox = open();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(outbox->append(make_event("W", i)).get());
+  ASSERT_TRUE(outbox->append(make_event("K", 9)).get());
+  auto first = outbox->claim(1, 60s);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(outbox->ack({(*first)[0].seq}, "http://crm/"));  // W's first event delivered
+  auto n = outbox->cancel_lead("W");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(outbox->depth(), 1);
+  auto rec = outbox->record_for_lead("W");
+  ASSERT_TRUE(rec);
+  EXPECT_TRUE(rec->pending.empty());
+  EXPECT_EQ(rec->delivered.size(), 1u);  // history stays until erasure or retention
+  std::promise<core::Result<int64_t>> p;
+  outbox->cancel_lead("K", [&p](core::Result<int64_t> r) { p.set_value(std::move(r)); });
+  auto k = p.get_future().get();
+  ASSERT_TRUE(k);
+  EXPECT_EQ(*k, 1);
+}
+
+TEST_F(OutboxTest, EraseLeadRemovesEveryTraceFromTheFiles) {
+  auto outbox = open();
+  const std::string lead = "LEAD-ERASE-7f3a9c";
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(outbox->append(make_event(lead, i)).get());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(outbox->append(make_event(crm_test::id_of("other-", i), i)).get());
+  auto c = outbox->claim(100, 60s);
+  ASSERT_TRUE(c);
+  // First event of the lead delivered, second dead-lettered, two pending.
+  ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm/"));
+  auto c2 = outbox->claim(1, 60s);
+  ASSERT_TRUE(c2 && c2->size() == 1 && (*c2)[0].lead_id == lead);
+  ASSERT_TRUE(outbox->dead_letter((*c2)[0].seq, 1, "http_400", 400));
+  auto erased = outbox->erase_lead(lead);
+  ASSERT_TRUE(erased);
+  EXPECT_EQ(erased->pending, 2);
+  EXPECT_EQ(erased->delivered, 1);
+  EXPECT_EQ(erased->dead_letter, 1);
+  auto rec = outbox->record_for_lead(lead);
+  ASSERT_TRUE(rec);
+  EXPECT_TRUE(rec->pending.empty() && rec->delivered.empty() && rec->dead_letter.empty());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const auto bytes = crm_test::read_bytes(db_path() + suffix);
+    EXPECT_EQ(bytes.find(lead), std::string::npos) << "lead id left in outbox.sqlite" << suffix;
+  }
+  EXPECT_NE(crm_test::read_bytes(db_path()).find("other-3"), std::string::npos);
+}
+
+TEST_F(OutboxTest, RetentionPurgesOnlyOldDeliveredEvents) {
+  crm::ManualClock clock(1'700'000'000'000);
+  auto outbox = open(clock.as_clock());
+  ASSERT_TRUE(outbox->append(make_event("old", 1)).get());
+  auto c = outbox->claim(10, 60s);
+  ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm/"));
+  clock.advance(std::chrono::hours(24 * 20));
+  ASSERT_TRUE(outbox->append(make_event("new", 2)).get());
+  c = outbox->claim(10, 60s);
+  ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm/"));
+  clock.advance(std::chrono::hours(24 * 11));  // old: 31 days ago, new: 11 days ago
+  auto n = outbox->purge_delivered_older_than(std::chrono::hours(24 * 30));
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 1);
+  EXPECT_TRUE(outbox->record_for_lead("old")->delivered.empty());
+  EXPECT_EQ(outbox->record_for_lead("new")->delivered.size(), 1u);
+  EXPECT_EQ(crm_test::read_bytes(db_path()).find("\"old\""), std::string::npos);
+}
+
+TEST_F(OutboxTest, DeadLettersCanBeListedRetriedInOrderAndPurged) {
+  crm::ManualClock clock(1'700'000'000'000);
+  auto outbox = open(clock.as_clock());
+  auto e1 = make_event("D", 1), e2 = make_event("D", 2), e3 = make_event("E", 3);
+  for (auto* e : {&e1, &e2, &e3}) ASSERT_TRUE(outbox->append(*e).get());
+  auto c = outbox->claim(10, 60s);  // e1, e3
+  ASSERT_EQ(c->size(), 2u);
+  ASSERT_TRUE(outbox->dead_letter((*c)[0].seq, 10, "http_503", 503));
+  ASSERT_TRUE(outbox->dead_letter((*c)[1].seq, 1, "http_410", 410));
+  auto dead = outbox->list(crm::EventState::kDeadLetter, 10);
+  ASSERT_TRUE(dead);
+  ASSERT_EQ(dead->size(), 2u);
+  EXPECT_EQ((*dead)[0].event_id, e1.event_id);
+  EXPECT_EQ((*dead)[0].last_error, "http_503");
+  EXPECT_EQ((*dead)[0].attempts, 10);
+  EXPECT_EQ((*dead)[1].last_status, 410);
+  // Retrying e1 puts it back ahead of e2 (original order for lead D), attempts reset.
+  auto moved = outbox->retry_dead_letters(e1.event_id);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(*moved, 1);
+  clock.advance(61s);
+  auto again = outbox->claim(10, 60s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(ids(*again), (std::vector<std::string>{e1.event_id}));
+  EXPECT_EQ((*again)[0].attempts, 0);
+  clock.advance(std::chrono::hours(48));
+  auto purged = outbox->purge_dead_letters(std::chrono::hours(24));
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1);
+  EXPECT_EQ(outbox->counts()->dead_letter, 0);
+}
+
+TEST_F(OutboxTest, LeadRecordJsonIsValidAndCarriesTheEvents) {
+  auto outbox = open();
+  ASSERT_TRUE(outbox->append(make_event("R", 42)).get());
+  auto rec = outbox->record_for_lead("R");
+  ASSERT_TRUE(rec);
+  std::string out;
+  core::JsonWriter w(out);
+  crm::write_lead_record_json(*rec, w);
+  simdjson::dom::parser parser;
+  simdjson::dom::element el;
+  ASSERT_FALSE(parser.parse(out).get(el)) << out;
+  EXPECT_EQ(std::string_view(el["lead_id"]), "R");
+  simdjson::dom::array pending = el["pending"];
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(std::string_view(pending.at(0)["state"]), "pending");
+  EXPECT_EQ(int64_t(pending.at(0)["event"]["score"]), 42);
+}
+
+// PII canaries: a lead as the HTTP layer receives it, with personal data in every field it
+// could carry. Only the scored, non-personal fields can become an Event (by type), and a reason
+// value smuggling contact data is refused. Then no canary is in any byte of the files.
+TEST_F(OutboxTest, PiiCanariesNeverReachTheSqliteFiles) {
+  struct IncomingLead {
+    std::string lead_id = "L-canary-1";
+    std::string name = "Canaryname Zyxwvutsr";
+    std::string phone = "+91 98111 22333";
+    std::string email = "canary.zyx@example.org";
+    std::string notes = "call me on 9811122333 or canary.zyx@example.org";
+    std::string pan = "ABCPZ1234Q";
+  } lead;
+  const std::vector<std::string> canaries = {"Canaryname", "Zyxwvutsr", "98111", "9811122333",
+                                             "canary.zyx", "example.org", "ABCPZ1234Q"};
+  auto outbox = open();
+  for (int i = 0; i < 30; ++i) {
+    crm::Event e = make_event(lead.lead_id, i);
+    ASSERT_TRUE(outbox->append(e).get());
+    e.event_id = crm::new_event_id();
+    e.reasons[0] = {"notes", lead.notes.substr(11, 10), 0.1};  // a phone slipped into a reason
+    EXPECT_FALSE(outbox->append(e).get());
+    e.reasons[0] = {"email", lead.email, 0.1};
+    EXPECT_FALSE(outbox->append(e).get());
+  }
+  auto c = outbox->claim(5, 60s);
+  ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm.example/hook"));
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const auto bytes = crm_test::read_bytes(db_path() + suffix);
+    for (const auto& canary : canaries) {
+      EXPECT_EQ(bytes.find(canary), std::string::npos) << canary << " in outbox.sqlite" << suffix;
+    }
+  }
+  EXPECT_NE(crm_test::read_bytes(db_path() + "-wal").find(lead.lead_id), std::string::npos);
+}
+
+TEST_F(OutboxTest, AppendAfterCloseIsRefusedNotLost) {
+  auto outbox = open();
+  ASSERT_TRUE(outbox->append(make_event("X", 1)).get());
+  outbox.reset();
+  outbox = open();
+  EXPECT_EQ(outbox->depth(), 1);
+}
+
+}  // namespace
