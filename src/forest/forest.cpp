@@ -233,6 +233,7 @@ void build_flat(Impl& m, const detail::RawModel& raw) {
   m.tree_features_begin.push_back(static_cast<uint32_t>(m.tree_features.size()));
   m.mean_value.resize(m.flat.size());
   for (uint32_t root : m.flat_roots) fill_mean(m, root);
+  build_shap_tables(m);
 }
 
 void fill_perfect(Impl& m, const detail::RawTree& t, int node, std::size_t pos, int depth,
