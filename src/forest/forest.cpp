@@ -112,10 +112,22 @@ void perfect_block(const Impl& m, const float* rows, std::size_t n, std::size_t 
   const float* leaves = m.perfect_leaves.data();
   const uint32_t* cats = m.cat_words.data();
   const std::size_t trees = m.flat_roots.size();
+  constexpr std::size_t kLanes = 8;  // rows descending one tree in lockstep
   for (std::size_t t = 0; t < trees; ++t) {
-    for (std::size_t r = 0; r < n; ++r) {
-      acc[r] += perfect_leaf<D, kCat>(nodes, leaves, cats, rows + r * stride);
+    std::size_t r = 0;
+    for (; r + kLanes <= n; r += kLanes) {
+      uint32_t idx[kLanes] = {};
+      for (int d = 0; d < D; ++d) {
+        for (std::size_t g = 0; g < kLanes; ++g) {
+          const PerfectNode nd = nodes[idx[g]];
+          idx[g] = 2 * idx[g] + 1 +
+                   go_right<kCat>(nd.value, nd.bits,
+                                  rows[(r + g) * stride + (nd.bits & kFeatureMask)], cats);
+        }
+      }
+      for (std::size_t g = 0; g < kLanes; ++g) acc[r + g] += leaves[idx[g] - kNodes];
     }
+    for (; r < n; ++r) acc[r] += perfect_leaf<D, kCat>(nodes, leaves, cats, rows + r * stride);
     nodes += kNodes;
     leaves += kLeaves;
   }
@@ -221,6 +233,7 @@ void build_flat(Impl& m, const detail::RawModel& raw) {
   m.tree_features_begin.push_back(static_cast<uint32_t>(m.tree_features.size()));
   m.mean_value.resize(m.flat.size());
   for (uint32_t root : m.flat_roots) fill_mean(m, root);
+  build_shap_tables(m);
 }
 
 void fill_perfect(Impl& m, const detail::RawTree& t, int node, std::size_t pos, int depth,
