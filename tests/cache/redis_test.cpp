@@ -307,9 +307,7 @@ TEST(CacheRedis, DownAtStartIsDegradedNeverAnError) {
 
 TEST(CacheRedis, SurvivesSigkillAndRestartWithCorrectValues) {
   RedisServer server;
-  RedisOptions o = options_for(server.url());
-  o.command_timeout = 200ms;
-  RedisCache c(o);
+  RedisCache c(options_for(server.url()));
   constexpr int kKeys = 200;
   for (int i = 0; i < kKeys; ++i) c.put(key_of(i), value_of(i), 1h);
 
@@ -359,6 +357,19 @@ TEST(CacheRedis, SurvivesSigkillAndRestartWithCorrectValues) {
   EXPECT_GT(c.stats().errors, 0u);
   for (int i = 0; i < kKeys; ++i) c.put(key_of(i), value_of(i), 1h);
   for (int i = 0; i < kKeys; ++i) EXPECT_EQ(c.get(key_of(i)), value_of(i)) << i;
+}
+
+TEST(CacheRedis, QuietRestartIsHealedByOneReconnect) {
+  RedisServer server;
+  RedisCache c(options_for(server.url()));
+  c.put(key_of(1), value_of(1), 1h);
+  server.kill9();
+  server.start();  // nothing was called while it was down
+  c.put(key_of(2), value_of(2), 1h);  // stale connection: EOF, reconnect, retry
+  EXPECT_EQ(c.get(key_of(2)), value_of(2));
+  EXPECT_FALSE(c.get(key_of(1)));  // no persistence: the restart lost it
+  EXPECT_EQ(c.stats().errors, 0u);
+  EXPECT_EQ(c.stats().breaker_opens, 0u);
 }
 
 TEST(CacheRedis, SilentServerCallsReturnWithinTheTimeout) {
