@@ -31,6 +31,15 @@ RedisOptions options_for(const std::string& url) {
   return o;
 }
 
+CacheConfig two_level_config(const std::string& url) {
+  CacheConfig cfg;
+  cfg.mode = Mode::two_level;
+  cfg.redis_url = url;
+  cfg.command_timeout = 1000ms;
+  cfg.connect_timeout = 1000ms;
+  return cfg;
+}
+
 Key key_of(int i, std::string_view version = "v1") {
   const float r[] = {static_cast<float>(i), 1.0f, 2.0f};
   return make_key(version, std::span<const float>(r));
@@ -206,11 +215,7 @@ TEST(CacheRedis, LeadIndexLivesAsLongAsItsLongestEntry) {
 
 TEST(CacheRedis, TwoLevelFillsLocalAndErasesCopiesFilledFromRedis) {
   RedisServer server;
-  CacheConfig cfg;
-  cfg.mode = Mode::two_level;
-  cfg.redis_url = server.url();
-  cfg.command_timeout = 1000ms;
-  cfg.connect_timeout = 1000ms;
+  const CacheConfig cfg = two_level_config(server.url());
   auto a = make_cache(cfg);
   auto b = make_cache(cfg);
   ASSERT_TRUE(a && b);
@@ -418,11 +423,7 @@ TEST(CacheRedis, SilentServerCallsReturnWithinTheTimeout) {
 // rest in Redis is searched for the canaries.
 TEST(CacheRedis, NoPiiAtRest) {
   RedisServer server;
-  CacheConfig cfg;
-  cfg.mode = Mode::two_level;
-  cfg.redis_url = server.url();
-  cfg.command_timeout = 1000ms;
-  cfg.connect_timeout = 1000ms;
+  const CacheConfig cfg = two_level_config(server.url());
   auto c = make_cache(cfg);
   ASSERT_TRUE(c);
   RedisCache plain(options_for(server.url()));
