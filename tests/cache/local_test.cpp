@@ -7,6 +7,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "cache/cache.h"
 
@@ -85,6 +87,19 @@ TEST(CacheLeadTagger, RejectsShortSecrets) {
   auto t = LeadTagger::create("short");
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, "cache_secret_too_short");
+}
+
+TEST(CacheLeadTagger, TagIsHmacSha256OfTheLeadId) {
+  // OpenSSL's HMAC() is the oracle, for a short and a long (> 64 bytes, hashed) secret.
+  for (const std::string& secret : {std::string("0123456789abcdef-secret"), std::string(100, 'k')}) {
+    const std::string id = "lead-42";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(id.data()), id.size(), md, &len);
+    const LeadTag t = LeadTagger::create(secret)->tag(id);
+    EXPECT_TRUE(std::equal(t.digest().begin(), t.digest().end(), md)) << secret.size();
+  }
 }
 
 TEST(CacheLeadTagger, TagsAreKeyedAndNeverContainTheId) {
