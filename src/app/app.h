@@ -10,7 +10,13 @@ namespace app {
 [[noreturn]] void exit_with(int code);
 
 void add_version_command(CLI::App& root);
+void add_generate_command(CLI::App& root);
+void add_schema_command(CLI::App& root);
+void add_train_command(CLI::App& root);
+void add_evaluate_command(CLI::App& root);
+void add_model_command(CLI::App& root);
 void add_crm_receiver_command(CLI::App& root);
 void add_outbox_command(CLI::App& root);
+void add_serve_command(CLI::App& root);
 
 }  // namespace app

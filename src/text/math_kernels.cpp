@@ -1,0 +1,527 @@
+#include "text/math_kernels.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+namespace text {
+namespace {
+
+// exp with Cephes' polynomial (~1 ulp on the softmax range).
+inline __m256 exp256(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  __m256i n = _mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127));
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(n, 23)));
+}
+
+// PyTorch's Vectorized<float>::erf (A&S 7.1.26).
+inline __m256 erf256(__m256 x) {
+  const __m256 neg_zero = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+  __m256 sign = _mm256_and_ps(neg_zero, x);
+  __m256 ax = _mm256_xor_ps(sign, x);
+  __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), ax, one));
+  __m256 r = _mm256_fmadd_ps(_mm256_set1_ps(1.061405429f), t, _mm256_set1_ps(-1.453152027f));
+  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(1.421413741f));
+  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-0.284496736f));
+  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(0.254829592f));
+  __m256 e = _mm256_xor_ps(neg_zero, exp256(_mm256_xor_ps(neg_zero, _mm256_mul_ps(x, x))));
+  __m256 v = _mm256_fmadd_ps(_mm256_mul_ps(e, t), r, one);
+  return _mm256_xor_ps(sign, v);
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float hmax(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Lanes [0, n) of a partial vector: load with -inf / 0 fill.
+inline __m256i tail_mask(size_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+void softmax_row(float* v, size_t n) {
+  size_t k = 0;
+  __m256 m8 = _mm256_set1_ps(-INFINITY);
+  for (; k + 8 <= n; k += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(v + k));
+  float m = hmax(m8);
+  for (; k < n; ++k) m = std::max(m, v[k]);
+  const __m256 mv = _mm256_set1_ps(m);
+  __m256 s8 = _mm256_setzero_ps();
+  for (k = 0; k + 8 <= n; k += 8) {
+    __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(v + k), mv));
+    _mm256_storeu_ps(v + k, e);
+    s8 = _mm256_add_ps(s8, e);
+  }
+  if (k < n) {
+    __m256i mask = tail_mask(n - k);
+    __m256 e = exp256(_mm256_sub_ps(_mm256_maskload_ps(v + k, mask), mv));
+    e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
+    _mm256_maskstore_ps(v + k, mask, e);
+    s8 = _mm256_add_ps(s8, e);
+  }
+  const __m256 inv = _mm256_set1_ps(1.0f / hsum(s8));
+  for (k = 0; k + 8 <= n; k += 8) _mm256_storeu_ps(v + k, _mm256_mul_ps(_mm256_loadu_ps(v + k), inv));
+  if (k < n) {
+    __m256i mask = tail_mask(n - k);
+    _mm256_maskstore_ps(v + k, mask, _mm256_mul_ps(_mm256_maskload_ps(v + k, mask), inv));
+  }
+}
+
+}  // namespace
+
+void softmax_rows(float* x, size_t rows, size_t cols, size_t ld) {
+  for (size_t r = 0; r < rows; ++r) softmax_row(x + r * ld, cols);
+}
+
+namespace {
+
+void gelu_avx2(float* x, size_t rows, size_t cols, size_t ld, const float* bias) {
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  const __m256 alpha = _mm256_set1_ps(0.70710678118654752f);
+  for (size_t r = 0; r < rows; ++r) {
+    float* v = x + r * ld;
+    for (size_t k = 0; k < cols; k += 8) {
+      const __m256i mask = tail_mask(cols - k);
+      __m256 a = _mm256_maskload_ps(v + k, mask);
+      if (bias != nullptr) a = _mm256_add_ps(a, _mm256_maskload_ps(bias + k, mask));
+      a = _mm256_mul_ps(_mm256_mul_ps(a, half), _mm256_add_ps(one, erf256(_mm256_mul_ps(a, alpha))));
+      _mm256_maskstore_ps(v + k, mask, a);
+    }
+  }
+}
+
+// ---- AVX-512 variants (runtime-dispatched; the build baseline is AVX2) ----
+// GCC 12 flags its own _mm512_undefined_* placeholders inside the intrinsics headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#define LS_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+
+LS_AVX512 inline __m512 exp512(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  __m512i n = _mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127));
+  return _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(n, 23)));
+}
+
+LS_AVX512 inline __m512 erf512(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512i sign_bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  __m512i xi = _mm512_castps_si512(x);
+  __m512i sign = _mm512_and_si512(xi, sign_bit);
+  __m512 ax = _mm512_castsi512_ps(_mm512_xor_si512(xi, sign));
+  __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), ax, one));
+  __m512 r = _mm512_fmadd_ps(_mm512_set1_ps(1.061405429f), t, _mm512_set1_ps(-1.453152027f));
+  r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(1.421413741f));
+  r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-0.284496736f));
+  r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(0.254829592f));
+  __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(x, x)));
+  __m512 v = _mm512_fnmadd_ps(_mm512_mul_ps(e, t), r, one);  // 1 - e*t*r
+  return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), sign));
+}
+
+LS_AVX512 void gelu_avx512(float* x, size_t rows, size_t cols, size_t ld, const float* bias) {
+  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+  const __m512 alpha = _mm512_set1_ps(0.70710678118654752f);
+  for (size_t r = 0; r < rows; ++r) {
+    float* v = x + r * ld;
+    for (size_t k = 0; k < cols; k += 16) {
+      const __mmask16 m = cols - k >= 16 ? static_cast<__mmask16>(0xFFFF)
+                                         : static_cast<__mmask16>((1u << (cols - k)) - 1);
+      __m512 a = _mm512_maskz_loadu_ps(m, v + k);
+      if (bias != nullptr) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, bias + k));
+      a = _mm512_mul_ps(_mm512_mul_ps(a, half), _mm512_add_ps(one, erf512(_mm512_mul_ps(a, alpha))));
+      _mm512_mask_storeu_ps(v + k, m, a);
+    }
+  }
+}
+
+LS_AVX512 void softmax_row512(float* v, size_t n) {
+  __m512 m16 = _mm512_set1_ps(-INFINITY);
+  for (size_t k = 0; k < n; k += 16) {
+    const __mmask16 m = n - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - k)) - 1);
+    m16 = _mm512_mask_max_ps(m16, m, m16, _mm512_maskz_loadu_ps(m, v + k));
+  }
+  const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(m16));
+  __m512 s16 = _mm512_setzero_ps();
+  for (size_t k = 0; k < n; k += 16) {
+    const __mmask16 m = n - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - k)) - 1);
+    __m512 e = _mm512_maskz_mov_ps(m, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + k), mv)));
+    _mm512_mask_storeu_ps(v + k, m, e);
+    s16 = _mm512_add_ps(s16, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(s16));
+  for (size_t k = 0; k < n; k += 16) {
+    const __mmask16 m = n - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - k)) - 1);
+    _mm512_mask_storeu_ps(v + k, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, v + k), inv));
+  }
+}
+
+// One head, blocks of 4 queries: scores against K^T (L1-resident), softmax, then P.V with the
+// 4 x d outputs in registers. NV = d / 16.
+template <int NV>
+LS_AVX512 void attention512(const float* q, const float* k, const float* v, size_t ld, size_t n, size_t d,
+                            float scale, float* out, size_t ldo, float* scratch) {
+  const size_t n16 = (n + 15) / 16 * 16;
+  float* kt = scratch;
+  float* s = scratch + n16 * d;  // 4 rows of n16
+  for (size_t c = 0; c < d; ++c) {
+    float* row = kt + c * n16;
+    for (size_t j = 0; j < n; ++j) row[j] = k[j * ld + c];
+    for (size_t j = n; j < n16; ++j) row[j] = 0;
+  }
+  const __m512 sc = _mm512_set1_ps(scale);
+  for (size_t i0 = 0; i0 < n; i0 += 4) {
+    const size_t rows = n - i0 < 4 ? n - i0 : 4;
+    const float* q0 = q + i0 * ld;
+    const float* q1 = q + (i0 + (rows > 1 ? 1 : 0)) * ld;
+    const float* q2 = q + (i0 + (rows > 2 ? 2 : 0)) * ld;
+    const float* q3 = q + (i0 + (rows > 3 ? 3 : 0)) * ld;
+    for (size_t jb = 0; jb < n16; jb += 16) {
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      const float* kc = kt + jb;
+      for (size_t c = 0; c < d; ++c, kc += n16) {
+        const __m512 kv = _mm512_loadu_ps(kc);
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[c]), kv, a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(q1[c]), kv, a1);
+        a2 = _mm512_fmadd_ps(_mm512_set1_ps(q2[c]), kv, a2);
+        a3 = _mm512_fmadd_ps(_mm512_set1_ps(q3[c]), kv, a3);
+      }
+      _mm512_storeu_ps(s + jb, _mm512_mul_ps(a0, sc));
+      _mm512_storeu_ps(s + n16 + jb, _mm512_mul_ps(a1, sc));
+      _mm512_storeu_ps(s + 2 * n16 + jb, _mm512_mul_ps(a2, sc));
+      _mm512_storeu_ps(s + 3 * n16 + jb, _mm512_mul_ps(a3, sc));
+    }
+    for (size_t r = 0; r < 4; ++r) softmax_row512(s + r * n16, n);
+    __m512 acc[4][NV];
+    for (int r = 0; r < 4; ++r) {
+      for (int u = 0; u < NV; ++u) acc[r][u] = _mm512_setzero_ps();
+    }
+    for (size_t j = 0; j < n; ++j) {
+      const float* vj = v + j * ld;
+      __m512 vv[NV];
+      for (int u = 0; u < NV; ++u) vv[u] = _mm512_loadu_ps(vj + 16 * u);
+      for (int r = 0; r < 4; ++r) {
+        const __m512 p = _mm512_set1_ps(s[static_cast<size_t>(r) * n16 + j]);
+        for (int u = 0; u < NV; ++u) acc[r][u] = _mm512_fmadd_ps(p, vv[u], acc[r][u]);
+      }
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      for (int u = 0; u < NV; ++u) _mm512_storeu_ps(out + (i0 + r) * ldo + 16 * static_cast<size_t>(u), acc[r][u]);
+    }
+  }
+}
+
+// MR rows x 32 columns of y over the full depth k: 2*MR accumulators stay in registers.
+template <int MR>
+LS_AVX512 void gemm_micro(const float* x, size_t ldx, const float* panel, size_t k, float* y, size_t ldy,
+                          __mmask16 m0, __mmask16 m1, bool accumulate) {
+  __m512 c0[MR], c1[MR];
+  for (int m = 0; m < MR; ++m) {
+    c0[m] = accumulate ? _mm512_maskz_loadu_ps(m0, y + static_cast<size_t>(m) * ldy) : _mm512_setzero_ps();
+    c1[m] = accumulate ? _mm512_maskz_loadu_ps(m1, y + static_cast<size_t>(m) * ldy + 16) : _mm512_setzero_ps();
+  }
+  for (size_t kk = 0; kk < k; ++kk) {
+    const __m512 w0 = _mm512_loadu_ps(panel + kk * 32);
+    const __m512 w1 = _mm512_loadu_ps(panel + kk * 32 + 16);
+    for (int m = 0; m < MR; ++m) {
+      const __m512 a = _mm512_set1_ps(x[static_cast<size_t>(m) * ldx + kk]);
+      c0[m] = _mm512_fmadd_ps(a, w0, c0[m]);
+      c1[m] = _mm512_fmadd_ps(a, w1, c1[m]);
+    }
+  }
+  for (int m = 0; m < MR; ++m) {
+    _mm512_mask_storeu_ps(y + static_cast<size_t>(m) * ldy, m0, c0[m]);
+    _mm512_mask_storeu_ps(y + static_cast<size_t>(m) * ldy + 16, m1, c1[m]);
+  }
+}
+
+LS_AVX512 void gemm_packed_avx512(const float* x, size_t rows, const PackedWeights& w, size_t p0, size_t p1,
+                                  float* y, const float* bias, Epilogue epilogue) {
+  const size_t k = w.k, n = w.n;
+  // Rows in chunks whose activations stay in L2 while every panel of this worker streams by.
+  const size_t chunk = std::max<size_t>(8, (256 * 1024 / (k * 4)) / 8 * 8);
+  for (size_t r0 = 0; r0 < rows; r0 += chunk) {
+    const size_t r1 = std::min(rows, r0 + chunk);
+    for (size_t p = p0; p < p1; ++p) {
+      const size_t c0 = p * 32;
+      const size_t cols = std::min<size_t>(32, n - c0);
+      const auto m0 = static_cast<__mmask16>(cols >= 16 ? 0xFFFFu : (1u << cols) - 1);
+      const auto m1 = static_cast<__mmask16>(cols >= 32 ? 0xFFFFu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1);
+      // Depth blocks of kKc: the panel slice (kKc x 32 floats) stays in L1 for all row blocks.
+      constexpr size_t kKc = 128;
+      for (size_t kb = 0; kb < k; kb += kKc) {
+        const size_t kc = std::min(kKc, k - kb);
+        const bool acc = kb > 0;
+        const float* panel = w.data.data() + p * k * 32 + kb * 32;
+        const float* xb = x + kb;
+        size_t r = r0;
+        for (; r + 12 <= r1; r += 12) gemm_micro<12>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc);
+        if (r + 8 <= r1) {
+          gemm_micro<8>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc);
+          r += 8;
+        }
+        switch (r1 - r) {
+          case 7: gemm_micro<7>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
+          case 6: gemm_micro<6>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
+          case 5: gemm_micro<5>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
+          case 4: gemm_micro<4>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
+          case 3: gemm_micro<3>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
+          case 2: gemm_micro<2>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
+          case 1: gemm_micro<1>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
+          default: break;
+        }
+      }
+    }
+    const size_t c0 = p0 * 32, c1 = std::min(n, p1 * 32);
+    if (c1 > c0) epilogue(y + r0 * n + c0, r1 - r0, c1 - c0, n, bias + c0);
+  }
+}
+
+#pragma GCC diagnostic pop
+
+}  // namespace
+
+PackedWeights pack_weights(const float* w, size_t n, size_t k) {
+  PackedWeights p;
+  p.n = n;
+  p.k = k;
+  p.panels = (n + PackedWeights::kPanel - 1) / PackedWeights::kPanel;
+  p.data.assign(p.panels * k * PackedWeights::kPanel, 0.0f);
+  for (size_t j = 0; j < n; ++j) {
+    const size_t panel = j / PackedWeights::kPanel, col = j % PackedWeights::kPanel;
+    float* dst = p.data.data() + panel * k * PackedWeights::kPanel + col;
+    for (size_t kk = 0; kk < k; ++kk) dst[kk * PackedWeights::kPanel] = w[j * k + kk];
+  }
+  return p;
+}
+
+void gemm_packed(const float* x, size_t rows, const PackedWeights& w, size_t p0, size_t p1, float* y,
+                 const float* bias, Epilogue epilogue) {
+  gemm_packed_avx512(x, rows, w, p0, p1, y, bias, epilogue);
+}
+
+bool have_avx512() {
+  // LEADSCORE_TEXT_NO_AVX512=1 forces the AVX2/OpenBLAS paths (tests cover both).
+  static const bool yes = std::getenv("LEADSCORE_TEXT_NO_AVX512") == nullptr &&
+                          __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  return yes;
+}
+
+void gelu_erf(float* x, size_t rows, size_t cols, size_t ld) {
+  if (have_avx512()) {
+    gelu_avx512(x, rows, cols, ld, nullptr);
+  } else {
+    gelu_avx2(x, rows, cols, ld, nullptr);
+  }
+}
+
+void add_layer_norm(float* y, const float* bias, const float* x, size_t rows, size_t h, const float* g,
+                    const float* b, float eps) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* v = y + r * h;
+    const float* xr = x == nullptr ? nullptr : x + r * h;
+    // Mean and variance accumulated in double (4 lanes): exact enough that eps 1e-12 is honoured.
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    size_t k = 0;
+    for (; k + 8 <= h; k += 8) {
+      __m256 t = _mm256_loadu_ps(v + k);
+      if (bias != nullptr) t = _mm256_add_ps(t, _mm256_loadu_ps(bias + k));
+      if (xr != nullptr) t = _mm256_add_ps(t, _mm256_loadu_ps(xr + k));
+      _mm256_storeu_ps(v + k, t);
+      s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(t)));
+      s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)));
+    }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+    double mean = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; k < h; ++k) {
+      if (bias != nullptr) v[k] += bias[k];
+      if (xr != nullptr) v[k] += xr[k];
+      mean += v[k];
+    }
+    mean /= static_cast<double>(h);
+    const __m256d mv = _mm256_set1_pd(mean);
+    s0 = _mm256_setzero_pd();
+    s1 = _mm256_setzero_pd();
+    for (k = 0; k + 8 <= h; k += 8) {
+      __m256 t = _mm256_loadu_ps(v + k);
+      __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(t)), mv);
+      __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)), mv);
+      s0 = _mm256_fmadd_pd(d0, d0, s0);
+      s1 = _mm256_fmadd_pd(d1, d1, s1);
+    }
+    _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+    double var = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; k < h; ++k) {
+      const double d = v[k] - mean;
+      var += d * d;
+    }
+    var /= static_cast<double>(h);
+    const auto inv = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+    const auto m = static_cast<float>(mean);
+    const __m256 m8 = _mm256_set1_ps(m), inv8 = _mm256_set1_ps(inv);
+    for (k = 0; k + 8 <= h; k += 8) {
+      __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(v + k), m8), inv8);
+      _mm256_storeu_ps(v + k, _mm256_fmadd_ps(t, _mm256_loadu_ps(g + k), _mm256_loadu_ps(b + k)));
+    }
+    for (; k < h; ++k) v[k] = (v[k] - m) * inv * g[k] + b[k];
+  }
+}
+
+void add_bias(float* y, size_t rows, size_t cols, size_t ld, const float* bias) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* v = y + r * ld;
+    size_t k = 0;
+    for (; k + 8 <= cols; k += 8) {
+      _mm256_storeu_ps(v + k, _mm256_add_ps(_mm256_loadu_ps(v + k), _mm256_loadu_ps(bias + k)));
+    }
+    for (; k < cols; ++k) v[k] += bias[k];
+  }
+}
+
+void bias_gelu(float* y, size_t rows, size_t cols, size_t ld, const float* bias) {
+  if (have_avx512()) {
+    gelu_avx512(y, rows, cols, ld, bias);
+  } else {
+    gelu_avx2(y, rows, cols, ld, bias);
+  }
+}
+
+size_t attention_scratch_floats(size_t n, size_t d) {
+  const size_t n16 = (n + 15) / 16 * 16;
+  return n16 * d + 4 * n16;
+}
+
+void attention_head(const float* q, const float* k, const float* v, size_t ld, size_t n, size_t d, float scale,
+                    float* out, size_t ldo, float* scratch) {
+  if (have_avx512() && d % 16 == 0 && d <= 64) {
+    switch (d / 16) {
+      case 1: return attention512<1>(q, k, v, ld, n, d, scale, out, ldo, scratch);
+      case 2: return attention512<2>(q, k, v, ld, n, d, scale, out, ldo, scratch);
+      case 3: return attention512<3>(q, k, v, ld, n, d, scale, out, ldo, scratch);
+      default: return attention512<4>(q, k, v, ld, n, d, scale, out, ldo, scratch);
+    }
+  }
+  const size_t n8 = (n + 7) / 8 * 8;
+  float* kt = scratch;       // K^T [d, n8], zero-padded columns
+  float* s = scratch + n8 * d;  // one row of scores
+  for (size_t c = 0; c < d; ++c) {
+    float* row = kt + c * n8;
+    for (size_t j = 0; j < n; ++j) row[j] = k[j * ld + c];
+    for (size_t j = n; j < n8; ++j) row[j] = 0;
+  }
+  const bool d8 = d % 8 == 0 && d <= 64;
+  for (size_t i = 0; i < n; ++i) {
+    const float* qi = q + i * ld;
+    for (size_t jb = 0; jb < n8; jb += 8) {
+      __m256 acc = _mm256_setzero_ps();
+      for (size_t c = 0; c < d; ++c) acc = _mm256_fmadd_ps(_mm256_set1_ps(qi[c]), _mm256_loadu_ps(kt + c * n8 + jb), acc);
+      _mm256_storeu_ps(s + jb, _mm256_mul_ps(acc, _mm256_set1_ps(scale)));
+    }
+    softmax_row(s, n);
+    float* o = out + i * ldo;
+    if (d8) {
+      __m256 acc[8];
+      const size_t nv = d / 8;
+      for (size_t u = 0; u < nv; ++u) acc[u] = _mm256_setzero_ps();
+      for (size_t j = 0; j < n; ++j) {
+        const __m256 p = _mm256_set1_ps(s[j]);
+        const float* vj = v + j * ld;
+        for (size_t u = 0; u < nv; ++u) acc[u] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * u), acc[u]);
+      }
+      for (size_t u = 0; u < nv; ++u) _mm256_storeu_ps(o + 8 * u, acc[u]);
+    } else {
+      for (size_t c = 0; c < d; ++c) o[c] = 0;
+      for (size_t j = 0; j < n; ++j) {
+        for (size_t c = 0; c < d; ++c) o[c] += s[j] * v[j * ld + c];
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ForkJoinPool::ForkJoinPool(int threads) : threads_(std::max(1, threads)) {
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ForkJoinPool::~ForkJoinPool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void ForkJoinPool::worker_loop(int id) {
+  uint64_t seen = 0;
+  for (;;) {
+    void (*fn)(void*, int);
+    void* ctx;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      fn = job_fn_;
+      ctx = job_ctx_;
+    }
+    fn(ctx, id);
+    {
+      std::lock_guard lock(mu_);
+      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+}
+
+void ForkJoinPool::dispatch(void (*fn)(void*, int), void* ctx) {
+  {
+    std::lock_guard lock(mu_);
+    job_fn_ = fn;
+    job_ctx_ = ctx;
+    pending_ = threads_ - 1;
+    ++generation_;
+  }
+  cv_.notify_all();
+  fn(ctx, 0);
+  std::unique_lock lock(mu_);
+  done_cv_.wait(lock, [&] { return pending_ == 0; });
+}
+
+}  // namespace text

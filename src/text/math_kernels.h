@@ -1,0 +1,110 @@
+#pragma once
+// Compute kernels of the encoder (private to text/): AVX2+FMA (the build's x86-64-v3 baseline)
+// with scalar tails, and a tiny fork-join pool.
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace text {
+
+// Row-wise softmax of a [rows, cols] matrix with row stride ld, in place.
+void softmax_rows(float* x, size_t rows, size_t cols, size_t ld);
+// x = 0.5 x (1 + erf(x / sqrt 2)) on a [rows, cols] block with row stride ld. erf as PyTorch's
+// vectorized CPU kernel computes it (Abramowitz-Stegun 7.1.26, |error| < 1.5e-7), which is what
+// produced the golden embeddings.
+void gelu_erf(float* x, size_t rows, size_t cols, size_t ld);
+// y[r] = LayerNorm(y[r] + bias + x[r]) * g + b for rows r (bias, x may be null).
+void add_layer_norm(float* y, const float* bias, const float* x, size_t rows, size_t h, const float* g,
+                    const float* b, float eps);
+// y[r, :cols] += bias[:cols] for a [rows, cols] block with row stride ld.
+void add_bias(float* y, size_t rows, size_t cols, size_t ld, const float* bias);
+// Bias add then exact GELU on a block (the FFN's first half epilogue).
+void bias_gelu(float* y, size_t rows, size_t cols, size_t ld, const float* bias);
+// True when the AVX-512 paths are in use (runtime CPU check).
+bool have_avx512();
+
+// A weight matrix W [n, k] (row-major, as in the checkpoint) re-laid for gemm_packed: W^T in
+// panels of kPanel output columns, zero-padded: data[p][kk][j] = W[p * kPanel + j][kk].
+struct PackedWeights {
+  static constexpr size_t kPanel = 32;
+  size_t n = 0, k = 0, panels = 0;
+  std::vector<float> data;
+};
+PackedWeights pack_weights(const float* w, size_t n, size_t k);
+
+// Epilogue on a finished [rows, cols] block of y (row stride ld) with its bias slice.
+using Epilogue = void (*)(float* y, size_t rows, size_t cols, size_t ld, const float* bias);
+
+// y[rows, w.n] (row stride w.n) = x[rows, w.k] * W^T for output panels [p0, p1), then
+// epilogue(block, ..., bias + first column) per finished block. AVX-512 only (have_avx512()).
+void gemm_packed(const float* x, size_t rows, const PackedWeights& w, size_t p0, size_t p1, float* y,
+                 const float* bias, Epilogue epilogue);
+// Scaled dot-product attention of one head over n tokens: q, k, v rows have stride ld; head
+// width d; out rows stride ldo. scratch needs attention_scratch_floats(n, d) floats.
+size_t attention_scratch_floats(size_t n, size_t d);
+void attention_head(const float* q, const float* k, const float* v, size_t ld, size_t n, size_t d, float scale,
+                    float* out, size_t ldo, float* scratch);
+
+// Fork-join over [0, n): fn(begin, end, worker) on `threads` workers (the caller is worker 0).
+class ForkJoinPool {
+ public:
+  explicit ForkJoinPool(int threads);
+  ~ForkJoinPool();
+  int size() const { return threads_; }
+  // Splits [0, n) into one contiguous chunk per worker (chunks aligned to `align`):
+  // fn(begin, end, worker). No allocation (fn is called through a plain pointer).
+  template <typename F>
+  void run(size_t n, size_t align, F&& fn) {
+    const auto t = static_cast<size_t>(threads_);
+    if (t == 1 || n <= align) {
+      fn(size_t{0}, n, 0);
+      return;
+    }
+    size_t chunk = (n + t - 1) / t;
+    chunk = (chunk + align - 1) / align * align;
+    auto job = [&](int w) {
+      const size_t b = std::min(n, static_cast<size_t>(w) * chunk);
+      const size_t e = std::min(n, b + chunk);
+      if (b < e) fn(b, e, w);
+    };
+    dispatch(&call<decltype(job)>, &job);
+  }
+  // Dynamic scheduling of n independent tasks: fn(task, worker).
+  template <typename F>
+  void run_tasks(size_t n, F&& fn) {
+    if (threads_ == 1 || n <= 1) {
+      for (size_t i = 0; i < n; ++i) fn(i, 0);
+      return;
+    }
+    std::atomic<size_t> next{0};
+    auto job = [&](int w) {
+      for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i, w);
+    };
+    dispatch(&call<decltype(job)>, &job);
+  }
+
+ private:
+  template <typename J>
+  static void call(void* job, int worker) {
+    (*static_cast<J*>(job))(worker);
+  }
+  void worker_loop(int id);
+  void dispatch(void (*fn)(void*, int), void* ctx);
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  void (*job_fn_)(void*, int) = nullptr;
+  void* job_ctx_ = nullptr;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace text

@@ -1,0 +1,343 @@
+// forest vs XGBoost 1.7 (C API) on models trained here on random data: predictions must be
+// equal (|delta| == 0) on probe rows full of special values; SHAP within 1e-5.
+// FOREST_PROBE_ROWS sets the rows per model (the `integration` build uses >= 100k).
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "forest/forest.h"
+#include "tests/forest/xgb_oracle.h"
+
+#ifndef FOREST_PROBE_ROWS
+#define FOREST_PROBE_ROWS 20000
+#endif
+#ifndef FOREST_SHAP_ROWS
+#define FOREST_SHAP_ROWS 300
+#endif
+#ifndef FOREST_LIGHT  // 1: smaller training sets and fewer rounds (unit / ASan run)
+#define FOREST_LIGHT 0
+#endif
+
+namespace {
+
+using xgb_oracle::Booster;
+using xgb_oracle::Dataset;
+using xgb_oracle::DMatrix;
+
+constexpr std::size_t kProbeRows = FOREST_PROBE_ROWS;
+constexpr std::size_t kShapRows = FOREST_SHAP_ROWS;
+
+// Training rows / rounds, scaled down for the light run.
+constexpr std::size_t train_rows(std::size_t full) { return FOREST_LIGHT ? full / 4 : full; }
+constexpr int rounds(int full) { return FOREST_LIGHT ? (full + 2) / 3 : full; }
+
+struct Trained {
+  Dataset data;
+  std::unique_ptr<Booster> booster;
+  std::string json_path;
+  std::shared_ptr<const forest::Forest> forest;
+};
+
+std::string temp_path(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / "leadscore_forest_test";
+  std::filesystem::create_directories(dir);
+  return (dir / (name + "_" + std::to_string(::getpid()) + ".json")).string();
+}
+
+Trained train(const std::string& name, Dataset data, Booster::Params params, int rounds,
+              forest::LoadOptions options = {}) {
+  Trained t;
+  t.data = std::move(data);
+  DMatrix d(t.data.x, t.data.rows, t.data.cols, &t.data.y, &t.data.types);
+  params.emplace_back("nthread", "1");  // OpenMP spinning on a shared 2-core box costs more than it saves
+  params.emplace_back("tree_method", "hist");
+  t.booster = std::make_unique<Booster>(d, params, rounds);
+  t.json_path = temp_path(name);
+  t.booster->save(t.json_path);
+  auto f = forest::Forest::load_file(t.json_path, options);
+  EXPECT_TRUE(f.has_value()) << (f ? "" : f.error().code + ": " + f.error().message);
+  if (f) t.forest = *f;
+  return t;
+}
+
+// Split thresholds per feature, read from the saved model (to probe values at, just above
+// and just below every threshold).
+std::map<uint32_t, std::vector<float>> thresholds(const std::string& json_path) {
+  std::map<uint32_t, std::vector<float>> out;
+  // XGBoost writes bare NaN for the unused thresholds of categorical nodes.
+  const std::string raw = xgb_oracle::read_text(json_path);
+  std::string text;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw.compare(i, 3, "NaN") == 0) {
+      text.push_back('0');
+      i += 2;
+    } else {
+      text.push_back(raw[i]);
+    }
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(text);
+  for (auto tree : doc["learner"]["gradient_booster"]["model"]["trees"].get_array()) {
+    auto left = tree["left_children"].get_array();
+    auto idx = tree["split_indices"].get_array();
+    auto cond = tree["split_conditions"].get_array();
+    for (std::size_t i = 0; i < left.size(); ++i) {
+      if (int64_t(left.at(i)) == -1) continue;
+      out[static_cast<uint32_t>(int64_t(idx.at(i)))].push_back(
+          static_cast<float>(double(cond.at(i))));
+    }
+  }
+  return out;
+}
+
+// Probe rows: ordinary values mixed with NaN, +-0, denormals, thresholds (exact and one ulp
+// either side), values beyond every threshold, and for categorical columns negative,
+// fractional, out-of-set and >= 2^24 codes.
+std::vector<float> probe_rows(const Trained& t, std::size_t rows, uint64_t seed) {
+  const auto th = thresholds(t.json_path);
+  const std::size_t cols = t.data.cols;
+  std::vector<float> x(rows * cols);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> pick(0, 99);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float specials[] = {0.0f,      -0.0f,     1e-40f,   -1e-40f, FLT_TRUE_MIN,
+                            -FLT_TRUE_MIN, FLT_MIN, 1e30f,   -1e30f,  FLT_MAX,
+                            -FLT_MAX,  1.0f,      -1.0f};
+  const float cat_specials[] = {-1.0f,       -0.5f,       -0.0f,        0.5f,  1.5f,
+                                2.999f,      64.0f,       1000.0f,      16777215.0f,
+                                16777216.0f, 1e9f,        2147483648.0f, -1e9f, FLT_TRUE_MIN};
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      float& v = x[r * cols + c];
+      const bool is_cat = t.data.types[c] == "c";
+      const int p = pick(rng);
+      auto it = th.find(static_cast<uint32_t>(c));
+      if (p < 10) {
+        v = nan;
+      } else if (is_cat) {
+        if (p < 75) {
+          v = static_cast<float>(
+              std::uniform_int_distribution<int>(0, t.data.n_categories + 2)(rng));
+        } else {
+          v = cat_specials[std::uniform_int_distribution<std::size_t>(
+              0, std::size(cat_specials) - 1)(rng)];
+        }
+      } else if (p < 40 && it != th.end()) {
+        const auto& ts = it->second;
+        const float base = ts[std::uniform_int_distribution<std::size_t>(0, ts.size() - 1)(rng)];
+        const int k = pick(rng) % 3;
+        v = k == 0 ? base : std::nextafter(base, k == 1 ? INFINITY : -INFINITY);
+      } else if (p < 55) {
+        v = specials[std::uniform_int_distribution<std::size_t>(0, std::size(specials) - 1)(rng)];
+      } else {
+        v = xgb_oracle::numeric_value(rng, c);
+      }
+    }
+  }
+  return x;
+}
+
+bool same(float a, float b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+// Compares margin and transformed predictions (single-row, batch) with XGBoost's.
+void expect_bit_exact(const Trained& t, std::size_t rows, uint64_t seed) {
+  ASSERT_TRUE(t.forest);
+  const auto x = probe_rows(t, rows, seed);
+  const std::size_t cols = t.data.cols;
+  DMatrix d(x, rows, cols);
+  const auto xgb_margin = t.booster->predict(d, 1);
+  const auto xgb_pred = t.booster->predict(d, 0);
+  ASSERT_EQ(xgb_margin.size(), rows);
+  std::vector<float> batch_margin(rows), batch_pred(rows);
+  t.forest->predict_batch(x.data(), rows, cols, batch_margin.data(), true, 2);
+  t.forest->predict_batch(x.data(), rows, cols, batch_pred.data(), false, 0);
+  std::size_t bad = 0;
+  double max_delta = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::span<const float> row(&x[r * cols], cols);
+    const float m = t.forest->predict_margin(row);
+    const float p = t.forest->predict(row);
+    const bool ok = same(m, xgb_margin[r]) && same(p, xgb_pred[r]) &&
+                    same(batch_margin[r], xgb_margin[r]) && same(batch_pred[r], xgb_pred[r]);
+    max_delta = std::max({max_delta, std::fabs(double(m) - xgb_margin[r]),
+                          std::fabs(double(p) - xgb_pred[r])});
+    if (!ok && ++bad <= 3) {
+      ADD_FAILURE() << "row " << r << ": margin " << m << " vs xgboost " << xgb_margin[r]
+                    << " (batch " << batch_margin[r] << "), prediction " << p << " vs "
+                    << xgb_pred[r] << " (batch " << batch_pred[r] << ")";
+    }
+  }
+  EXPECT_EQ(bad, 0u) << "rows differing from XGBoost, max |delta| = " << max_delta;
+}
+
+void expect_shap_close(const Trained& t, std::size_t rows, uint64_t seed, double tol = 1e-5) {
+  ASSERT_TRUE(t.forest);
+  const auto x = probe_rows(t, rows, seed);
+  const std::size_t cols = t.data.cols;
+  DMatrix d(x, rows, cols);
+  const auto xgb = t.booster->predict(d, 2);
+  ASSERT_EQ(xgb.size(), rows * (cols + 1));
+  std::vector<float> ours(cols + 1);
+  double max_delta = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    t.forest->contributions(std::span<const float>(&x[r * cols], cols), ours);
+    for (std::size_t c = 0; c <= cols; ++c) {
+      max_delta = std::max(max_delta, std::fabs(double(ours[c]) - xgb[r * (cols + 1) + c]));
+    }
+  }
+  EXPECT_LE(max_delta, tol);
+}
+
+Booster::Params logistic(int depth, const char* eta = "0.3") {
+  return {{"objective", "binary:logistic"}, {"max_depth", std::to_string(depth)},
+          {"eta", eta}, {"seed", "7"}};
+}
+
+TEST(ForestOracle, LogisticDepth6WithMissingIsBitExact) {
+  auto t = train("d6", xgb_oracle::make_dataset(train_rows(20000), 24, 0, 0, 0.15, false, 1), logistic(6), rounds(100));
+  EXPECT_EQ(t.forest->layout(), forest::Layout::kPerfect);
+  expect_bit_exact(t, kProbeRows, 11);
+}
+
+TEST(ForestOracle, DepthsOneToSixteenAreBitExact) {
+  const std::pair<int, int> shapes[] = {{1, 50}, {3, 60}, {9, 20}, {12, 10}, {16, 8}};
+  for (auto [depth, trees] : shapes) {
+    SCOPED_TRACE("depth " + std::to_string(depth));
+    auto params = logistic(depth, "0.1");
+    params.emplace_back("min_child_weight", "0");
+    if (depth > 8) {  // deep but narrow: bounded training time
+      params.emplace_back("grow_policy", "lossguide");
+      params.emplace_back("max_leaves", "96");
+    }
+    auto t = train("depth" + std::to_string(depth),
+                   xgb_oracle::make_dataset(train_rows(10000), 12, 0, 0, 0.1, false, 100 + depth), params,
+                   trees);
+    EXPECT_GE(t.forest->max_depth(), std::min(depth, 12));
+    expect_bit_exact(t, kProbeRows, 200 + depth);
+  }
+}
+
+TEST(ForestOracle, TwoThousandShallowTreesAreBitExact) {
+  // 100 rounds x 20 parallel trees: 2000 trees in tree order without 2000 boosting rounds.
+  auto params = logistic(2, "0.05");
+  params.emplace_back("num_parallel_tree", "20");
+  params.emplace_back("colsample_bynode", "0.5");
+  params.emplace_back("subsample", "0.7");
+  auto t = train("t2000", xgb_oracle::make_dataset(train_rows(4000), 10, 0, 0, 0.1, false, 3), params, 100);
+  EXPECT_EQ(t.forest->num_trees(), 2000u);
+  expect_bit_exact(t, kProbeRows, 12);
+}
+
+TEST(ForestOracle, CategoricalPartitionAndOneHotSplitsAreBitExact) {
+  for (const char* onehot : {"1", "64"}) {
+    SCOPED_TRACE(std::string("max_cat_to_onehot ") + onehot);
+    auto params = logistic(6);
+    params.emplace_back("max_cat_to_onehot", onehot);
+    auto t = train(std::string("cat") + onehot,
+                   xgb_oracle::make_dataset(train_rows(20000), 20, 8, 40, 0.1, false, 4), params, rounds(80));
+    expect_bit_exact(t, kProbeRows, 13);
+  }
+}
+
+TEST(ForestOracle, RegressionWithCustomBaseScoreIsBitExact) {
+  Booster::Params params{{"objective", "reg:squarederror"}, {"max_depth", "7"},
+                         {"base_score", "0.37"}, {"eta", "0.2"}};
+  auto t = train("reg", xgb_oracle::make_dataset(train_rows(20000), 16, 4, 12, 0.1, true, 5), params, rounds(60));
+  EXPECT_EQ(t.forest->objective(), forest::Objective::kRegSquaredError);
+  expect_bit_exact(t, kProbeRows, 14);
+}
+
+TEST(ForestOracle, LogisticBaseScoreIsConvertedToMarginLikeXgboost) {
+  auto params = logistic(4);
+  params.emplace_back("base_score", "0.137");
+  auto t = train("base", xgb_oracle::make_dataset(train_rows(5000), 8, 2, 5, 0.1, false, 6), params, rounds(10));
+  EXPECT_FLOAT_EQ(t.forest->base_score(), 0.137f);
+  expect_bit_exact(t, kProbeRows, 15);
+}
+
+TEST(ForestOracle, FlatAndPerfectLayoutsAgreeWithXgboost) {
+  for (auto layout : {forest::Layout::kFlat, forest::Layout::kPerfect}) {
+    auto params = logistic(5);
+    params.emplace_back("max_cat_to_onehot", "1");
+    auto t = train("layout", xgb_oracle::make_dataset(train_rows(8000), 14, 4, 20, 0.1, false, 7), params,
+                   rounds(60), {layout});
+    EXPECT_EQ(t.forest->layout(), layout);
+    expect_bit_exact(t, kProbeRows, 16);
+  }
+}
+
+TEST(ForestOracle, InplaceDensePredictionAgrees) {
+  auto t = train("dense", xgb_oracle::make_dataset(train_rows(8000), 12, 3, 10, 0.1, false, 8),
+                 logistic(6), rounds(50));
+  const std::size_t rows = 2000;
+  const auto x = probe_rows(t, rows, 17);
+  std::size_t n = 0;
+  const float* xgb = t.booster->predict_dense(x.data(), rows, t.data.cols, 0, &n);
+  ASSERT_EQ(n, rows);
+  std::vector<float> ours(rows);
+  t.forest->predict_batch(x.data(), rows, t.data.cols, ours.data(), false, 1);
+  for (std::size_t r = 0; r < rows; ++r) ASSERT_TRUE(same(ours[r], xgb[r])) << "row " << r;
+}
+
+TEST(ForestShap, MatchesXgboostContributionsNumeric) {
+  auto t = train("shap", xgb_oracle::make_dataset(train_rows(10000), 16, 0, 0, 0.15, false, 9),
+                 logistic(6), rounds(100));
+  expect_shap_close(t, kShapRows, 18);
+}
+
+TEST(ForestShap, MatchesXgboostContributionsCategoricalAndDeep) {
+  auto params = logistic(10, "0.1");
+  params.emplace_back("max_cat_to_onehot", "1");
+  auto t = train("shapcat", xgb_oracle::make_dataset(train_rows(10000), 12, 4, 25, 0.1, false, 10), params, rounds(30));
+  expect_shap_close(t, kShapRows, 19);
+}
+
+TEST(ForestShap, ContributionsSumToMarginAndTopIsSorted) {
+  auto t = train("shapsum", xgb_oracle::make_dataset(train_rows(5000), 10, 2, 6, 0.1, false, 11),
+                 logistic(6), rounds(40));
+  const auto x = probe_rows(t, 200, 20);
+  const std::size_t cols = t.data.cols;
+  std::vector<float> phi(cols + 1);
+  forest::ShapBuffer buffer(*t.forest);
+  for (std::size_t r = 0; r < 200; ++r) {
+    std::span<const float> row(&x[r * cols], cols);
+    t.forest->contributions(row, phi);
+    double sum = 0;
+    for (float v : phi) sum += v;
+    EXPECT_NEAR(sum, t.forest->predict_margin(row), 1e-4);
+    auto top = t.forest->top_contributions(row, 3, buffer);
+    ASSERT_LE(top.size(), 3u);
+    for (std::size_t i = 0; i < top.size(); ++i) {
+      EXPECT_EQ(top[i].value, phi[top[i].feature]);
+      if (i > 0) {
+        EXPECT_GE(std::fabs(top[i - 1].value), std::fabs(top[i].value));
+      }
+    }
+    // Nothing left out is larger than the smallest kept.
+    if (top.size() == 3) {
+      for (std::size_t c = 0; c < cols; ++c) {
+        bool kept = false;
+        for (auto& e : top) kept |= e.feature == c;
+        if (!kept) {
+          EXPECT_LE(std::fabs(phi[c]), std::fabs(top[2].value));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace

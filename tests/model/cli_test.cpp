@@ -1,0 +1,90 @@
+// `leadscore train` and `leadscore evaluate` as a user runs them (the real binary).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kData = LEADSCORE_SOURCE_DIR "/tests/data/";
+
+struct Run {
+  int status;
+  std::string output;  // stdout, or stdout+stderr when merged
+};
+
+Run run(const std::string& args, bool merge_stderr = true) {
+  const std::string cmd = std::string(LEADSCORE_BIN) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  Run r{0, {}};
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  r.status = WEXITSTATUS(pclose(p));
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("model_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(Cli, TrainThenEvaluateAsTableAndJson) {
+  const std::string train_args = "train --data " + kData + "edtech_leads.csv --schema " + kData +
+                                 "edtech_leads.schema.json --out " + (dir_ / "models").string();
+  auto t = run(train_args);
+  ASSERT_EQ(t.status, 0) << t.output;
+  EXPECT_NE(t.output.find("test split: ROC-AUC"), std::string::npos) << t.output;
+  ASSERT_TRUE(fs::exists(dir_ / "models" / "latest" / "manifest.json"));
+
+  auto again = run(train_args);
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.output.find("model_exists"), std::string::npos) << again.output;
+  EXPECT_EQ(run(train_args + " --force").status, 0);
+
+  const std::string eval_args = "evaluate --model " + (dir_ / "models" / "latest").string() +
+                                " --data " + kData + "edtech_leads.csv";
+  auto table = run(eval_args);
+  ASSERT_EQ(table.status, 0) << table.output;
+  EXPECT_NE(table.output.find("decile"), std::string::npos);
+  EXPECT_NE(table.output.find("grade B or better"), std::string::npos);
+
+  auto json = run(eval_args + " --json", false);
+  ASSERT_EQ(json.status, 0);
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(json.output);
+  ASSERT_FALSE(doc.error()) << json.output;
+  EXPECT_EQ(uint64_t(doc["metrics"]["rows"]), 480u);
+  EXPECT_EQ(doc["metrics"]["deciles"].get_array().size(), 10u);
+}
+
+TEST_F(Cli, ClearOneLineErrors) {
+  {
+    std::ofstream f(dir_ / "nolabel.csv");
+    f << "Prospect ID,Lead Origin\n";
+    for (int i = 0; i < 100; ++i) f << "p" << i << ",API\n";
+  }
+  auto r = run("train --data " + (dir_ / "nolabel.csv").string() + " --schema " + kData +
+               "edtech_leads.schema.json --out " + (dir_ / "m").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("leadscore train: missing_label_column:"), std::string::npos) << r.output;
+
+  auto e = run("evaluate --model " + (dir_ / "none").string() + " --data x.csv");
+  EXPECT_EQ(e.status, 1);
+  EXPECT_NE(e.output.find("leadscore evaluate: model_not_found:"), std::string::npos) << e.output;
+}
+
+}  // namespace

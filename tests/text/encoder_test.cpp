@@ -1,0 +1,261 @@
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "test_support.h"
+#include "text/text.h"
+
+// Heap allocations so far (alloc_counter.cpp replaces operator new for this test binary).
+long allocation_count();
+
+namespace {
+
+using text_test::minilm_dir;
+using text_test::models_dir;
+
+struct SynthCase {
+  int index;
+  std::string text;
+  std::vector<int32_t> ids;
+  std::vector<float> embedding;
+};
+
+// Loads minilm_golden_synthetic.json once and builds the synthetic encoder from weights_spec.
+class SyntheticGolden : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const auto golden = models_dir() / "minilm_golden_synthetic.json";
+    if (!std::filesystem::exists(golden) || !std::filesystem::exists(minilm_dir() / "config.json")) return;
+    doc_ = new simdjson::dom::parser;
+    simdjson::dom::element doc = doc_->load(golden.string());
+    specs_ = new std::vector<text_test::SynthSpec>(text_test::load_synth_spec(doc));
+    cases_ = new std::vector<SynthCase>;
+    for (auto s : doc["sentences"].get_array()) {
+      SynthCase c;
+      c.index = static_cast<int>(int64_t(s["index"]));
+      c.text = std::string(std::string_view(s["text"]));
+      for (auto v : s["input_ids"].get_array()) c.ids.push_back(static_cast<int32_t>(int64_t(v)));
+      for (auto v : s["embedding"].get_array()) c.embedding.push_back(static_cast<float>(double(v)));
+      cases_->push_back(std::move(c));
+    }
+    for (auto [name, vals] : doc["weights_spec"]["probe_first4"].get_object()) {
+      std::vector<float> v;
+      for (auto x : vals.get_array()) v.push_back(static_cast<float>(double(x)));
+      probes_[std::string(name)] = v;
+    }
+    auto config = text::BertConfig::load(minilm_dir() / "config.json");
+    auto tok = text::WordPieceTokenizer::load(minilm_dir() / "vocab.txt", 256);
+    text::TensorSource src = [](std::string_view name, std::span<const int64_t> shape)
+        -> core::Result<std::vector<float>> {
+      for (const auto& s : *specs_) {
+        if (s.name == name) {
+          if (!std::equal(s.shape.begin(), s.shape.end(), shape.begin(), shape.end())) {
+            return core::make_error("weights_invalid", "shape mismatch for " + s.name);
+          }
+          return text_test::synth_values(s);
+        }
+      }
+      return core::make_error("tensor_not_found", std::string(name));
+    };
+    auto weights = text::load_bert_weights(*config, src);
+    if (!config || !tok || !weights) return;
+    encoder_ = text::MiniLmEncoder::create(*config, *weights, *std::move(tok), "synthetic").release();
+  }
+  static void TearDownTestSuite() {
+    delete encoder_;
+    delete cases_;
+    delete specs_;
+    delete doc_;
+    encoder_ = nullptr;
+  }
+  void SetUp() override {
+    if (encoder_ == nullptr) GTEST_SKIP() << "shared model files missing under " << models_dir().string();
+  }
+
+  static float max_abs_diff(std::span<const float> a, std::span<const float> b) {
+    float m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+    return m;
+  }
+
+  static inline simdjson::dom::parser* doc_ = nullptr;
+  static inline std::vector<text_test::SynthSpec>* specs_ = nullptr;
+  static inline std::vector<SynthCase>* cases_ = nullptr;
+  static inline std::map<std::string, std::vector<float>> probes_;
+  static inline text::MiniLmEncoder* encoder_ = nullptr;
+};
+
+TEST_F(SyntheticGolden, GeneratedWeightsMatchProbeValues) {
+  ASSERT_FALSE(probes_.empty());
+  for (const auto& [name, want] : probes_) {
+    for (const auto& s : *specs_) {
+      if (s.name != name) continue;
+      auto v = text_test::synth_values(s);
+      for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(v[i], want[i]) << name << "[" << i << "]";
+    }
+  }
+}
+
+TEST_F(SyntheticGolden, EverySentenceMatchesReferenceEmbeddingWithin5e6) {
+  ASSERT_EQ(cases_->size(), 34u);
+  const size_t dim = encoder_->embedding_dim();
+  ASSERT_EQ(dim, 384u);
+  std::vector<float> e(dim);
+  for (const auto& c : *cases_) {
+    SCOPED_TRACE(std::to_string(c.index) + ": " + c.text.substr(0, 60));
+    ASSERT_EQ(encoder_->tokenizer().encode(c.text), c.ids);
+    std::string texts[1] = {c.text};
+    ASSERT_TRUE(encoder_->encode(std::span<const std::string>(texts), e));
+    ASSERT_EQ(c.embedding.size(), dim);
+    EXPECT_LE(max_abs_diff(e, c.embedding), 5e-6f);
+  }
+}
+
+TEST_F(SyntheticGolden, OneBatchEqualsSingleEncodes) {
+  const size_t dim = encoder_->embedding_dim();
+  std::vector<std::string> texts;
+  for (const auto& c : *cases_) texts.push_back(c.text);
+  std::vector<float> batch(texts.size() * dim);
+  ASSERT_TRUE(encoder_->encode(texts, batch));
+  for (size_t i = 0; i < texts.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_LE(max_abs_diff(std::span<const float>(batch.data() + i * dim, dim), (*cases_)[i].embedding), 5e-6f);
+  }
+}
+
+TEST_F(SyntheticGolden, SimilaritiesAreCosinesOfEmbeddings) {
+  std::vector<std::string> docs = {(*cases_)[1].text, (*cases_)[3].text, (*cases_)[0].text};
+  std::vector<float> sims(docs.size());
+  ASSERT_TRUE(encoder_->similarities((*cases_)[0].text, docs, sims));
+  const auto& q = (*cases_)[0].embedding;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const auto& d = (*cases_)[i == 0 ? 1 : i == 1 ? 3 : 0].embedding;
+    EXPECT_NEAR(sims[i], text::dot(q, d), 2e-5f);
+  }
+  EXPECT_NEAR(sims[2], 1.0f, 1e-5f);
+  std::vector<float> wrong(1);
+  auto st = encoder_->similarities("x", docs, wrong);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "invalid_argument");
+}
+
+TEST_F(SyntheticGolden, RejectsBadIdsAndBufferSizes) {
+  std::vector<std::vector<int32_t>> ids = {{101, 999999, 102}};
+  std::vector<float> out(encoder_->embedding_dim());
+  auto st = encoder_->encode_ids(ids, out);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "token_id_out_of_range");
+  ids = {std::vector<int32_t>(513, 1000)};
+  st = encoder_->encode_ids(ids, out);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "sequence_too_long");
+  std::vector<float> small(3);
+  ids = {{101, 102}};
+  st = encoder_->encode_ids(ids, small);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "invalid_argument");
+}
+
+// The same synthetic checkpoint written as a real safetensors file (with a "bert." prefix, half in
+// F32) and loaded from a model directory gives the golden embeddings.
+TEST_F(SyntheticGolden, LoadsFromModelDirectoryWithBertPrefix) {
+  auto dir = std::filesystem::temp_directory_path() / std::string("ls_text_model_").append(std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"config.json", "vocab.txt", "sentence_bert_config.json"}) {
+    std::filesystem::copy_file(minilm_dir() / f, dir / f, std::filesystem::copy_options::overwrite_existing);
+  }
+  std::vector<text_test::OutTensor> ts;
+  for (const auto& s : *specs_) {
+    text_test::OutTensor t{std::string("bert.").append(s.name), s.arange ? "I64" : "F32", s.shape, {}};
+    auto v = text_test::synth_values(s);
+    if (s.arange) {
+      std::vector<int64_t> iv(v.begin(), v.end());
+      t.bytes.resize(iv.size() * 8);
+      std::memcpy(t.bytes.data(), iv.data(), t.bytes.size());
+    } else {
+      t.bytes = text_test::f32_bytes(v);
+    }
+    ts.push_back(std::move(t));
+  }
+  text_test::write_safetensors(dir / "model.safetensors", ts);
+  auto enc = text::MiniLmEncoder::load(dir);
+  ASSERT_TRUE(enc) << enc.error().code << ": " << enc.error().message;
+  EXPECT_EQ((*enc)->name(), "minilm");
+  EXPECT_FALSE((*enc)->model_id().empty());
+  std::vector<std::string> texts = {(*cases_)[0].text, (*cases_)[33].text};
+  std::vector<float> out(2 * 384);
+  ASSERT_TRUE((*enc)->encode(texts, out));
+  EXPECT_LE(max_abs_diff(std::span<const float>(out.data(), 384), (*cases_)[0].embedding), 5e-6f);
+  EXPECT_LE(max_abs_diff(std::span<const float>(out.data() + 384, 384), (*cases_)[33].embedding), 5e-6f);
+  std::filesystem::remove_all(dir);
+}
+
+// A differently shaped BERT (from its config, nothing hard-coded): unit-norm outputs, batch ==
+// single, and padding-free packing does not leak between sequences.
+TEST(Encoder, SmallConfigShapeRunsAndBatchEqualsSingle) {
+  auto config = text::BertConfig::parse(R"({"hidden_size": 48, "num_hidden_layers": 2,
+      "num_attention_heads": 3, "intermediate_size": 96, "vocab_size": 40,
+      "max_position_embeddings": 16, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu"})");
+  ASSERT_TRUE(config);
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "flat", "pune", "##s"};
+  for (int i = static_cast<int>(vocab.size()); i < 40; ++i) vocab.push_back(std::string("w").append(std::to_string(i)));
+  auto tok = text::WordPieceTokenizer::from_tokens(vocab, 16);
+  ASSERT_TRUE(tok);
+  uint64_t t = 0;
+  text::TensorSource src = [&t](std::string_view name, std::span<const int64_t> shape)
+      -> core::Result<std::vector<float>> {
+    text_test::SynthSpec s{std::string(name), {shape.begin(), shape.end()}, t++,
+                           name.ends_with("LayerNorm.weight") ? 1.0 : 0.0, 0.125, false};
+    return text_test::synth_values(s);
+  };
+  auto w = text::load_bert_weights(*config, src);
+  ASSERT_TRUE(w);
+  auto enc = text::MiniLmEncoder::create(*config, *w, *std::move(tok), "small");
+  EXPECT_EQ(enc->embedding_dim(), 48u);
+  std::vector<std::string> texts = {"flat pune", "flats", "pune pune pune flat w9 w10 w11 w12"};
+  std::vector<float> batch(3 * 48), single(48);
+  ASSERT_TRUE(enc->encode(texts, batch));
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ASSERT_TRUE(enc->encode(std::span<const std::string>(&texts[i], 1), single));
+    double norm = 0;
+    for (size_t k = 0; k < 48; ++k) {
+      EXPECT_NEAR(batch[i * 48 + k], single[k], 1e-6f);
+      norm += single[k] * single[k];
+    }
+    EXPECT_NEAR(norm, 1.0, 1e-5);
+  }
+}
+
+TEST_F(SyntheticGolden, WarmEncodeIdsDoesNotAllocate) {
+  std::vector<std::vector<int32_t>> big, small;
+  for (int i = 0; i < 4; ++i) big.push_back((*cases_)[static_cast<size_t>(i)].ids);
+  big.push_back((*cases_)[33].ids);  // the 256-token one
+  small = {(*cases_)[5].ids, (*cases_)[20].ids};
+  std::vector<float> out_big(big.size() * 384), out_small(small.size() * 384);
+  ASSERT_TRUE(encoder_->encode_ids(big, out_big));  // warm-up: workspace grows to this batch
+  const long probe = allocation_count();
+  delete new int(1);
+  ASSERT_GT(allocation_count(), probe) << "the allocation counter is not active";
+  const long before = allocation_count();
+  ASSERT_TRUE(encoder_->encode_ids(big, out_big));
+  ASSERT_TRUE(encoder_->encode_ids(small, out_small));
+  EXPECT_EQ(allocation_count() - before, 0);
+}
+
+TEST(Encoder, ConfigErrorsAreReported) {
+  auto c = text::BertConfig::parse(R"({"hidden_size": 10, "num_hidden_layers": 1,
+      "num_attention_heads": 3, "intermediate_size": 4, "vocab_size": 5, "max_position_embeddings": 8})");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, "config_invalid");
+  EXPECT_FALSE(text::BertConfig::parse("{"));
+  EXPECT_FALSE(text::BertConfig::parse(R"({"hidden_size": 8})"));
+  auto missing = text::MiniLmEncoder::load("/nonexistent-model-dir");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, "model_dir_incomplete");
+}
+
+}  // namespace
