@@ -178,7 +178,7 @@ struct LeadEntry {
 
 struct PutItem {
   Key key;
-  std::string_view value;
+  std::string_view value;  // viewed, not owned: must stay alive during put_many
   Ttl ttl{};
   LeadTag tag;  // empty: not indexed for erasure
 };

@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS outbox(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  event_id TEXT NOT NULL UNIQUE,
+  event_id TEXT NOT NULL,
   lead_id TEXT NOT NULL,
   body TEXT NOT NULL,
   created_at INTEGER NOT NULL,
@@ -93,7 +93,8 @@ class Query {
   sqlite3_stmt* s_;
 };
 
-// Strips user info, query and fragment: webhook URLs often carry tokens there.
+}  // namespace
+
 std::string redact_url(std::string_view url) {
   std::string_view rest = url;
   std::string scheme;
@@ -108,7 +109,6 @@ std::string redact_url(std::string_view url) {
   return scheme + std::string(rest);
 }
 
-}  // namespace
 
 class Outbox::Impl {
  public:
@@ -142,7 +142,9 @@ class Outbox::Impl {
         std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
         (opt.sync_full ? "FULL" : "NORMAL") +
         // secure_delete: deleted rows (erasure, retention) are zeroed, not left in free space.
-        "; PRAGMA secure_delete=ON; PRAGMA journal_size_limit=67108864;";
+        "; PRAGMA secure_delete=ON; PRAGMA journal_size_limit=67108864;"
+        // A 16 MiB page cache: fewer pread copies on the append path.
+        " PRAGMA cache_size=-16384;";
     for (const char* sql : {pragmas.c_str(), kSchema}) {
       char* err = nullptr;
       if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {

@@ -329,7 +329,7 @@ double re_logit(const ReRow& r, const Person& p) {
       (m[kBhk] == false || !detail::is_residential_with_bhk(p.ptype))) {
     const double typical = typical_price(p.city, p.ptype, p.bhk, p.rent);
     const double gap = std::abs(std::log(std::max(r.budget_value, 1e-3) / typical));
-    f -= 0.9 * std::max(0.0, gap - 0.25);
+    f -= 0.6 * std::max(0.0, gap - 0.25);
   } else {
     f -= 0.1;
   }

@@ -78,7 +78,24 @@ float perfect_margin(const Impl& m, const float* row, float acc) {
   const float* leaves = m.perfect_leaves.data();
   const uint32_t* cats = m.cat_words.data();
   const std::size_t trees = m.flat_roots.size();
-  for (std::size_t t = 0; t < trees; ++t) {
+  // kLanes trees descend in lockstep (independent chains for the out-of-order core); their
+  // leaves are then added one by one in tree order, as XGBoost does.
+  constexpr std::size_t kLanes = 4;
+  std::size_t t = 0;
+  for (; t + kLanes <= trees; t += kLanes) {
+    uint32_t idx[kLanes] = {};
+    for (int d = 0; d < D; ++d) {
+      for (std::size_t g = 0; g < kLanes; ++g) {
+        const PerfectNode n = nodes[g * kNodes + idx[g]];
+        idx[g] = 2 * idx[g] + 1 +
+                 go_right<kCat>(n.value, n.bits, row[n.bits & kFeatureMask], cats);
+      }
+    }
+    for (std::size_t g = 0; g < kLanes; ++g) acc += leaves[g * kLeaves + idx[g] - kNodes];
+    nodes += kLanes * kNodes;
+    leaves += kLanes * kLeaves;
+  }
+  for (; t < trees; ++t) {
     acc += perfect_leaf<D, kCat>(nodes, leaves, cats, row);
     nodes += kNodes;
     leaves += kLeaves;
@@ -125,7 +142,7 @@ uint32_t add_category_set(Impl& m, const detail::RawTree& t, int node) {
   for (uint32_t j = t.cat_begin[node]; j < t.cat_end[node]; ++j) {
     max_cat = std::max(max_cat, t.categories[j]);
   }
-  const uint32_t words = t.cat_end[node] > t.cat_begin[node] ? max_cat / 32 + 1 : 0;
+  const uint32_t words = max_cat / 32 + 1;  // >= 1 word, see categorical_right
   m.cat_words.push_back(words);
   m.cat_words.resize(m.cat_words.size() + words, 0);
   for (uint32_t j = t.cat_begin[node]; j < t.cat_end[node]; ++j) {
@@ -166,6 +183,7 @@ float fill_mean(Impl& m, uint32_t i) {
 }
 
 void build_flat(Impl& m, const detail::RawModel& raw) {
+  m.cat_words = {1, 0};  // offset 0: the empty set numeric nodes point at
   for (const auto& t : raw.trees) {
     const auto root = static_cast<uint32_t>(m.flat.size());
     m.flat_roots.push_back(root);

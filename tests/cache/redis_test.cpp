@@ -430,7 +430,8 @@ TEST(CacheRedis, NoPiiAtRest) {
     v.reasons[0] = {2, 98765.0f, 0.1f};
     const float row[] = {static_cast<float>(n), 3.0f, 120.0f};
     (*c)->put(make_key("model-1", std::span<const float>(row)), pack_score(v), 1h, tag);
-    const PutItem item{make_key("model-2", std::span<const float>(row)), pack_score(v), 1h, tag};
+    const std::string packed = pack_score(v);  // PutItem holds a view: keep the bytes alive
+    const PutItem item{make_key("model-2", std::span<const float>(row)), packed, 1h, tag};
     plain.put_many(std::span(&item, 1));
     // Embeddings are keyed by already-scrubbed text (the scrubber is the text module's job).
     (*c)->put(make_key("emb:minilm-l6", std::string_view("looking for 2 bhk in pune")),
