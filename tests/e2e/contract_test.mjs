@@ -124,9 +124,14 @@ async function startServer() {
 const { child, port } = await startServer();
 const base = `http://127.0.0.1:${port}`;
 const J = { "Content-Type": "application/json" };
+const withModel = serveArgs.includes("--model");
+const lead = (i, extra = {}) =>
+  JSON.stringify({ lead_id: `C-${i}`, city: "Pune", bhk: 2, budget_lakh: "90L", loan_preapproved: true,
+                   site_visit_scheduled: i % 2 === 0, calls_attempted: 3, consent: true, ...extra });
+const S = { Authorization: "Bearer c-score", ...J };
 const cases = [
   ["GET", "/healthz", {}, undefined, 200],
-  ["GET", "/readyz", {}, undefined, 503],
+  ["GET", "/readyz", {}, undefined, withModel ? 200 : 503],
   ["GET", "/metrics", {}, undefined, 200],
   ["GET", "/openapi.json", {}, undefined, 200],
   ["GET", "/docs", {}, undefined, 200],
@@ -134,14 +139,31 @@ const cases = [
   ["DELETE", "/healthz", {}, undefined, 405],
   ["GET", "/v1/model", {}, undefined, 401],
   ["GET", "/v1/model", { "X-API-Key": "wrong" }, undefined, 401],
-  ["GET", "/v1/model", { Authorization: "Bearer c-score" }, undefined, 503],
+  ["GET", "/v1/model", { Authorization: "Bearer c-score" }, undefined, withModel ? 200 : 503],
   ["POST", "/v1/model/reload", { "X-API-Key": "c-score" }, undefined, 403],
-  ["POST", "/v1/model/reload", { "X-API-Key": "c-admin" }, undefined, 503],
+  ["POST", "/v1/model/reload", { "X-API-Key": "c-admin" }, undefined, withModel ? 200 : 503],
   ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", "Content-Type": "text/plain" }, "{}", 415],
   ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, "{oops", 400],
   ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, '{"x":1}', 422],
   ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, "[" + "1,".repeat(2000) + "1]", 413],
 ];
+if (withModel) {
+  cases.push(
+    ["POST", "/v1/score", S, lead(1), 200],
+    ["POST", "/v1/score", S, "{}", 200],
+    ["POST", "/v1/score", S, `{"leads":[${lead(1)},${lead(2, { bhk: "x" })},${lead(3)}]}`, 200],
+    ["POST", "/v1/score", S, lead(4, { bhk: 99 }), 422],
+    ["POST", "/v1/score", S, lead(5, { lead_id: "+91 98765 43210" }), 422],
+    ["POST", "/v1/score", S, "[1]", 422],
+    ["POST", "/v1/score", { ...J }, lead(1), 401],
+    ["POST", "/v1/score", { "X-API-Key": "c-admin", ...J }, lead(1), 403],
+    ["POST", "/v1/score", { Authorization: "Bearer c-score", "Content-Type": "text/csv" }, "a,b", 415],
+    ["POST", "/v1/score", S, "{", 400],
+    ["POST", "/v1/score", S, `{"leads":[${Array(10).fill(lead(9)).join(",")}]}`, 413],
+    ["POST", "/score", S, lead(6), 200],
+    ["POST", "/score", S, lead(7, { calls_attempted: -1 }), 422],
+  );
+}
 // Extra cases appear here as endpoints get wired (scoring, rerank, erase, records).
 if (process.env.LEADSCORE_CONTRACT_CASES) {
   cases.push(...JSON.parse(readFileSync(process.env.LEADSCORE_CONTRACT_CASES, "utf8")));
