@@ -112,8 +112,10 @@ class LeadTagger {
   LeadTag tag(std::string_view lead_id) const;
 
  private:
-  explicit LeadTagger(std::string secret) : secret_(std::move(secret)) {}
-  std::string secret_;
+  explicit LeadTagger(std::string_view secret);
+  // HMAC-SHA256 key blocks (key XOR ipad / opad), precomputed once.
+  std::array<std::uint8_t, 64> ipad_{};
+  std::array<std::uint8_t, 64> opad_{};
 };
 
 // ---- Compact value for a scored lead ------------------------------------------------------
@@ -178,7 +180,7 @@ struct LeadEntry {
 
 struct PutItem {
   Key key;
-  std::string_view value;
+  std::string_view value;  // viewed, not owned: must stay alive during put_many
   Ttl ttl{};
   LeadTag tag;  // empty: not indexed for erasure
 };
