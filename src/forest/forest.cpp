@@ -293,7 +293,10 @@ Forest::Forest() = default;
 Forest::~Forest() = default;
 
 ShapBuffer::ShapBuffer(const Forest& forest)
-    : phi_(forest.num_features() + 1), top_(forest.num_features()) {}
+    : phi_(forest.num_features() + 1),
+      top_(forest.num_features()),
+      tree_phi_(forest.num_features() + 1, 0.0f),
+      cold_(forest.impl_->max_tree_nodes) {}
 
 core::Result<std::shared_ptr<const Forest>> Forest::load_json(std::string_view model_json,
                                                               LoadOptions options) {
