@@ -297,16 +297,23 @@ void tree_shap_fast(const Impl& m, const float* row, float* phi, std::size_t tre
 
 void Forest::contributions(std::span<const float> row, std::span<float> out) const {
   assert(row.size() >= num_features_);
+  // Scratch per thread, allocated on a thread's first call only.
+  thread_local std::vector<float> tree_phi;
+  thread_local std::vector<uint32_t> cold;
+  if (tree_phi.size() < num_features_ + 1) tree_phi.assign(num_features_ + 1, 0.0f);
+  if (cold.size() < impl_->max_tree_nodes) cold.resize(impl_->max_tree_nodes);
+  contributions_into(row.data(), out, tree_phi.data(), cold.data());
+}
+
+void Forest::contributions_into(const float* row_data, std::span<float> out, float* tree_phi,
+                                uint32_t* cold) const {
   assert(out.size() == num_features_ + 1);
+  const std::span<const float> row(row_data, num_features_);
   const Impl& m = *impl_;
   std::fill(out.begin(), out.end(), 0.0f);
   // Like XGBoost, each tree's contributions are summed apart and then added to the total:
   // the rounding then matches (direct accumulation drifts ~1e-5 over hundreds of trees).
-  // One scratch per thread, allocated on the first call only.
-  thread_local std::vector<float> tree_phi;
-  thread_local std::vector<uint32_t> cold;
-  if (tree_phi.size() < num_features_ + 1) tree_phi.assign(num_features_ + 1, 0.0f);
-  if (cold.size() < m.max_tree_nodes) cold.resize(m.max_tree_nodes);
+  // tree_phi is all zeros between trees.
   PathElement path[kMaxPath];
   float bias = 0.0f;
   for (std::size_t t = 0; t < m.flat_roots.size(); ++t) {
@@ -314,14 +321,14 @@ void Forest::contributions(std::span<const float> row, std::span<float> out) con
     bias += m.mean_value[root];
     if (m.shap_fast[t]) {
       if (m.has_categorical) {
-        tree_shap_fast<true>(m, row.data(), tree_phi.data(), t, cold.data());
+        tree_shap_fast<true>(m, row.data(), tree_phi, t, cold);
       } else {
-        tree_shap_fast<false>(m, row.data(), tree_phi.data(), t, cold.data());
+        tree_shap_fast<false>(m, row.data(), tree_phi, t, cold);
       }
     } else if (m.has_categorical) {
-      tree_shap<true>(m, row.data(), tree_phi.data(), root, 0, path, 1, 1, -1);
+      tree_shap<true>(m, row.data(), tree_phi, root, 0, path, 1, 1, -1);
     } else {
-      tree_shap<false>(m, row.data(), tree_phi.data(), root, 0, path, 1, 1, -1);
+      tree_shap<false>(m, row.data(), tree_phi, root, 0, path, 1, 1, -1);
     }
     // Only the tree's own features can be non-zero.
     for (uint32_t i = m.tree_features_begin[t]; i < m.tree_features_begin[t + 1]; ++i) {
@@ -337,7 +344,8 @@ std::span<const Contribution> Forest::top_contributions(std::span<const float> r
                                                         std::size_t k,
                                                         ShapBuffer& buffer) const {
   assert(buffer.phi_.size() == num_features_ + 1);
-  contributions(row, buffer.phi_);
+  assert(row.size() >= num_features_);
+  contributions_into(row.data(), buffer.phi_, buffer.tree_phi_.data(), buffer.cold_.data());
   k = std::min(k, num_features_);
   if (k == 0) return {};
   // Insertion into a sorted prefix of length <= k: k is small (3-10), features ~40.
