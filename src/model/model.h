@@ -365,7 +365,8 @@ class Scorer {
   const Calibration& calibration() const { return artifacts_.calibration; }
   const GradeThresholds& grades() const { return artifacts_.grades; }
   // Minified JSON of the manifest's metrics (train/valid/test) for GET /v1/model.
-  const std::string& metrics() const { return artifacts_.metrics_json; }
+  const std::string& metrics_json() const { return artifacts_.metrics_json; }
+  const std::string& metrics() const { return metrics_json(); }
   // manifest.json as saved.
   const std::string& manifest_json() const { return artifacts_.manifest_json; }
 
