@@ -63,13 +63,18 @@ Value from_json(simdjson::dom::element e) {
 
 std::string_view kind_name(const Value& v) {
   switch (v.kind) {
-    case Value::Null: return "null";
-    case Value::String: return "a string";
+    case Value::Null:
+      return "null";
+    case Value::String:
+      return "a string";
     case Value::Int:
     case Value::Uint:
-    case Value::Double: return "a number";
-    case Value::Bool: return "a boolean";
-    case Value::Composite: return "an array or object";
+    case Value::Double:
+      return "a number";
+    case Value::Bool:
+      return "a boolean";
+    case Value::Composite:
+      return "an array or object";
   }
   return "a value";
 }
@@ -95,8 +100,7 @@ tl::unexpected<Error> mismatch(const FieldSpec& f, std::string_view expected, co
 }
 
 // Numeric value of a Value as a double; nullopt when missing.
-Result<std::optional<double>> to_number(const Schema& schema, const FieldSpec& f,
-                                        const Value& v) {
+Result<std::optional<double>> to_number(const Schema& schema, const FieldSpec& f, const Value& v) {
   double d = 0;
   switch (v.kind) {
     case Value::Null:
@@ -151,7 +155,13 @@ Result<std::optional<double>> to_number(const Schema& schema, const FieldSpec& f
     }
     d = detail::bare_money_to_lakhs(d);
   }
-  if (f.type == FieldType::Timestamp) d = detail::epoch_number_to_seconds(d);
+  if (f.type == FieldType::Timestamp) {
+    d = detail::epoch_number_to_seconds(d);
+    if (!detail::timestamp_in_range(d)) {
+      return make_error("invalid_timestamp",
+                        "field '" + f.name + "': timestamp outside the years 1-9999", f.name);
+    }
+  }
   if (f.type == FieldType::Integer && d != std::floor(d)) return mismatch(f, "an integer", v);
   return std::optional<double>(d);
 }
@@ -175,8 +185,10 @@ Result<std::optional<bool>> to_bool(const Schema& schema, const FieldSpec& f, co
       auto s = trim(v.str);
       static constexpr std::string_view kTrue[] = {"true", "yes", "y", "1"};
       static constexpr std::string_view kFalse[] = {"false", "no", "n", "0"};
-      for (auto t : kTrue) if (detail::iequals(s, t)) return std::optional<bool>(true);
-      for (auto t : kFalse) if (detail::iequals(s, t)) return std::optional<bool>(false);
+      for (auto t : kTrue)
+        if (detail::iequals(s, t)) return std::optional<bool>(true);
+      for (auto t : kFalse)
+        if (detail::iequals(s, t)) return std::optional<bool>(false);
       if (schema.is_missing_token(s)) return std::optional<bool>();
       break;
     }
@@ -187,8 +199,7 @@ Result<std::optional<bool>> to_bool(const Schema& schema, const FieldSpec& f, co
 }
 
 // Category code; nullopt when missing. Unknown values are the implicit `other` = n.
-Result<std::optional<int>> to_category(const Schema& schema, const FieldSpec& f,
-                                       const Value& v) {
+Result<std::optional<int>> to_category(const Schema& schema, const FieldSpec& f, const Value& v) {
   std::string number_text;
   std::string_view s;
   switch (v.kind) {
@@ -247,10 +258,10 @@ Result<std::optional<std::string>> to_text(const Schema& schema, const FieldSpec
       return mismatch(f, f.type == FieldType::Id ? "a string or integer id" : "a string", v);
   }
   if (f.max_length != 0 && detail::utf8_length(out) > f.max_length) {
-    return make_error("field_too_long",
-                      "field '" + f.name + "': longer than " + std::to_string(f.max_length) +
-                          " characters",
-                      f.name);
+    return make_error(
+        "field_too_long",
+        "field '" + f.name + "': longer than " + std::to_string(f.max_length) + " characters",
+        f.name);
   }
   return std::optional<std::string>(std::move(out));
 }
@@ -284,8 +295,7 @@ std::string displayable_name(std::string_view name) {
 
 tl::unexpected<Error> missing_error(const FieldSpec& f) {
   if (f.role == FieldRole::Id) {
-    return make_error("missing_lead_id", "field '" + f.name + "': the lead id is required",
-                      f.name);
+    return make_error("missing_lead_id", "field '" + f.name + "': the lead id is required", f.name);
   }
   return make_error("missing_field", "field '" + f.name + "': required but missing", f.name);
 }
@@ -313,6 +323,11 @@ class LeadBuilder {
         double x = *d;
         if (f.type != FieldType::Timestamp) {
           LS_ASSIGN_OR_RETURN(x, check_range(f, x));
+          // Beyond float32 the encoded row would hold inf (and the conversion is UB).
+          if (!(std::fabs(x) <= std::numeric_limits<float>::max())) {
+            return make_error("field_out_of_range",
+                              "field '" + f.name + "': value too large for a feature", f.name);
+          }
         }
         return set_number(f, x);
       }
@@ -430,7 +445,9 @@ class LeadBuilder {
     return ok();
   }
 
-  void set_meta(const FieldSpec& f, std::string value) { set_pair(lead_.meta, f, std::move(value)); }
+  void set_meta(const FieldSpec& f, std::string value) {
+    set_pair(lead_.meta, f, std::move(value));
+  }
 
   static void set_pair(std::vector<std::pair<std::string, std::string>>& list, const FieldSpec& f,
                        std::string value) {
@@ -483,14 +500,14 @@ Result<Lead> parse_lead_json(const Schema& schema, std::string_view json,
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto err = parser.parse(json.data(), json.size(), true).get(root); err) {
-    return make_error("invalid_json", std::string("malformed JSON: ") + simdjson::error_message(err));
+    return make_error("invalid_json",
+                      std::string("malformed JSON: ") + simdjson::error_message(err));
   }
   return parse_lead(schema, root, options);
 }
 
 Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
-                                          const std::vector<std::string>& header,
-                                          Options options) {
+                                          const std::vector<std::string>& header, Options options) {
   RecordParser p;
   std::vector<char> present(schema->fields().size(), 0);
   for (size_t c = 0; c < header.size(); ++c) {
@@ -515,9 +532,9 @@ Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
   }
   for (size_t k = 0; k < schema->fields().size(); ++k) {
     const FieldSpec& f = schema->fields()[k];
-    const bool required = (!f.missing_allowed && f.role != FieldRole::Pii &&
-                           f.role != FieldRole::Ignore) ||
-                          (options.require_label && f.role == FieldRole::Label);
+    const bool required =
+        (!f.missing_allowed && f.role != FieldRole::Pii && f.role != FieldRole::Ignore) ||
+        (options.require_label && f.role == FieldRole::Label);
     if (required && !present[k]) {
       return make_error("missing_column", "required column '" + f.name + "' is not in the header",
                         f.name);
@@ -533,9 +550,9 @@ Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
 
 Result<Lead> RecordParser::parse(std::span<const std::string_view> cells) const {
   if (cells.size() != column_field_.size()) {
-    return make_error("column_count_mismatch",
-                      "record has " + std::to_string(cells.size()) + " cells, header has " +
-                          std::to_string(column_field_.size()));
+    return make_error("column_count_mismatch", "record has " + std::to_string(cells.size()) +
+                                                   " cells, header has " +
+                                                   std::to_string(column_field_.size()));
   }
   LeadBuilder builder(*schema_, options_.parse);
   for (size_t c = 0; c < cells.size(); ++c) {
@@ -559,14 +576,17 @@ std::string describe_feature_value(const Schema& schema, size_t feature_index, f
     case FieldType::Boolean:
       return value >= 0.5f ? "yes" : "no";
     case FieldType::Category: {
-      const auto code = static_cast<long>(value);
-      if (code >= 0 && static_cast<size_t>(code) < f.categories.size()) {
-        return f.categories[static_cast<size_t>(code)];
+      // Compare as float first: casting an out-of-range float to an integer is UB.
+      if (value >= 0.0f && value < static_cast<float>(f.categories.size())) {
+        return f.categories[static_cast<size_t>(value)];
       }
       return "other";
     }
-    case FieldType::Timestamp:
-      return detail::format_iso8601(static_cast<double>(value) * 86400.0).substr(0, 10);
+    case FieldType::Timestamp: {
+      const double seconds = static_cast<double>(value) * 86400.0;
+      if (!detail::timestamp_in_range(seconds)) return format_float(value);
+      return detail::format_iso8601(seconds).substr(0, 10);
+    }
     case FieldType::MoneyInr: {
       if (value >= 100.0f) return format_float(value / 100.0f) + " crore";
       return format_float(value) + " lakh";

@@ -78,7 +78,24 @@ float perfect_margin(const Impl& m, const float* row, float acc) {
   const float* leaves = m.perfect_leaves.data();
   const uint32_t* cats = m.cat_words.data();
   const std::size_t trees = m.flat_roots.size();
-  for (std::size_t t = 0; t < trees; ++t) {
+  // kLanes trees descend in lockstep (independent chains for the out-of-order core); their
+  // leaves are then added one by one in tree order, as XGBoost does.
+  constexpr std::size_t kLanes = 4;
+  std::size_t t = 0;
+  for (; t + kLanes <= trees; t += kLanes) {
+    uint32_t idx[kLanes] = {};
+    for (int d = 0; d < D; ++d) {
+      for (std::size_t g = 0; g < kLanes; ++g) {
+        const PerfectNode n = nodes[g * kNodes + idx[g]];
+        idx[g] = 2 * idx[g] + 1 +
+                 go_right<kCat>(n.value, n.bits, row[n.bits & kFeatureMask], cats);
+      }
+    }
+    for (std::size_t g = 0; g < kLanes; ++g) acc += leaves[g * kLeaves + idx[g] - kNodes];
+    nodes += kLanes * kNodes;
+    leaves += kLanes * kLeaves;
+  }
+  for (; t < trees; ++t) {
     acc += perfect_leaf<D, kCat>(nodes, leaves, cats, row);
     nodes += kNodes;
     leaves += kLeaves;
@@ -95,10 +112,22 @@ void perfect_block(const Impl& m, const float* rows, std::size_t n, std::size_t 
   const float* leaves = m.perfect_leaves.data();
   const uint32_t* cats = m.cat_words.data();
   const std::size_t trees = m.flat_roots.size();
+  constexpr std::size_t kLanes = 8;  // rows descending one tree in lockstep
   for (std::size_t t = 0; t < trees; ++t) {
-    for (std::size_t r = 0; r < n; ++r) {
-      acc[r] += perfect_leaf<D, kCat>(nodes, leaves, cats, rows + r * stride);
+    std::size_t r = 0;
+    for (; r + kLanes <= n; r += kLanes) {
+      uint32_t idx[kLanes] = {};
+      for (int d = 0; d < D; ++d) {
+        for (std::size_t g = 0; g < kLanes; ++g) {
+          const PerfectNode nd = nodes[idx[g]];
+          idx[g] = 2 * idx[g] + 1 +
+                   go_right<kCat>(nd.value, nd.bits,
+                                  rows[(r + g) * stride + (nd.bits & kFeatureMask)], cats);
+        }
+      }
+      for (std::size_t g = 0; g < kLanes; ++g) acc[r + g] += leaves[idx[g] - kNodes];
     }
+    for (; r < n; ++r) acc[r] += perfect_leaf<D, kCat>(nodes, leaves, cats, rows + r * stride);
     nodes += kNodes;
     leaves += kLeaves;
   }
@@ -125,7 +154,7 @@ uint32_t add_category_set(Impl& m, const detail::RawTree& t, int node) {
   for (uint32_t j = t.cat_begin[node]; j < t.cat_end[node]; ++j) {
     max_cat = std::max(max_cat, t.categories[j]);
   }
-  const uint32_t words = t.cat_end[node] > t.cat_begin[node] ? max_cat / 32 + 1 : 0;
+  const uint32_t words = max_cat / 32 + 1;  // >= 1 word, see categorical_right
   m.cat_words.push_back(words);
   m.cat_words.resize(m.cat_words.size() + words, 0);
   for (uint32_t j = t.cat_begin[node]; j < t.cat_end[node]; ++j) {
@@ -166,6 +195,7 @@ float fill_mean(Impl& m, uint32_t i) {
 }
 
 void build_flat(Impl& m, const detail::RawModel& raw) {
+  m.cat_words = {1, 0};  // offset 0: the empty set numeric nodes point at
   for (const auto& t : raw.trees) {
     const auto root = static_cast<uint32_t>(m.flat.size());
     m.flat_roots.push_back(root);
@@ -203,6 +233,7 @@ void build_flat(Impl& m, const detail::RawModel& raw) {
   m.tree_features_begin.push_back(static_cast<uint32_t>(m.tree_features.size()));
   m.mean_value.resize(m.flat.size());
   for (uint32_t root : m.flat_roots) fill_mean(m, root);
+  build_shap_tables(m);
 }
 
 void fill_perfect(Impl& m, const detail::RawTree& t, int node, std::size_t pos, int depth,

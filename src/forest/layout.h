@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
 #include "forest/forest.h"
 
 namespace forest {
@@ -40,6 +44,22 @@ struct Forest::Impl {
   std::vector<uint32_t> tree_features;
   std::vector<uint32_t> tree_features_begin;
 
+  // Precomputed TreeSHAP (see tree_shap.cpp): per flat node, the bit of its feature's slot
+  // on the root path; per leaf, its unique path features, their zero fractions and the
+  // table Q[mask] over subsets of them. Trees whose paths are too long use the recursion.
+  struct ShapLeaf {
+    uint32_t slots_offset = 0;  // into shap_slot_feature / shap_slot_zero
+    uint32_t q_offset = 0;      // into shap_q, 2^k entries
+    uint32_t k = 0;             // unique features on the path
+  };
+  std::vector<uint8_t> shap_fast;        // per tree
+  std::vector<uint32_t> shap_node_bit;   // per flat node (internal): 1 << slot
+  std::vector<ShapLeaf> shap_leaf;       // per flat node (meaningful for leaves)
+  std::vector<uint32_t> shap_slot_feature;
+  std::vector<float> shap_slot_zero;
+  std::vector<float> shap_q;
+  uint32_t max_tree_nodes = 0;
+
   int perfect_depth = -1;  // -1: perfect layout not built
   std::vector<PerfectNode> perfect_nodes;  // per tree 2^D - 1
   std::vector<float> perfect_leaves;       // per tree 2^D
@@ -55,29 +75,46 @@ struct Forest::Impl {
                    float* acc) = nullptr;
 };
 
-// XGBoost 1.7 common::Decision inverted: true = go right. Valid categories are
-// 0 <= v < 2^24 (InvalidCat), truncated to an integer; invalid ones and categories not in
-// the set go left. Missing (NaN) is handled by the caller.
+// Fills the shap_* tables of a forest whose flat layout is built (tree_shap.cpp).
+void build_shap_tables(Forest::Impl& m);
+
+// XGBoost 1.7 common::Decision inverted: 1 = go right. Valid categories are
+// 0 <= v < 2^24 (InvalidCat), truncated to an integer; invalid ones (and NaN) and
+// categories not in the set go left. Branch-free: a mispredicted branch per categorical
+// node cost more than the whole lookup. Every set has at least one word.
 inline uint32_t categorical_right(float v, const uint32_t* set) {
-  if (v < 0.0f || v >= 16777216.0f) return 0;
-  const auto c = static_cast<uint32_t>(v);
+  const uint32_t valid =
+      static_cast<uint32_t>(v >= 0.0f) & static_cast<uint32_t>(v < 16777216.0f);
+  // cvttss2si is defined for every input (NaN/out of range -> INT_MIN, caught by `valid`);
+  // a plain cast would be UB there, and a select made GCC emit a branch.
+#if defined(__SSE__)
+  const auto c = static_cast<uint32_t>(_mm_cvttss_si32(_mm_set_ss(v)));
+#else
+  const uint32_t c = valid ? static_cast<uint32_t>(v) : 0u;
+#endif
   const uint32_t word = c >> 5;
-  if (word >= set[0]) return 0;
-  return (set[1 + word] >> (c & 31u)) & 1u;
+  const uint32_t in_range = valid & static_cast<uint32_t>(word < set[0]);
+  const uint32_t w = set[1 + (word & (0u - in_range))];
+  return in_range & (w >> (c & 31u));
 }
 
 // 1 = go right. Numeric: XGBoost takes the left child iff `fvalue < split_cond` (float32);
-// missing (NaN) takes the default child. For non-NaN v, (v >= t) == !(v < t).
+// missing (NaN) takes the default child. For non-NaN v, (v >= t) == !(v < t), and NaN
+// gives 0 both for the numeric and the categorical test, so `| (missing & default_right)`
+// applies the default direction to both. Categorical nodes keep their set's offset in the
+// threshold slot; numeric nodes use offset 0, an empty set, so both tests always run.
 template <bool kHasCat>
 inline uint32_t go_right(float threshold, uint32_t bits, float v, const uint32_t* cat_words) {
-  const uint32_t missing = std::isnan(v) ? 1u : 0u;
+  const uint32_t missing = static_cast<uint32_t>(v != v);
   const uint32_t default_right = ((bits >> 30) & 1u) ^ 1u;
+  uint32_t split = static_cast<uint32_t>(v >= threshold);
   if constexpr (kHasCat) {
-    if ((bits & kCatBit) != 0 && !missing) [[unlikely]] {
-      return categorical_right(v, cat_words + std::bit_cast<uint32_t>(threshold));
-    }
+    const uint32_t cat_mask = 0u - ((bits >> 29) & 1u);
+    const uint32_t offset = std::bit_cast<uint32_t>(threshold) & cat_mask;
+    const uint32_t cat = categorical_right(v, cat_words + offset);
+    split = (split & ~cat_mask) | (cat & cat_mask);
   }
-  return static_cast<uint32_t>(v >= threshold) | (missing & default_right);
+  return (split & 1u) | (missing & default_right);
 }
 
 }  // namespace forest

@@ -306,6 +306,18 @@ TEST(ForestShap, MatchesXgboostContributionsCategoricalAndDeep) {
   expect_shap_close(t, kShapRows, 19);
 }
 
+TEST(ForestShap, MatchesXgboostOnPathsTooLongForTables) {
+  // Paths with more than 10 distinct features fall back to the recursive algorithm.
+  auto params = logistic(16, "0.1");
+  params.emplace_back("min_child_weight", "0");
+  params.emplace_back("grow_policy", "lossguide");
+  params.emplace_back("max_leaves", "200");
+  auto t = train("shapdeep", xgb_oracle::make_dataset(train_rows(12000), 24, 4, 10, 0.05, false, 12),
+                 params, rounds(12));
+  EXPECT_GE(t.forest->max_depth(), 11);
+  expect_shap_close(t, kShapRows, 21);
+}
+
 TEST(ForestShap, ContributionsSumToMarginAndTopIsSorted) {
   auto t = train("shapsum", xgb_oracle::make_dataset(train_rows(5000), 10, 2, 6, 0.1, false, 11),
                  logistic(6), rounds(40));
