@@ -102,6 +102,18 @@ TEST(CacheLeadTagger, TagIsHmacSha256OfTheLeadId) {
   }
 }
 
+TEST(CacheLeadTagger, SharedModesRequireASecret) {
+  EXPECT_TRUE(make_lead_tagger(Mode::local, ""));
+  EXPECT_TRUE(make_lead_tagger(Mode::none, ""));
+  EXPECT_EQ(make_lead_tagger(Mode::two_level, "").error().code, "cache_secret_required");
+  EXPECT_EQ(make_lead_tagger(Mode::redis, "").error().code, "cache_secret_required");
+  EXPECT_EQ(make_lead_tagger(Mode::redis, "short").error().code, "cache_secret_too_short");
+  auto a = make_lead_tagger(Mode::redis, "replica-shared-secret-123");
+  auto b = make_lead_tagger(Mode::two_level, "replica-shared-secret-123");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->tag("lead-1"), b->tag("lead-1"));  // same secret: same tag on every replica
+}
+
 TEST(CacheLeadTagger, TagsAreKeyedAndNeverContainTheId) {
   auto a = LeadTagger::create("0123456789abcdef-secret-a");
   auto b = LeadTagger::create("0123456789abcdef-secret-b");

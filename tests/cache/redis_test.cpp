@@ -308,6 +308,7 @@ TEST(CacheRedis, DownAtStartIsDegradedNeverAnError) {
   auto erased = c.erase_lead(LeadTagger::random().tag("x"));
   ASSERT_FALSE(erased);  // erasure is the one operation that reports failure
   EXPECT_EQ(erased.error().code, "cache_unavailable");
+  EXPECT_EQ(c.lead_entries(LeadTagger::random().tag("x")).error().code, "cache_unavailable");
 }
 
 TEST(CacheRedis, SurvivesSigkillAndRestartWithCorrectValues) {
