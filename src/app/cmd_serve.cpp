@@ -87,7 +87,16 @@ void run_serve(const ServeOptions& o) {
   }
   http::add_builtin_routes(server, bo);
 
-  if (o.model_dir.empty()) {
+  if (!o.model_dir.empty()) {
+    auto models = std::make_shared<http::ModelHolder>(o.model_dir);
+    if (auto st = models->load(); !st) {
+      fail("cannot load model " + o.model_dir + ": " + st.error().code + ": " +
+           st.error().message);
+    }
+    http::ScoringOptions so;
+    so.max_batch = o.max_batch;
+    http::add_scoring_routes(server, models, so);
+  } else {
     // No model: scoring routes are not wired; the model routes and /readyz say why.
     server.add_readiness_check("model", [] {
       return http::Readiness{http::Readiness::State::kDown, "no model loaded"};

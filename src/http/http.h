@@ -31,6 +31,10 @@
 
 #include "core/core.h"
 
+namespace model {
+class Scorer;
+}
+
 namespace http {
 
 // ---------------------------------------------------------------------------------------
@@ -387,6 +391,44 @@ class Server {
   AuditHook audit_hook_;
   std::unique_ptr<Impl> impl_;
 };
+
+// ---------------------------------------------------------------------------------------
+// Scoring
+
+// The served model. Readers take a snapshot (an atomic shared_ptr load: no lock on the hot
+// path); reload() loads the directory again and swaps atomically. A model that fails to load
+// is rejected and the old one keeps serving.
+class ModelHolder {
+ public:
+  explicit ModelHolder(std::string dir) : dir_(std::move(dir)) {}
+  // Loads for the first time. Errors: model::Scorer::load's.
+  core::Status load();
+  std::shared_ptr<const model::Scorer> get() const { return scorer_.load(); }
+
+  struct ReloadOutcome {
+    bool changed = false;
+    std::string previous_version;
+    std::string version;
+  };
+  // Serialised with other reloads; readers keep scoring meanwhile.
+  core::Result<ReloadOutcome> reload();
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::mutex reload_mu_;
+  std::atomic<std::shared_ptr<const model::Scorer>> scorer_;
+};
+
+struct ScoringOptions {
+  size_t max_batch = 10000;  // leads per batch request; more is 413 batch_too_large
+};
+
+// POST /v1/score, POST /score (original prototype's body), GET /v1/model,
+// POST /v1/model/reload; SIGHUP reloads too; /readyz reports the model; /metrics carries
+// leadscore_model_info{version}.
+void add_scoring_routes(Server& server, std::shared_ptr<ModelHolder> models,
+                        const ScoringOptions& opts);
 
 // GET /healthz, /readyz, /metrics, /openapi.json, /docs, /docs/*.
 struct BuiltinOptions {
