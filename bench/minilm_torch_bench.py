@@ -38,12 +38,14 @@ for length in [int(x) for x in args.tokens.split(",")]:
     for batch in [int(x) for x in args.batches.split(",")]:
         ids = ids_for(length, batch)
         model.embed_ids(ids)  # warm-up
-        n, t0 = 0, time.perf_counter()
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
         while True:
             model.embed_ids(ids)
             n += 1
             el = time.perf_counter() - t0
             if el >= args.min_time and n >= 2:
                 break
+        cpu = time.process_time() - c0  # all threads: robust to a shared machine
         print(f"torch tokens={length} batch={batch} threads={args.threads} "
-              f"ms/call={1000 * el / n:.2f} sent/s={n * batch / el:.1f}", flush=True)
+              f"ms/call={1000 * el / n:.2f} sent/s={n * batch / el:.1f} sent/cpu-s={n * batch / cpu:.1f}",
+              flush=True)

@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
   }
   g_peak_gflops_per_core = std::max(avx2, avx512);
   g_peak_isa = avx512 > avx2 ? "AVX-512" : "AVX2";
-  std::printf("fp32 FMA peak per core: AVX2 %.1f GFLOP/s, AVX-512 %.1f GFLOP/s (%%peak uses %s)\n", avx2, avx512,
+  std::fprintf(stderr, "fp32 FMA peak per core: AVX2 %.1f GFLOP/s, AVX-512 %.1f GFLOP/s (%%peak uses %s)\n", avx2, avx512,
               g_peak_isa);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

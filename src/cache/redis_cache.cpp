@@ -4,6 +4,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -94,6 +95,12 @@ ReplyPtr command_argv(redisContext* c, std::span<const std::string_view> args) {
 
 bool reply_ok(const redisReply* r) {
   return r != nullptr && r->type != REDIS_REPLY_ERROR;
+}
+
+// EOF, reset or broken pipe, as opposed to a timeout (EAGAIN from SO_RCVTIMEO/SO_SNDTIMEO).
+bool closed_by_peer(const redisContext* c) {
+  if (c->err == REDIS_ERR_EOF) return true;
+  return c->err == REDIS_ERR_IO && std::strcmp(c->errstr, std::strerror(EAGAIN)) != 0;
 }
 
 bool is_hex_digest(std::string_view s) {
@@ -281,6 +288,7 @@ class Breaker {
 struct Conn {
   std::mutex mu;
   redisContext* ctx = nullptr;
+  std::uint64_t epoch = 0;  // breaker opens when connected: older connections are suspect
   ~Conn() {
     if (ctx) redisFree(ctx);
   }
@@ -321,6 +329,7 @@ struct RedisCache::Impl {
   // Connects, authenticates, selects the db and loads the scripts. False on any failure.
   bool connect(Conn& c) {
     c.drop();
+    c.epoch = breaker.opens();
     c.ctx = redisConnectWithTimeout(opt.url.host.c_str(), opt.url.port,
                                     to_timeval(opt.connect_timeout));
     if (c.ctx == nullptr || c.ctx->err) {
@@ -370,8 +379,15 @@ struct RedisCache::Impl {
     }
     Conn& c = pool[thread_slot() % pool_size];
     std::lock_guard lock(c.mu);
-    bool ok = (c.ctx != nullptr && c.ctx->err == 0) || connect(c);
+    // A connection made before the breaker last opened most likely points at a Redis that
+    // has since died: replace it instead of letting every pooled connection fail once after
+    // recovery (which would re-open the breaker).
+    const bool reuse = c.ctx != nullptr && c.ctx->err == 0 && c.epoch == breaker.opens();
+    bool ok = reuse || connect(c);
     if (ok) ok = f(c.ctx);
+    // A reused connection the server closed (restart, idle timeout) fails at once with EOF or
+    // a reset: reconnect and retry once. Timeouts are not retried, so the bound holds.
+    if (!ok && reuse && c.ctx != nullptr && closed_by_peer(c.ctx) && connect(c)) ok = f(c.ctx);
     if (ok) {
       breaker.success();
     } else {

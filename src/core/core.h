@@ -3,6 +3,8 @@
 // Every other module depends on core; core depends on nothing of ours.
 // The schema file format and the encoding are specified in docs/SCHEMA.md.
 
+#include <simdjson.h>
+
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -15,8 +17,6 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <simdjson.h>
 
 #include "core/json_writer.h"
 #include "core/result.h"
@@ -41,11 +41,11 @@ struct FieldSpec {
   std::vector<std::string> categories;  // Category only; the implicit `other` is code size()
   double min = std::numeric_limits<double>::quiet_NaN();  // NaN = unbounded
   double max = std::numeric_limits<double>::quiet_NaN();  // NaN = unbounded
-  bool clamp = false;            // out of range: clamp instead of field_out_of_range
-  bool missing_allowed = true;   // false: absent/missing value is `missing_field`
-  bool is_age = false;           // holds the lead's declared age (minors are not processed)
-  size_t max_length = 0;         // Text/Id: max length in Unicode code points; 0 = unlimited
-  int feature_index = -1;        // column in the encoded row; -1 if not a feature
+  bool clamp = false;           // out of range: clamp instead of field_out_of_range
+  bool missing_allowed = true;  // false: absent/missing value is `missing_field`
+  bool is_age = false;          // holds the lead's declared age (minors are not processed)
+  size_t max_length = 0;        // Text/Id: max length in Unicode code points; 0 = unlimited
+  int feature_index = -1;       // column in the encoded row; -1 if not a feature
 };
 
 // An immutable lead schema. Share it as std::shared_ptr<const Schema>; all methods are
@@ -119,9 +119,9 @@ Result<std::shared_ptr<const Schema>> load_schema(const std::filesystem::path& p
 // One lead as leadscore holds it. Never contains a PII field's value, an unknown field, or
 // contact details in free text (texts are scrubbed while parsing).
 struct Lead {
-  std::string id;                // empty when the lead has no id (allowed unless the id field
-                                 // says "missing": "reject")
-  std::vector<float> features;   // encoded row, size feature_count(); NaN = missing
+  std::string id;               // empty when the lead has no id (allowed unless the id field
+                                // says "missing": "reject")
+  std::vector<float> features;  // encoded row, size feature_count(); NaN = missing
   std::vector<std::pair<std::string, std::string>> texts;  // text-for-rerank field -> scrubbed
   std::vector<std::pair<std::string, std::string>> meta;   // meta field -> normalised value
   std::optional<bool> consent;
@@ -144,6 +144,10 @@ struct ParseOptions {
 // Error messages name fields but never contain a value.
 Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
                         const ParseOptions& options = {});
+// Same, reusing `out`'s buffers (the scoring hot path: no allocation per lead once warm).
+// On error `out` is left in an unspecified but valid state (never holding PII).
+Status parse_lead_into(const Schema& schema, simdjson::dom::element object, Lead& out,
+                       const ParseOptions& options = {});
 // Same from JSON text; extra error `invalid_json`. Uses a thread-local parser.
 Result<Lead> parse_lead_json(const Schema& schema, std::string_view json,
                              const ParseOptions& options = {});
@@ -159,8 +163,7 @@ class RecordParser {
   // Errors: `missing_column` (label when require_label, or a missing:reject field),
   // `duplicate_column`, `unknown_field` (schema rejects unknown columns).
   static Result<RecordParser> create(std::shared_ptr<const Schema> schema,
-                                     const std::vector<std::string>& header,
-                                     Options options);
+                                     const std::vector<std::string>& header, Options options);
   static Result<RecordParser> create(std::shared_ptr<const Schema> schema,
                                      const std::vector<std::string>& header) {
     return create(std::move(schema), header, Options{});
@@ -168,6 +171,8 @@ class RecordParser {
   // Errors: `column_count_mismatch` plus the parse_lead codes (`missing_field` for a missing
   // label when require_label).
   Result<Lead> parse(std::span<const std::string_view> cells) const;
+  // Same, reusing `out`'s buffers (training reads millions of rows).
+  Status parse_into(std::span<const std::string_view> cells, Lead& out) const;
 
   const Schema& schema() const { return *schema_; }
   size_t column_count() const { return column_field_.size(); }
@@ -207,6 +212,8 @@ std::string describe_feature_value(const Schema& schema, size_t feature_index, f
 // groups ("98 two 0..."), Devanagari digits, obfuscated e-mails ("name at gmail dot com").
 // Leaves ordinary numbers (budgets, BHK, years, sectors, pincodes) alone.
 std::string scrub_contact_details(std::string_view text);
+// Same into `out` (cleared first, capacity reused; must not alias `text`).
+void scrub_contact_details(std::string_view text, std::string& out);
 
 // True when a lead id is (only) a phone number, e-mail address, PAN or Aadhaar-like number.
 bool looks_like_pii(std::string_view lead_id);

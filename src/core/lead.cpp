@@ -63,13 +63,18 @@ Value from_json(simdjson::dom::element e) {
 
 std::string_view kind_name(const Value& v) {
   switch (v.kind) {
-    case Value::Null: return "null";
-    case Value::String: return "a string";
+    case Value::Null:
+      return "null";
+    case Value::String:
+      return "a string";
     case Value::Int:
     case Value::Uint:
-    case Value::Double: return "a number";
-    case Value::Bool: return "a boolean";
-    case Value::Composite: return "an array or object";
+    case Value::Double:
+      return "a number";
+    case Value::Bool:
+      return "a boolean";
+    case Value::Composite:
+      return "an array or object";
   }
   return "a value";
 }
@@ -95,8 +100,7 @@ tl::unexpected<Error> mismatch(const FieldSpec& f, std::string_view expected, co
 }
 
 // Numeric value of a Value as a double; nullopt when missing.
-Result<std::optional<double>> to_number(const Schema& schema, const FieldSpec& f,
-                                        const Value& v) {
+Result<std::optional<double>> to_number(const Schema& schema, const FieldSpec& f, const Value& v) {
   double d = 0;
   switch (v.kind) {
     case Value::Null:
@@ -151,7 +155,13 @@ Result<std::optional<double>> to_number(const Schema& schema, const FieldSpec& f
     }
     d = detail::bare_money_to_lakhs(d);
   }
-  if (f.type == FieldType::Timestamp) d = detail::epoch_number_to_seconds(d);
+  if (f.type == FieldType::Timestamp) {
+    d = detail::epoch_number_to_seconds(d);
+    if (!detail::timestamp_in_range(d)) {
+      return make_error("invalid_timestamp",
+                        "field '" + f.name + "': timestamp outside the years 1-9999", f.name);
+    }
+  }
   if (f.type == FieldType::Integer && d != std::floor(d)) return mismatch(f, "an integer", v);
   return std::optional<double>(d);
 }
@@ -175,8 +185,10 @@ Result<std::optional<bool>> to_bool(const Schema& schema, const FieldSpec& f, co
       auto s = trim(v.str);
       static constexpr std::string_view kTrue[] = {"true", "yes", "y", "1"};
       static constexpr std::string_view kFalse[] = {"false", "no", "n", "0"};
-      for (auto t : kTrue) if (detail::iequals(s, t)) return std::optional<bool>(true);
-      for (auto t : kFalse) if (detail::iequals(s, t)) return std::optional<bool>(false);
+      for (auto t : kTrue)
+        if (detail::iequals(s, t)) return std::optional<bool>(true);
+      for (auto t : kFalse)
+        if (detail::iequals(s, t)) return std::optional<bool>(false);
       if (schema.is_missing_token(s)) return std::optional<bool>();
       break;
     }
@@ -187,8 +199,7 @@ Result<std::optional<bool>> to_bool(const Schema& schema, const FieldSpec& f, co
 }
 
 // Category code; nullopt when missing. Unknown values are the implicit `other` = n.
-Result<std::optional<int>> to_category(const Schema& schema, const FieldSpec& f,
-                                       const Value& v) {
+Result<std::optional<int>> to_category(const Schema& schema, const FieldSpec& f, const Value& v) {
   std::string number_text;
   std::string_view s;
   switch (v.kind) {
@@ -221,38 +232,43 @@ Result<std::optional<int>> to_category(const Schema& schema, const FieldSpec& f,
   return std::optional<int>(code);
 }
 
-// Text/id value as a string; nullopt when missing.
-Result<std::optional<std::string>> to_text(const Schema& schema, const FieldSpec& f,
-                                           const Value& v) {
-  std::string out;
+// Text/id value as a view (into the input, or into `scratch` for numbers); nullopt when
+// missing.
+Result<std::optional<std::string_view>> to_text(const Schema& schema, const FieldSpec& f,
+                                                const Value& v, std::string& scratch) {
+  using Out = std::optional<std::string_view>;
+  std::string_view out;
   switch (v.kind) {
     case Value::Null:
-      return std::optional<std::string>();
+      return Out();
     case Value::String:
-      if (schema.is_missing_token(v.str)) return std::optional<std::string>();
-      out = std::string(f.type == FieldType::Id ? trim(v.str) : v.str);
+      if (schema.is_missing_token(v.str)) return Out();
+      out = f.type == FieldType::Id ? trim(v.str) : v.str;
       break;
     case Value::Int:
-      out = std::to_string(v.i);
+      scratch = std::to_string(v.i);
+      out = scratch;
       break;
     case Value::Uint:
-      out = std::to_string(v.u);
+      scratch = std::to_string(v.u);
+      out = scratch;
       break;
     case Value::Double:
       if (f.type == FieldType::Id) return mismatch(f, "a string or integer id", v);
-      out = format_number(v.d);
+      scratch = format_number(v.d);
+      out = scratch;
       break;
     case Value::Bool:
     case Value::Composite:
       return mismatch(f, f.type == FieldType::Id ? "a string or integer id" : "a string", v);
   }
   if (f.max_length != 0 && detail::utf8_length(out) > f.max_length) {
-    return make_error("field_too_long",
-                      "field '" + f.name + "': longer than " + std::to_string(f.max_length) +
-                          " characters",
-                      f.name);
+    return make_error(
+        "field_too_long",
+        "field '" + f.name + "': longer than " + std::to_string(f.max_length) + " characters",
+        f.name);
   }
-  return std::optional<std::string>(std::move(out));
+  return Out(out);
 }
 
 Result<double> check_range(const FieldSpec& f, double d) {
@@ -284,18 +300,57 @@ std::string displayable_name(std::string_view name) {
 
 tl::unexpected<Error> missing_error(const FieldSpec& f) {
   if (f.role == FieldRole::Id) {
-    return make_error("missing_lead_id", "field '" + f.name + "': the lead id is required",
-                      f.name);
+    return make_error("missing_lead_id", "field '" + f.name + "': the lead id is required", f.name);
   }
   return make_error("missing_field", "field '" + f.name + "': required but missing", f.name);
 }
 
-// Builds one Lead field by field; shared by the JSON and CSV paths.
+// Lists in a reused Lead change length from lead to lead. Elements past the end go to a
+// thread-local spare pool (cleared, capacity kept) and come back from it, so that alternating
+// leads do not free and re-allocate their strings.
+template <typename T>
+std::vector<T>& spare_pool() {
+  thread_local std::vector<T> pool;
+  return pool;
+}
+
+void clear_value(std::string& s) { s.clear(); }
+void clear_value(std::pair<std::string, std::string>& p) {
+  p.first.clear();
+  p.second.clear();
+}
+
+template <typename T>
+T& grow(std::vector<T>& list) {
+  auto& spare = spare_pool<T>();
+  if (spare.empty()) return list.emplace_back();
+  list.push_back(std::move(spare.back()));
+  spare.pop_back();
+  return list.back();
+}
+
+template <typename T>
+void shrink(std::vector<T>& list, size_t used) {
+  auto& spare = spare_pool<T>();
+  while (list.size() > used) {
+    clear_value(list.back());
+    spare.push_back(std::move(list.back()));
+    list.pop_back();
+  }
+}
+
+// Builds one Lead field by field into a caller's Lead, reusing its buffers; shared by the
+// JSON and CSV paths.
 class LeadBuilder {
  public:
-  LeadBuilder(const Schema& schema, const ParseOptions& options)
-      : schema_(schema), options_(options), seen_(schema.fields().size(), 0) {
+  LeadBuilder(const Schema& schema, const ParseOptions& options, Lead& lead)
+      : schema_(schema), options_(options), lead_(lead) {
+    seen_.assign(schema.fields().size(), 0);
+    lead_.id.clear();
     lead_.features.assign(schema.feature_count(), kMissing);
+    lead_.consent.reset();
+    lead_.label.reset();
+    lead_.age.reset();
   }
 
   Status set(size_t index, const Value& v) {
@@ -313,6 +368,11 @@ class LeadBuilder {
         double x = *d;
         if (f.type != FieldType::Timestamp) {
           LS_ASSIGN_OR_RETURN(x, check_range(f, x));
+          // Beyond float32 the encoded row would hold inf (and the conversion is UB).
+          if (!(std::fabs(x) <= std::numeric_limits<float>::max())) {
+            return make_error("field_out_of_range",
+                              "field '" + f.name + "': value too large for a feature", f.name);
+          }
         }
         return set_number(f, x);
       }
@@ -322,7 +382,7 @@ class LeadBuilder {
         if (f.role == FieldRole::Consent) {
           lead_.consent = *b;
         } else if (f.role == FieldRole::Meta) {
-          set_meta(f, *b ? "true" : "false");
+          slot(lead_.meta, meta_used_, f).assign(*b ? "true" : "false");
         } else {
           return set_number(f, *b ? 1.0 : 0.0);
         }
@@ -335,21 +395,21 @@ class LeadBuilder {
           lead_.features[static_cast<size_t>(f.feature_index)] = static_cast<float>(*c);
         } else if (f.role == FieldRole::Meta) {
           const auto code = static_cast<size_t>(*c);
-          set_meta(f, code < f.categories.size() ? f.categories[code] : std::string("other"));
+          slot(lead_.meta, meta_used_, f)
+              .assign(code < f.categories.size() ? std::string_view(f.categories[code]) : "other");
         }
         return ok();
       }
       case FieldType::Text:
       case FieldType::Id: {
-        LS_ASSIGN_OR_RETURN(auto t, to_text(schema_, f, v));
+        LS_ASSIGN_OR_RETURN(auto t, to_text(schema_, f, v, scratch_));
         if (!t) return set_missing(f);
-        if (f.role == FieldRole::Id) return set_id(f, std::move(*t));
+        if (f.role == FieldRole::Id) return set_id(f, *t);
         // Free text is scrubbed before it is stored anywhere (issue 9).
-        std::string clean = scrub_contact_details(*t);
         if (f.role == FieldRole::TextForRerank) {
-          set_pair(lead_.texts, f, std::move(clean));
+          scrub_contact_details(*t, slot(lead_.texts, texts_used_, f));
         } else if (f.role == FieldRole::Meta) {
-          set_meta(f, std::move(clean));
+          scrub_contact_details(*t, slot(lead_.meta, meta_used_, f));
         }
         return ok();
       }
@@ -367,7 +427,7 @@ class LeadBuilder {
   }
 
   // Applies missing policies to fields never set; `require_label` makes the label required.
-  Result<Lead> finish(bool require_label) {
+  Status finish(bool require_label) {
     const auto& fields = schema_.fields();
     for (size_t k = 0; k < fields.size(); ++k) {
       if (seen_[k]) continue;
@@ -375,10 +435,13 @@ class LeadBuilder {
       if (f.role == FieldRole::Pii || f.role == FieldRole::Ignore) continue;
       LS_TRY(set_missing(f));
     }
+    shrink(lead_.texts, texts_used_);
+    shrink(lead_.meta, meta_used_);
+    shrink(lead_.missing_fields, missing_used_);
     if (require_label && !lead_.label) {
       if (const auto* l = schema_.label_field()) return missing_error(*l);
     }
-    return std::move(lead_);
+    return ok();
   }
 
  private:
@@ -386,10 +449,12 @@ class LeadBuilder {
     if (!f.missing_allowed) return missing_error(f);
     if (f.role == FieldRole::Feature) {
       lead_.features[static_cast<size_t>(f.feature_index)] = kMissing;
-      for (const auto& m : lead_.missing_fields) {
-        if (m == f.name) return ok();
+      auto& list = lead_.missing_fields;
+      for (size_t k = 0; k < missing_used_; ++k) {
+        if (list[k] == f.name) return ok();
       }
-      lead_.missing_fields.push_back(f.name);
+      (missing_used_ < list.size() ? list[missing_used_] : grow(list)).assign(f.name);
+      ++missing_used_;
     }
     return ok();
   }
@@ -406,7 +471,11 @@ class LeadBuilder {
         lead_.label = static_cast<float>(x);
         break;
       case FieldRole::Meta:
-        set_meta(f, f.type == FieldType::Timestamp ? detail::format_iso8601(x) : format_number(x));
+        if (f.type == FieldType::Timestamp) {
+          detail::format_iso8601(x, slot(lead_.meta, meta_used_, f));
+        } else {
+          slot(lead_.meta, meta_used_, f).assign(format_number(x));
+        }
         break;
       default:
         break;
@@ -414,7 +483,7 @@ class LeadBuilder {
     return ok();
   }
 
-  Status set_id(const FieldSpec& f, std::string id) {
+  Status set_id(const FieldSpec& f, std::string_view id) {
     if (trim(id).empty()) return set_missing(f);
     if (looks_like_pii(id)) {
       if (!options_.pseudonymise_lead_id) {
@@ -424,40 +493,45 @@ class LeadBuilder {
                               "Aadhaar; send an opaque id",
                           f.name);
       }
-      id = options_.pseudonymise_lead_id(id);
+      lead_.id = options_.pseudonymise_lead_id(id);
+      return ok();
     }
-    lead_.id = std::move(id);
+    lead_.id.assign(id);
     return ok();
   }
 
-  void set_meta(const FieldSpec& f, std::string value) { set_pair(lead_.meta, f, std::move(value)); }
-
-  static void set_pair(std::vector<std::pair<std::string, std::string>>& list, const FieldSpec& f,
-                       std::string value) {
-    for (auto& [name, v] : list) {
-      if (name == f.name) {
-        v = std::move(value);
-        return;
-      }
+  // The value string for field f in a (name, value) list whose first `used` entries are this
+  // lead's; entries beyond are leftovers from an earlier lead, reused for their capacity.
+  static std::string& slot(std::vector<std::pair<std::string, std::string>>& list, size_t& used,
+                           const FieldSpec& f) {
+    for (size_t k = 0; k < used; ++k) {
+      if (list[k].first == f.name) return list[k].second;  // duplicate key: last one wins
     }
-    list.emplace_back(f.name, std::move(value));
+    auto& entry = used < list.size() ? list[used] : grow(list);
+    ++used;
+    entry.first.assign(f.name);
+    return entry.second;
   }
 
   const Schema& schema_;
   const ParseOptions& options_;
-  std::vector<char> seen_;
-  Lead lead_;
+  Lead& lead_;
+  size_t texts_used_ = 0, meta_used_ = 0, missing_used_ = 0;
+  std::string scratch_;
+  static thread_local std::vector<char> seen_;
 };
+
+thread_local std::vector<char> LeadBuilder::seen_;
 
 }  // namespace
 
-Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
-                        const ParseOptions& options) {
+Status parse_lead_into(const Schema& schema, simdjson::dom::element object, Lead& out,
+                       const ParseOptions& options) {
   simdjson::dom::object obj;
   if (object.get_object().get(obj) != simdjson::SUCCESS) {
     return make_error("not_an_object", "a lead must be a JSON object");
   }
-  LeadBuilder builder(schema, options);
+  LeadBuilder builder(schema, options, out);
   const auto& fields = schema.fields();
   size_t next = 0;
   for (auto [key, value] : obj) {
@@ -478,19 +552,26 @@ Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
   return builder.finish(false);
 }
 
+Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
+                        const ParseOptions& options) {
+  Lead lead;
+  LS_TRY(parse_lead_into(schema, object, lead, options));
+  return lead;
+}
+
 Result<Lead> parse_lead_json(const Schema& schema, std::string_view json,
                              const ParseOptions& options) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto err = parser.parse(json.data(), json.size(), true).get(root); err) {
-    return make_error("invalid_json", std::string("malformed JSON: ") + simdjson::error_message(err));
+    return make_error("invalid_json",
+                      std::string("malformed JSON: ") + simdjson::error_message(err));
   }
   return parse_lead(schema, root, options);
 }
 
 Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
-                                          const std::vector<std::string>& header,
-                                          Options options) {
+                                          const std::vector<std::string>& header, Options options) {
   RecordParser p;
   std::vector<char> present(schema->fields().size(), 0);
   for (size_t c = 0; c < header.size(); ++c) {
@@ -515,9 +596,9 @@ Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
   }
   for (size_t k = 0; k < schema->fields().size(); ++k) {
     const FieldSpec& f = schema->fields()[k];
-    const bool required = (!f.missing_allowed && f.role != FieldRole::Pii &&
-                           f.role != FieldRole::Ignore) ||
-                          (options.require_label && f.role == FieldRole::Label);
+    const bool required =
+        (!f.missing_allowed && f.role != FieldRole::Pii && f.role != FieldRole::Ignore) ||
+        (options.require_label && f.role == FieldRole::Label);
     if (required && !present[k]) {
       return make_error("missing_column", "required column '" + f.name + "' is not in the header",
                         f.name);
@@ -531,13 +612,13 @@ Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
   return p;
 }
 
-Result<Lead> RecordParser::parse(std::span<const std::string_view> cells) const {
+Status RecordParser::parse_into(std::span<const std::string_view> cells, Lead& out) const {
   if (cells.size() != column_field_.size()) {
-    return make_error("column_count_mismatch",
-                      "record has " + std::to_string(cells.size()) + " cells, header has " +
-                          std::to_string(column_field_.size()));
+    return make_error("column_count_mismatch", "record has " + std::to_string(cells.size()) +
+                                                   " cells, header has " +
+                                                   std::to_string(column_field_.size()));
   }
-  LeadBuilder builder(*schema_, options_.parse);
+  LeadBuilder builder(*schema_, options_.parse, out);
   for (size_t c = 0; c < cells.size(); ++c) {
     const int index = column_field_[c];
     if (index < 0) continue;
@@ -547,6 +628,12 @@ Result<Lead> RecordParser::parse(std::span<const std::string_view> cells) const 
     LS_TRY(builder.set(static_cast<size_t>(index), v));
   }
   return builder.finish(options_.require_label);
+}
+
+Result<Lead> RecordParser::parse(std::span<const std::string_view> cells) const {
+  Lead lead;
+  LS_TRY(parse_into(cells, lead));
+  return lead;
 }
 
 bool is_minor(const Lead& lead) { return lead.age && *lead.age < 18.0; }
@@ -559,14 +646,17 @@ std::string describe_feature_value(const Schema& schema, size_t feature_index, f
     case FieldType::Boolean:
       return value >= 0.5f ? "yes" : "no";
     case FieldType::Category: {
-      const auto code = static_cast<long>(value);
-      if (code >= 0 && static_cast<size_t>(code) < f.categories.size()) {
-        return f.categories[static_cast<size_t>(code)];
+      // Compare as float first: casting an out-of-range float to an integer is UB.
+      if (value >= 0.0f && value < static_cast<float>(f.categories.size())) {
+        return f.categories[static_cast<size_t>(value)];
       }
       return "other";
     }
-    case FieldType::Timestamp:
-      return detail::format_iso8601(static_cast<double>(value) * 86400.0).substr(0, 10);
+    case FieldType::Timestamp: {
+      const double seconds = static_cast<double>(value) * 86400.0;
+      if (!detail::timestamp_in_range(seconds)) return format_float(value);
+      return detail::format_iso8601(seconds).substr(0, 10);
+    }
     case FieldType::MoneyInr: {
       if (value >= 100.0f) return format_float(value / 100.0f) + " crore";
       return format_float(value) + " lakh";

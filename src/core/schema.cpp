@@ -20,10 +20,10 @@ struct TypeName {
   std::string_view name;
 };
 constexpr TypeName kTypeNames[] = {
-    {FieldType::Number, "number"},       {FieldType::Integer, "integer"},
-    {FieldType::Boolean, "boolean"},     {FieldType::Category, "category"},
-    {FieldType::Text, "text"},           {FieldType::Timestamp, "timestamp"},
-    {FieldType::Id, "id"},               {FieldType::MoneyInr, "money_inr"},
+    {FieldType::Number, "number"},   {FieldType::Integer, "integer"},
+    {FieldType::Boolean, "boolean"}, {FieldType::Category, "category"},
+    {FieldType::Text, "text"},       {FieldType::Timestamp, "timestamp"},
+    {FieldType::Id, "id"},           {FieldType::MoneyInr, "money_inr"},
 };
 struct RoleName {
   FieldRole value;
@@ -83,14 +83,20 @@ bool role_accepts_type(FieldRole role, FieldType type) {
 std::string_view json_kind(simdjson::dom::element_type t) {
   using simdjson::dom::element_type;
   switch (t) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "a number";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "a value";
 }
@@ -99,8 +105,8 @@ Result<double> get_number(simdjson::dom::element e, const std::string& field,
                           std::string_view key) {
   double d = 0;
   if (e.get_double().get(d) != simdjson::SUCCESS || !std::isfinite(d)) {
-    return invalid_field(field, detail::cat("'", key, "' must be a number, got ",
-                                            json_kind(e.type())));
+    return invalid_field(field,
+                         detail::cat("'", key, "' must be a number, got ", json_kind(e.type())));
   }
   return d;
 }
@@ -227,19 +233,18 @@ Result<FieldSpec> parse_field(simdjson::dom::element e, size_t position) {
   if (!has_role) return invalid_field(f.name, "missing 'role'");
   if (!role_accepts_type(f.role, f.type)) {
     return invalid_field(f.name, "role '" + std::string(to_string(f.role)) +
-                                     "' cannot have type '" + std::string(to_string(f.type)) +
-                                     "'");
+                                     "' cannot have type '" + std::string(to_string(f.type)) + "'");
   }
   if (f.type == FieldType::Id && f.role != FieldRole::Id && f.role != FieldRole::Pii &&
       f.role != FieldRole::Meta && f.role != FieldRole::Ignore) {
     return invalid_field(f.name, "type 'id' is only for roles id, pii, meta or ignore");
   }
   if (has_categories && f.type != FieldType::Category) {
-    return invalid_field(f.name, "'categories' given for type '" +
-                                     std::string(to_string(f.type)) + "' (only for category)");
+    return invalid_field(f.name, "'categories' given for type '" + std::string(to_string(f.type)) +
+                                     "' (only for category)");
   }
-  if (f.type == FieldType::Category && f.role != FieldRole::Pii &&
-      f.role != FieldRole::Ignore && f.categories.empty()) {
+  if (f.type == FieldType::Category && f.role != FieldRole::Pii && f.role != FieldRole::Ignore &&
+      f.categories.empty()) {
     return invalid_field(f.name, "type 'category' needs a non-empty 'categories' list");
   }
   if ((has_min || has_max) && !is_numeric(f.type)) {
@@ -258,8 +263,8 @@ Result<FieldSpec> parse_field(simdjson::dom::element e, size_t position) {
   if (f.is_age && f.type != FieldType::Number && f.type != FieldType::Integer) {
     return invalid_field(f.name, "'age' needs type number or integer");
   }
-  if (f.is_age && (f.role == FieldRole::Pii || f.role == FieldRole::Ignore ||
-                   f.role == FieldRole::Label)) {
+  if (f.is_age &&
+      (f.role == FieldRole::Pii || f.role == FieldRole::Ignore || f.role == FieldRole::Label)) {
     return invalid_field(f.name, "'age' field must have role feature or meta");
   }
   if (!f.missing_allowed && (f.role == FieldRole::Pii || f.role == FieldRole::Ignore)) {
@@ -447,8 +452,7 @@ Result<std::shared_ptr<const Schema>> parse_schema(std::string_view json) {
     auto claim = [&](int& slot, std::string_view what) -> Status {
       if (slot >= 0) {
         return invalid_field(f.name, "second " + std::string(what) + " field (first is '" +
-                                         schema->fields_[static_cast<size_t>(slot)].name +
-                                         "')");
+                                         schema->fields_[static_cast<size_t>(slot)].name + "')");
       }
       slot = static_cast<int>(index);
       return ok();

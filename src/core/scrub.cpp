@@ -6,7 +6,7 @@
 //      Indian English "at the rate"),
 //   2. PAN (AAAAA9999A),
 //   3. digit sequences: groups of digits (ASCII, Devanagari and other Indic scripts, fullwidth)
-//      or English number words ("two", "double five"), joined by spaces, dashes, dots or
+//      or number words (English, romanised Hindi; "double five"), joined by spaces, dashes, dots or
 //      parentheses, then classified: Indian mobile/landline with +91/0091/91/0 prefixes,
 //      international numbers with + or 00, Aadhaar-like 12-digit numbers.
 // Ordinary numbers stay: amounts with units ("90 lakh", "1.2 cr"), digit-grouped rupees
@@ -72,12 +72,12 @@ bool word_at(std::string_view s, size_t i, std::string_view word) {
 // ---------------------------------------------------------------------------------------------
 // 1. e-mail
 
-constexpr std::string_view kTlds[] = {"com", "in",  "org", "net", "co",  "edu", "gov", "io",
-                                      "info", "biz", "me", "us",  "uk",  "ae",  "ai",  "app",
-                                      "dev", "xyz", "live", "ac", "res", "mail"};
+constexpr std::string_view kTlds[] = {"com",  "in",  "org",  "net", "co",  "edu", "gov", "io",
+                                      "info", "biz", "me",   "us",  "uk",  "ae",  "ai",  "app",
+                                      "dev",  "xyz", "live", "ac",  "res", "mail"};
 constexpr std::string_view kMailProviders[] = {
-    "gmail", "googlemail", "yahoo", "ymail", "hotmail", "outlook", "live", "rediffmail",
-    "rediff", "icloud", "protonmail", "proton", "zoho", "zohomail", "aol", "msn"};
+    "gmail",  "googlemail", "yahoo",      "ymail",  "hotmail", "outlook",  "live", "rediffmail",
+    "rediff", "icloud",     "protonmail", "proton", "zoho",    "zohomail", "aol",  "msn"};
 
 template <size_t N>
 bool in_list(std::string_view w, const std::string_view (&list)[N]) {
@@ -160,14 +160,17 @@ size_t match_email(std::string_view s, size_t local_end) {
   size_t p = at_separator(s, local_end, plain_at);
   if (p == std::string_view::npos) return p;
   p = skip_spaces(s, p);
-  std::vector<std::string_view> labels;
+  // Only the count, the first and the last label matter (no vector: no allocation).
+  size_t label_count = 0;
+  std::string_view first_label, last;
   size_t end = std::string_view::npos;
   bool all_plain = plain_at;
   while (true) {
     size_t q = p;
     while (q < s.size() && is_label_char(s[q])) ++q;
     if (q == p) break;
-    labels.push_back(s.substr(p, q - p));
+    last = s.substr(p, q - p);
+    if (label_count++ == 0) first_label = last;
     end = q;
     bool plain_dot = false;
     size_t d = dot_separator(s, q, plain_dot);
@@ -177,23 +180,22 @@ size_t match_email(std::string_view s, size_t local_end) {
     all_plain = all_plain && plain_dot;
     p = next;
   }
-  if (labels.empty()) return std::string_view::npos;
-  const auto last = labels.back();
+  if (label_count == 0) return std::string_view::npos;
   bool last_alpha = last.size() >= 2;
   for (char c : last) last_alpha = last_alpha && is_alpha(c);
   // A plain a@b.tld is an address; spelled-out forms need a known TLD or mail provider so
   // that "meet at site dot" prose is left alone.
-  if (labels.size() >= 2 && all_plain && last_alpha) return end;
-  if (labels.size() >= 2 && (in_list(last, kTlds) || in_list(labels.front(), kMailProviders))) {
+  if (label_count >= 2 && all_plain && last_alpha) return end;
+  if (label_count >= 2 && (in_list(last, kTlds) || in_list(first_label, kMailProviders))) {
     return end;
   }
-  if (labels.size() == 1 && plain_at && in_list(last, kMailProviders)) return end;
+  if (label_count == 1 && plain_at && in_list(last, kMailProviders)) return end;
   return std::string_view::npos;
 }
 
-std::string scrub_emails(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+// Each pass writes `s` scrubbed to `out` (cleared first; must not alias `s`).
+void scrub_emails(std::string_view s, std::string& out) {
+  out.clear();
   size_t copied = 0;
   size_t i = 0;
   while (i < s.size()) {
@@ -213,14 +215,13 @@ std::string scrub_emails(std::string_view s) {
     }
   }
   out.append(s.substr(copied));
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // 2. PAN: five letters, four digits, one letter, as a whole word.
 
-std::string scrub_pan(std::string_view s) {
-  std::string out;
+void scrub_pan(std::string_view s, std::string& out) {
+  out.clear();
   size_t copied = 0;
   for (size_t i = 0; i + 10 <= s.size(); ++i) {
     if (i > 0 && is_alnum(s[i - 1])) continue;
@@ -234,38 +235,31 @@ std::string scrub_pan(std::string_view s) {
     copied = i + 10;
     i += 9;
   }
-  if (copied == 0) return std::string(s);
   out.append(s.substr(copied));
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // 3. phone numbers and Aadhaar
 
-constexpr std::array<std::string_view, 10> kDigitWords = {
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
+struct DigitWord {
+  std::string_view word;
+  int digit;
+};
+// English and romanised Hindi number words, as callers dictate numbers into notes.
+constexpr DigitWord kDigitWords[] = {
+    {"zero", 0}, {"one", 1},   {"two", 2},   {"three", 3}, {"four", 4},   {"five", 5},
+    {"six", 6},  {"seven", 7}, {"eight", 8}, {"nine", 9},  {"shunya", 0}, {"ek", 1},
+    {"do", 2},   {"teen", 3},  {"char", 4},  {"chaar", 4}, {"paanch", 5}, {"panch", 5},
+    {"chhe", 6}, {"chhah", 6}, {"saat", 7},  {"aath", 8},  {"nau", 9}};
 
 // A number word at s[i]: its digit, or -1. `len` = bytes.
 int digit_word_at(std::string_view s, size_t i, size_t& len) {
   if (i >= s.size()) return -1;
-  // Only the words sharing s[i]'s first letter are compared.
-  int candidates[3] = {-1, -1, -1};
-  switch (ascii_lower(s[i])) {
-    case 'z': candidates[0] = 0; break;
-    case 'o': candidates[0] = 1; break;
-    case 't': candidates[0] = 2; candidates[1] = 3; break;
-    case 'f': candidates[0] = 4; candidates[1] = 5; break;
-    case 's': candidates[0] = 6; candidates[1] = 7; break;
-    case 'e': candidates[0] = 8; break;
-    case 'n': candidates[0] = 9; break;
-    default: return -1;
-  }
-  for (int d : candidates) {
-    if (d < 0) break;
-    const auto word = kDigitWords[static_cast<size_t>(d)];
-    if (word_at(s, i, word)) {
-      len = word.size();
-      return d;
+  const char first = ascii_lower(s[i]);
+  for (const auto& w : kDigitWords) {
+    if (w.word[0] == first && word_at(s, i, w.word)) {
+      len = w.word.size();
+      return w.digit;
     }
   }
   return -1;
@@ -315,8 +309,20 @@ bool read_group(std::string_view s, size_t i, Group& g) {
   g.numeral = false;
   // Cheap filter: number words, "double" and "triple" start with one of these letters.
   switch (ascii_lower(s[i])) {
-    case 'z': case 'o': case 't': case 'f': case 's': case 'e': case 'n': case 'd': break;
-    default: return false;
+    case 'z':
+    case 'o':
+    case 't':
+    case 'f':
+    case 's':
+    case 'e':
+    case 'n':
+    case 'd':
+    case 'c':
+    case 'p':
+    case 'a':
+      break;
+    default:
+      return false;
   }
   int d = digit_word_at(s, i, len);
   if (d >= 0) {
@@ -361,13 +367,16 @@ bool is_date(const Group& a, const Group& b, const Group& c) {
          (looks_like_year(a.digits) && day_month(b, c));
 }
 
-constexpr std::string_view kPhoneKeywords[] = {
-    "phone", "ph", "mob", "mobile", "cell", "call", "tel", "telephone", "landline",
-    "contact", "whatsapp", "wa", "number", "no", "num"};
+constexpr std::string_view kPhoneKeywords[] = {"phone",    "ph",      "mob",      "mobile",
+                                               "cell",     "call",    "tel",      "telephone",
+                                               "landline", "contact", "whatsapp", "wa"};
+// "no", "number" count only after a phone word ("mobile no.", "contact number"): alone they
+// also introduce booking and reference numbers.
+constexpr std::string_view kNumberWords[] = {"no", "num", "number", "nos"};
 
-// True when a phone keyword ("call", "mob.", "ph:") directly precedes s[i].
-bool phone_keyword_before(std::string_view s, size_t i) {
-  size_t j = i;
+// The ASCII word that ends at s[j] after skipping up to 4 punctuation/space bytes; sets
+// `begin` to where it starts.
+std::string_view word_before(std::string_view s, size_t j, size_t& begin) {
   size_t skipped = 0;
   while (j > 0 && skipped < 4 &&
          (s[j - 1] == ' ' || s[j - 1] == ':' || s[j - 1] == '.' || s[j - 1] == '-' ||
@@ -377,23 +386,31 @@ bool phone_keyword_before(std::string_view s, size_t i) {
   }
   size_t w = j;
   while (w > 0 && is_alpha(s[w - 1])) --w;
-  if (w == j) return false;
-  return in_list(s.substr(w, j - w), kPhoneKeywords);
+  begin = w;
+  return s.substr(w, j - w);
+}
+
+// True when a phone keyword ("call", "mob.", "ph:", "contact no.") directly precedes s[i].
+bool phone_keyword_before(std::string_view s, size_t i) {
+  size_t begin = 0;
+  auto word = word_before(s, i, begin);
+  if (word.empty()) return false;
+  if (in_list(word, kNumberWords)) word = word_before(s, begin, begin);
+  return !word.empty() && in_list(word, kPhoneKeywords);
 }
 
 enum class Kind { None, Phone, Aadhaar };
 
 // `strict` (lead ids): only unambiguous shapes, no landline or keyword rules.
-Kind classify(const std::string& d, bool plus, bool aadhaar_grouping, bool keyword,
-              bool strict) {
+Kind classify(const std::string& d, bool plus, bool aadhaar_grouping, bool keyword, bool strict) {
   const size_t n = d.size();
   if (n < 7) return Kind::None;
   if (plus) return n >= 8 && n <= 15 ? Kind::Phone : Kind::None;
   const auto mobile_start = [&](size_t k) { return k < n && d[k] >= '6' && d[k] <= '9'; };
-  if (d.starts_with("00") && n >= 10 && n <= 17) return Kind::Phone;       // 0091 98...
-  if (n == 12 && aadhaar_grouping && d[0] >= '2') return Kind::Aadhaar;    // 1234 5678 9012
-  if (n == 10 && mobile_start(0)) return Kind::Phone;                      // 98201 55501
-  if (n == 11 && d[0] == '0' && d[1] != '0') return Kind::Phone;           // 098201.., 022 ...
+  if (d.starts_with("00") && n >= 10 && n <= 17) return Kind::Phone;          // 0091 98...
+  if (n == 12 && aadhaar_grouping && d[0] >= '2') return Kind::Aadhaar;       // 1234 5678 9012
+  if (n == 10 && mobile_start(0)) return Kind::Phone;                         // 98201 55501
+  if (n == 11 && d[0] == '0' && d[1] != '0') return Kind::Phone;              // 098201.., 022 ...
   if (n == 12 && d.starts_with("91") && mobile_start(2)) return Kind::Phone;  // 91 98201 55501
   if (strict) return Kind::None;
   // Landlines without the trunk 0 (STD code + number), toll-free numbers.
@@ -415,13 +432,13 @@ bool aadhaar_grouping(const std::vector<Group>& groups, size_t k, size_t e) {
   return !all_years;
 }
 
-std::string scrub_numbers(std::string_view s, bool strict) {
-  std::string out;
-  out.reserve(s.size());
+void scrub_numbers(std::string_view s, bool strict, std::string& out) {
+  out.clear();
   size_t copied = 0;
   size_t i = 0;
-  std::vector<Group> groups;
-  std::vector<char> barrier;
+  // Reused across calls: no allocation per lead once warm.
+  thread_local std::vector<Group> groups;
+  thread_local std::vector<char> barrier;
   while (i < s.size()) {
     // A candidate starts at a digit, a number word, '+digit' or '(digit'.
     size_t start = i;
@@ -498,14 +515,19 @@ std::string scrub_numbers(std::string_view s, bool strict) {
       size_t best_end = k;
       std::string digits;
       const bool with_plus = plus && k == 0;
+      // Digits glued to letters on the left ("CRM2345678901") are ids unless mobile-shaped.
+      const bool glued = groups[k].numeral && !with_plus && groups[k].begin > 0 &&
+                         is_alpha(s[groups[k].begin - 1]);
+      const bool weak_rules_off = strict || glued;
       const bool keyword =
-          !strict && phone_keyword_before(s, groups[k].begin - (with_plus ? 1 : 0));
+          !weak_rules_off && phone_keyword_before(s, groups[k].begin - (with_plus ? 1 : 0));
       bool all_years = true;
       for (size_t e = k; e < groups.size() && !barrier[e]; ++e) {
         digits += groups[e].digits;
         if (digits.size() > 17) break;
         all_years = all_years && groups[e].numeral && looks_like_year(groups[e].digits);
-        Kind kind = classify(digits, with_plus, aadhaar_grouping(groups, k, e), keyword, strict);
+        Kind kind =
+            classify(digits, with_plus, aadhaar_grouping(groups, k, e), keyword, weak_rules_off);
         if (all_years) kind = Kind::None;  // "2019 2024 2025"
         if (kind != Kind::None) {
           best = kind;
@@ -526,7 +548,6 @@ std::string scrub_numbers(std::string_view s, bool strict) {
     i = candidate_end;
   }
   out.append(s.substr(copied));
-  return out;
 }
 
 // Which passes can match at all: most notes have no '@', no "dot" and few digits.
@@ -549,21 +570,37 @@ Needs survey(std::string_view s) {
   return n;
 }
 
-std::string scrub(std::string_view text, bool strict) {
+void scrub(std::string_view text, bool strict, std::string& out) {
   const Needs needs = survey(text);
-  std::string s = needs.email ? scrub_emails(text) : std::string(text);
-  if (needs.digit) s = scrub_pan(s);
-  return scrub_numbers(s, strict);
+  thread_local std::string after_email, after_pan;
+  std::string_view current = text;
+  if (needs.email) {
+    scrub_emails(current, after_email);
+    current = after_email;
+  }
+  if (needs.digit) {
+    scrub_pan(current, after_pan);
+    current = after_pan;
+  }
+  scrub_numbers(current, strict, out);
 }
 
 }  // namespace
 
-std::string scrub_contact_details(std::string_view text) { return scrub(text, false); }
+void scrub_contact_details(std::string_view text, std::string& out) { scrub(text, false, out); }
+
+std::string scrub_contact_details(std::string_view text) {
+  std::string out;
+  scrub(text, false, out);
+  return out;
+}
 
 bool looks_like_pii(std::string_view lead_id) {
   const auto id = detail::trim(lead_id);
   if (id.empty()) return false;
-  return scrub(id, true) != id;
+  thread_local std::string scrubbed;
+  scrub(id, true, scrubbed);
+  return scrubbed != id;
 }
 
 }  // namespace core

@@ -1,5 +1,7 @@
 // Value parsers shared by JSON and CSV input: money in lakhs, timestamps, numbers.
 
+#include "core/values.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -8,7 +10,6 @@
 
 #include "core/core.h"
 #include "core/text_util.h"
-#include "core/values.h"
 
 namespace core {
 namespace {
@@ -58,9 +59,12 @@ double unit_in_lakhs(std::string_view unit) {
   static constexpr std::string_view kLakh[] = {"l", "lk", "lac", "lacs", "lakh", "lakhs", "lakhs"};
   static constexpr std::string_view kCrore[] = {"cr", "crs", "crore", "crores"};
   static constexpr std::string_view kThousand[] = {"k", "thousand"};
-  for (auto u : kLakh) if (iequals(unit, u)) return 1.0;
-  for (auto u : kCrore) if (iequals(unit, u)) return 100.0;
-  for (auto u : kThousand) if (iequals(unit, u)) return 0.01;
+  for (auto u : kLakh)
+    if (iequals(unit, u)) return 1.0;
+  for (auto u : kCrore)
+    if (iequals(unit, u)) return 100.0;
+  for (auto u : kThousand)
+    if (iequals(unit, u)) return 0.01;
   return 0;
 }
 
@@ -116,11 +120,11 @@ bool split_range(std::string_view s, std::string_view& left, std::string_view& r
 // number of their own: the stated amount is used.
 std::string_view strip_qualifiers(std::string_view s) {
   static constexpr std::string_view kPrefixes[] = {
-      "up to", "upto", "under", "below", "within", "max.", "max", "maximum", "min.", "min",
-      "minimum", "above", "over", "around", "approx.", "approx", "approximately", "about",
-      "budget", "~"};
-  static constexpr std::string_view kSuffixes[] = {"approx.", "approx", "negotiable", "neg.",
-                                                   "onwards", "only", "max", "(negotiable)"};
+      "up to",   "upto",   "under",         "below",   "within", "max.", "max",
+      "maximum", "min.",   "min",           "minimum", "above",  "over", "around",
+      "approx.", "approx", "approximately", "about",   "budget", "~"};
+  static constexpr std::string_view kSuffixes[] = {
+      "approx.", "approx", "negotiable", "neg.", "onwards", "only", "max", "(negotiable)"};
   for (bool changed = true; changed;) {
     changed = false;
     for (auto p : kPrefixes) {
@@ -206,7 +210,8 @@ Result<double> parse_plain_number(std::string_view s) {
     }
     for (auto g : groups) {
       if (g.empty()) return make_error("invalid_number", "bad digit grouping");
-      for (char c : g) if (!is_digit(c)) return make_error("invalid_number", "not a number");
+      for (char c : g)
+        if (!is_digit(c)) return make_error("invalid_number", "not a number");
     }
     const size_t middles = groups.size() - 2;
     size_t middle_len = 0;
@@ -238,6 +243,12 @@ Result<double> parse_plain_number(std::string_view s) {
 double bare_money_to_lakhs(double v) { return v >= kRupeesPerLakh ? v / kRupeesPerLakh : v; }
 
 std::string format_iso8601(double epoch_seconds) {
+  std::string out;
+  format_iso8601(epoch_seconds, out);
+  return out;
+}
+
+void format_iso8601(double epoch_seconds, std::string& out) {
   const auto total = static_cast<int64_t>(std::floor(epoch_seconds));
   int64_t days = total >= 0 ? total / 86400 : -((-total + 86399) / 86400);
   int64_t secs = total - days * 86400;
@@ -256,7 +267,12 @@ std::string format_iso8601(double epoch_seconds) {
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
                 static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
                 static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
-  return buf;
+  out.assign(buf);
+}
+
+bool timestamp_in_range(double epoch_seconds) {
+  // 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z
+  return epoch_seconds >= -62135596800.0 && epoch_seconds <= 253402300799.0;
 }
 
 double epoch_number_to_seconds(double v) {
@@ -273,7 +289,8 @@ Result<double> parse_money_inr_lakh(std::string_view text) {
   std::string_view left, right;
   double lakhs = 0;
   if (split_range(s, left, right)) {
-    if (trim(left).empty() || trim(right).empty()) return bad_money("money range with an empty end");
+    if (trim(left).empty() || trim(right).empty())
+      return bad_money("money range with an empty end");
     LS_ASSIGN_OR_RETURN(auto lo, parse_amount(left));
     LS_ASSIGN_OR_RETURN(auto hi, parse_amount(right));
     // "1-1.5 Cr": a unit on one end applies to both.
@@ -302,7 +319,9 @@ Result<double> parse_timestamp_seconds(std::string_view text) {
     double v = 0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) return bad_time();
-    return detail::epoch_number_to_seconds(v);
+    v = detail::epoch_number_to_seconds(v);
+    if (!detail::timestamp_in_range(v)) return bad_time();
+    return v;
   }
   size_t pos = 0;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
@@ -356,8 +375,7 @@ Result<double> parse_timestamp_seconds(std::string_view text) {
   }
   const int64_t days =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  return static_cast<double>(days * 86400 + hour * 3600 + minute * 60 + second -
-                             offset_seconds) +
+  return static_cast<double>(days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds) +
          fraction;
 }
 

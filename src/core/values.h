@@ -15,7 +15,11 @@ Result<double> parse_plain_number(std::string_view s);
 double bare_money_to_lakhs(double v);
 // Epoch number to seconds: |v| >= 1e11 is taken as milliseconds.
 double epoch_number_to_seconds(double v);
-// "2024-03-15T10:20:30Z"
+// Years 1..9999 (what format_iso8601 can print; also keeps integer casts defined).
+bool timestamp_in_range(double epoch_seconds);
+// "2024-03-15T10:20:30Z"; requires timestamp_in_range.
 std::string format_iso8601(double epoch_seconds);
+// Same into `out` (replacing its contents; no allocation when it has the capacity).
+void format_iso8601(double epoch_seconds, std::string& out);
 
 }  // namespace core::detail

@@ -114,17 +114,20 @@ core::Status verify_signature(std::string_view secret, std::string_view timestam
 //
 // Threading: one writer thread owns the connection. Every method is thread-safe. `append` never
 // blocks; the other methods block the caller until the writer ran them (call them from a worker
-// or the deliverer, not from an io thread), or take a callback.
+// or the deliverer, not from an io thread), or take a callback. Callbacks run on the writer
+// thread: never call a blocking Outbox method from inside one (it would wait for itself).
 
 struct OutboxOptions {
-  std::string path{};  // SQLite file; created with its tables if missing
+  std::string path{};  // SQLite file; created (with its directory and tables) if missing
   // false: synchronous=NORMAL (a committed event survives kill -9 of the process);
   // true: synchronous=FULL (also survives power loss, one fsync per commit).
   bool sync_full = false;
-  // Group commit: a batch is committed when it reaches max_batch events or when
-  // max_batch_delay has passed since its first event arrived, whichever comes first.
-  // 0 = commit whatever is queued as soon as the writer is free.
-  std::chrono::microseconds max_batch_delay{1000};
+  // Group commit: the writer commits everything queued (up to max_batch) in one transaction;
+  // while it commits, new appends queue up for the next one, so batches grow with load.
+  // max_batch_delay > 0 additionally holds a batch open until it is that old or full. The
+  // default 0 measured better in both throughput and latency for request-style callers
+  // (docs/BENCHMARKS.md ## crm); a batch never waits more than this bound.
+  std::chrono::microseconds max_batch_delay{0};
   size_t max_batch = 256;
   // Appends queued but not yet committed beyond this are refused (outbox_overloaded).
   size_t max_queued = 100000;
@@ -152,7 +155,13 @@ struct StoredEvent {
   std::string recipient;           // delivered only: scheme://host[:port]/path (no query)
 };
 
-// What leadscore holds about one lead in the outbox (GET /v1/leads/{id}/record).
+// "https://user:pw@crm.example.com/hook?token=x" -> "https://crm.example.com/hook": webhook
+// URLs often carry credentials in user info or the query string; never show or store those.
+std::string redact_url(std::string_view url);
+
+// What leadscore holds about one lead in the outbox (GET /v1/leads/{id}/record). Delivered
+// events carry the recipient they went to; pending ones go to the deliverer's current
+// --crm-url (the HTTP layer knows it and should show it redacted the same way).
 struct LeadRecord {
   std::string lead_id;
   std::vector<StoredEvent> pending, delivered, dead_letter;

@@ -101,9 +101,11 @@ class Deliverer::Impl {
       int running = 0;
       curl_multi_perform(multi, &running);
       int left = 0;
+      std::vector<std::pair<CURL*, CURLcode>> done;
       while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
-        if (msg->msg == CURLMSG_DONE) finish(msg->easy_handle, msg->data.result);
+        if (msg->msg == CURLMSG_DONE) done.emplace_back(msg->easy_handle, msg->data.result);
       }
+      if (!done.empty()) finish(done);
       // At capacity only sockets matter; otherwise also the next claim or an append's wake-up.
       int timeout_ms = 50;
       if (inflight.size() < concurrency) {
@@ -170,41 +172,57 @@ class Deliverer::Impl {
     inflight.emplace(easy, std::move(req));
   }
 
-  void finish(CURL* easy, CURLcode code) {
-    auto it = inflight.find(easy);
-    std::unique_ptr<Request> req = std::move(it->second);
-    inflight.erase(it);
-    long status = 0;
-    if (code == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(multi, easy);
-    curl_easy_cleanup(easy);
-    curl_slist_free_all(req->headers);
-    in_flight_events -= static_cast<int64_t>(req->events.size());
-    ++requests;
-
-    const bool network_error = code != CURLE_OK;
-    const int http_status = static_cast<int>(status);
-    const int64_t now = opt.clock();
-    const auto outcome = classify(http_status, network_error);
-    if (outcome == AttemptOutcome::kDelivered) {
-      std::vector<int64_t> seqs;
-      for (const auto& e : req->events) seqs.push_back(e.seq);
-      if (auto st = outbox.ack(seqs, opt.url); !st) {
-        report_error(st.error().message);  // events come back after the lease: at-least-once
-        return;
+  // Books the outcome of finished requests; all 2xx of one round share one ack transaction.
+  void finish(const std::vector<std::pair<CURL*, CURLcode>>& done) {
+    std::vector<std::unique_ptr<Request>> ok;
+    for (const auto& [easy, code] : done) {
+      auto it = inflight.find(easy);
+      std::unique_ptr<Request> req = std::move(it->second);
+      inflight.erase(it);
+      long status = 0;
+      if (code == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      curl_multi_remove_handle(multi, easy);
+      curl_easy_cleanup(easy);
+      curl_slist_free_all(req->headers);
+      req->headers = nullptr;
+      in_flight_events -= static_cast<int64_t>(req->events.size());
+      ++requests;
+      const bool network_error = code != CURLE_OK;
+      const int http_status = static_cast<int>(status);
+      const auto outcome = classify(http_status, network_error);
+      if (outcome == AttemptOutcome::kDelivered) {
+        ok.push_back(std::move(req));
+      } else {
+        failed(*req, outcome, code, http_status);
       }
-      delivered += req->events.size();
-      for (const auto& e : req->events) observe_latency(now - e.created_at_ms);
-      last_progress = now;
+    }
+    if (ok.empty()) return;
+    std::vector<int64_t> seqs;
+    for (const auto& req : ok) {
+      for (const auto& e : req->events) seqs.push_back(e.seq);
+    }
+    if (auto st = outbox.ack(seqs, opt.url); !st) {
+      report_error(st.error().message);  // the events come back after the lease: at-least-once
       return;
     }
+    const int64_t now = opt.clock();
+    delivered += seqs.size();
+    for (const auto& req : ok) {
+      for (const auto& e : req->events) observe_latency(now - e.created_at_ms);
+    }
+    last_progress = now;
+  }
+
+  void failed(const Request& req, AttemptOutcome outcome, CURLcode code, int http_status) {
+    const bool network_error = code != CURLE_OK;
+    const int64_t now = opt.clock();
     const std::string error =
         network_error ? std::string("network: ") +
-                            (req->errbuf[0] ? req->errbuf : curl_easy_strerror(code))
+                            (req.errbuf[0] ? req.errbuf : curl_easy_strerror(code))
                       : "http_" + std::to_string(http_status);
     std::optional<std::chrono::milliseconds> retry_after;
-    if (!req->retry_after.empty()) retry_after = parse_retry_after(req->retry_after, now);
-    for (const auto& e : req->events) {
+    if (!req.retry_after.empty()) retry_after = parse_retry_after(req.retry_after, now);
+    for (const auto& e : req.events) {
       const int attempts = e.attempts + 1;
       const bool too_old = now - e.created_at_ms >= opt.retry.max_age.count();
       core::Status st;

@@ -35,7 +35,15 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+char lower_char(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower_char(a[i]) != lower_char(b[i])) return false;
+  }
+  return true;
+}
 
 // Index into kMissingTokens, or -1.
 int missing_token(std::string_view cell) {
@@ -140,6 +148,10 @@ bool has_token(const std::vector<std::string>& tokens,
   return false;
 }
 
+bool is_id_like(std::string_view name) {
+  return has_token(name_tokens(name), {"id", "uuid", "key"});
+}
+
 struct ColumnStats {
   uint64_t present = 0;
   uint64_t missing = 0;
@@ -153,6 +165,7 @@ struct ColumnStats {
   std::vector<std::string> order;  // first-seen order of distinct values
   std::unordered_set<std::string> all_distinct;  // for id detection, capped
   bool unique = true;
+  bool track_unique = false;  // only id-like columns: a set of every value is expensive
 };
 
 constexpr size_t kUniqueTrackCap = 2'000'000;
@@ -191,7 +204,7 @@ void observe(ColumnStats& s, std::string_view raw, size_t max_categories) {
       s.order.emplace_back(v);
     }
   }
-  if (s.unique && s.all_distinct.size() < kUniqueTrackCap) {
+  if (s.track_unique && s.unique && s.all_distinct.size() < kUniqueTrackCap) {
     if (!s.all_distinct.emplace(v).second) s.unique = false;
   }
 }
@@ -214,6 +227,7 @@ core::Result<std::string> infer_schema(CsvReader& reader, const InferOptions& op
                             opt.label);
   }
   std::vector<ColumnStats> stats(header.size());
+  for (size_t c = 0; c < header.size(); ++c) stats[c].track_unique = is_id_like(header[c]);
   bool seen_token[std::size(kMissingTokens)] = {};
   std::vector<std::string> extra_tokens;  // spellings of seen tokens not in our list's case
   for (;;) {
@@ -280,14 +294,14 @@ core::Result<std::string> infer_schema(CsvReader& reader, const InferOptions& op
     } else {
       type = "text";
     }
-    const bool id_like = has_token(tokens, {"id", "uuid", "key"}) || name == "id";
+    const bool id_like = is_id_like(name);
     const bool pii_name =
         has_token(tokens, {"phone", "mobile", "mob", "contact", "msisdn", "aadhaar", "aadhar", "pan"}) ||
         (has_token(tokens, {"email", "mail"}) && type != "integer" && type != "number" &&
          type != "boolean") ||
         // "campaign_name" with repeated values is a category, not a person's name.
         (has_token(tokens, {"name", "fullname", "firstname", "lastname", "surname"}) &&
-         (type == "text" || (type == "category" && s.unique))) ||
+         (type == "text" || (type == "category" && s.order.size() * 2 > s.present))) ||
         has_token(tokens, {"address"});
     if (name == opt.label) {
       role = "label";
@@ -320,10 +334,30 @@ core::Result<std::string> infer_schema(CsvReader& reader, const InferOptions& op
     j.field("type", std::string_view(type));
     j.field("role", std::string_view(role));
     if (type == "category" && role != "label") {
-      std::vector<std::string> cats = s.order;
-      std::stable_sort(cats.begin(), cats.end(), [&](const std::string& a, const std::string& b) {
-        return s.counts.at(a) > s.counts.at(b);
-      });
+      // Schemas match categories case-insensitively: merge case variants under their most
+      // frequent spelling, then order by frequency.
+      std::vector<std::pair<std::string, uint64_t>> merged;  // spelling, total count
+      std::vector<uint64_t> best;                             // count of the chosen spelling
+      for (const auto& v : s.order) {
+        const uint64_t n = s.counts.at(v);
+        auto it = std::find_if(merged.begin(), merged.end(),
+                               [&](const auto& m) { return iequals(m.first, v); });
+        if (it == merged.end()) {
+          merged.emplace_back(v, n);
+          best.push_back(n);
+          continue;
+        }
+        const size_t k = static_cast<size_t>(it - merged.begin());
+        it->second += n;
+        if (n > best[k]) {
+          best[k] = n;
+          it->first = v;
+        }
+      }
+      std::stable_sort(merged.begin(), merged.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      std::vector<std::string> cats;
+      for (auto& m : merged) cats.push_back(std::move(m.first));
       j.key("categories").begin_array();
       for (const auto& v : cats) j.value(std::string_view(v));
       j.end_array();

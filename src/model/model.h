@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/core.h"
+#include "forest/forest.h"
 
 namespace model {
 
@@ -62,14 +64,14 @@ core::Result<Split> stratified_split(std::span<const float> labels, const SplitO
 // ---------------------------------------------------------------------------------------------
 
 struct TrainParams {
-  int max_depth = 5;
+  int max_depth = 4;
   double eta = 0.05;
   int max_trees = 2000;
   int early_stopping_rounds = 50;
-  double min_child_weight = 2.0;
+  double min_child_weight = 10.0;
   double subsample = 0.8;
   double colsample_bytree = 0.8;
-  double lambda = 1.0;
+  double lambda = 5.0;
   double alpha = 0.0;
   double gamma = 0.0;
   int max_bin = 256;
@@ -324,6 +326,68 @@ core::Result<Evaluation> evaluate_csv(const std::filesystem::path& model_dir,
                                       const std::filesystem::path& csv,
                                       const LoadOptions& options = {},
                                       LoadReport* report = nullptr);
+
+// ---------------------------------------------------------------------------------------------
+// Scoring (the HTTP server's hot path)
+// ---------------------------------------------------------------------------------------------
+
+// One reason: a feature's TreeSHAP contribution to the margin (log-odds units).
+struct Reason {
+  int feature = 0;     // index in the schema's feature order
+  float value = 0;     // the lead's encoded value (NaN = missing)
+  float impact = 0;    // contribution to the margin; > 0 raises the score
+};
+
+struct ScoreResult {
+  double intent_score = 0;  // calibrated probability of conversion, 0..1
+  int score = 0;            // round(100 * intent_score)
+  char grade = 'D';         // 'A'..'D' by the manifest's thresholds
+  double percentile = 0;    // 0..100 against the held-out score distribution
+  std::array<Reason, 3> reasons{};  // largest |impact| first
+  int n_reasons = 0;
+};
+
+// A loaded model ready to score: schema, compiled forest, calibration, percentiles, grades.
+// Immutable; share as std::shared_ptr<const Scorer> and swap the pointer on reload. All
+// methods are const and thread-safe.
+class Scorer {
+ public:
+  // Reads <dir>/manifest.json and <dir>/model.json, checks the version hash, builds the schema
+  // from the manifest and the forest from model.json, and checks they agree (feature count,
+  // names and order, types, objective). Errors: load_artifacts's, core::parse_schema's,
+  // forest's `model_invalid`/`unsupported_model`, `feature_mismatch`.
+  static core::Result<std::shared_ptr<const Scorer>> load(const std::filesystem::path& dir);
+
+  const core::Schema& schema() const { return *schema_; }
+  const std::shared_ptr<const core::Schema>& schema_ptr() const { return schema_; }
+  const std::string& version() const { return artifacts_.version; }
+  const forest::Forest& forest() const { return *forest_; }
+  const Calibration& calibration() const { return artifacts_.calibration; }
+  const GradeThresholds& grades() const { return artifacts_.grades; }
+  // Minified JSON of the manifest's metrics (train/valid/test) for GET /v1/model.
+  const std::string& metrics_json() const { return artifacts_.metrics_json; }
+  const std::string& metrics() const { return metrics_json(); }
+  // manifest.json as saved.
+  const std::string& manifest_json() const { return artifacts_.manifest_json; }
+
+  // Scores an encoded lead (lead.features must have schema().feature_count() entries). No
+  // heap allocation once the calling thread has scored with this model before. Reasons
+  // (TreeSHAP) cost far more than the score itself (docs/BENCHMARKS.md, "model"); with
+  // `with_reasons` false, n_reasons is 0.
+  void score(const core::Lead& lead, ScoreResult& out, bool with_reasons = true) const;
+  void score_row(std::span<const float> row, ScoreResult& out, bool with_reasons = true) const;
+
+ private:
+  Scorer() = default;
+  ModelArtifacts artifacts_;
+  std::shared_ptr<const core::Schema> schema_;
+  std::shared_ptr<const forest::Forest> forest_;
+  uint64_t id_ = 0;  // unique per loaded Scorer: keys the per-thread SHAP buffer
+};
+
+// Plain words for a reason: "<description>: <value in words> (+1.8)", e.g.
+// "Site visit scheduled: yes (+1.8)". The number is the impact in log-odds, one decimal.
+std::string reason_text(const Scorer& scorer, const Reason& reason);
 
 // XGBoost's OpenMP threads spin while idle; with other processes on the cores (CI, a shared
 // build box) that makes training 10-100x slower. libgomp reads OMP_WAIT_POLICY only at load,

@@ -284,7 +284,8 @@ core::Result<std::unique_ptr<MiniLmEncoder>> MiniLmEncoder::load(const std::file
   return create(config, std::move(weights), std::move(tokenizer), std::move(id), options);
 }
 
-core::Status MiniLmEncoder::encode(std::span<const std::string> texts, std::span<float> out) {
+template <typename Texts>
+core::Status MiniLmEncoder::encode_texts(Texts texts, std::span<float> out) {
   std::lock_guard lock(mu_);
   auto& ids = ws_->ids;
   if (ids.size() < texts.size()) ids.resize(texts.size());
@@ -292,12 +293,12 @@ core::Status MiniLmEncoder::encode(std::span<const std::string> texts, std::span
   return encode_locked(std::span(ids.data(), texts.size()), out);
 }
 
+core::Status MiniLmEncoder::encode(std::span<const std::string> texts, std::span<float> out) {
+  return encode_texts(texts, out);
+}
+
 core::Status MiniLmEncoder::encode(std::span<const std::string_view> texts, std::span<float> out) {
-  std::lock_guard lock(mu_);
-  auto& ids = ws_->ids;
-  if (ids.size() < texts.size()) ids.resize(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) tokenizer_.encode(texts[i], ids[i]);
-  return encode_locked(std::span(ids.data(), texts.size()), out);
+  return encode_texts(texts, out);
 }
 
 core::Status MiniLmEncoder::encode_ids(std::span<const std::vector<int32_t>> ids, std::span<float> out) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 namespace text {
 namespace {
@@ -334,7 +335,9 @@ void gemm_packed(const float* x, size_t rows, const PackedWeights& w, size_t p0,
 }
 
 bool have_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+  // LEADSCORE_TEXT_NO_AVX512=1 forces the AVX2/OpenBLAS paths (tests cover both).
+  static const bool yes = std::getenv("LEADSCORE_TEXT_NO_AVX512") == nullptr &&
+                          __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
   return yes;
 }

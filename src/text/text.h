@@ -182,11 +182,11 @@ core::Result<std::shared_ptr<const BertWeights>> load_bert_weights(const BertCon
                                                                    const SafeTensors& file);
 
 struct EncoderOptions {
-  int threads = 1;            // OpenBLAS threads (process-wide setting) and attention threads
+  int threads = 1;            // workers of the encoder's own pool (OpenBLAS is set to 1 thread)
   size_t max_seq_length = 0;  // 0: from sentence_bert_config.json, else 256
 };
 
-// Similarity of two encoders' outputs for the same query/doc.
+// What /v1/rerank uses: similarity of a query to each of a list of texts.
 class Reranker {
  public:
   virtual ~Reranker() = default;
@@ -203,7 +203,9 @@ class Reranker {
 // Sentence encoder (sentence-transformers pipeline): tokenize, BERT, mean pooling over real
 // tokens, L2 normalization. Sequences of a batch are packed back to back (no padding at all;
 // attention runs per sequence), so a batch costs what its real tokens cost. The workspace is
-// reused: after the largest batch has been seen once, encode() does not allocate.
+// reused: after the largest batch has been seen once, encode_ids() does not allocate (encode()
+// only for tokenization). Dense layers: AVX-512 kernel on pre-packed weights when the CPU has it,
+// else OpenBLAS sgemm.
 // Thread-safe: calls are serialized by an internal mutex (run one encoder per worker to scale).
 class MiniLmEncoder final : public Reranker {
  public:
@@ -239,6 +241,8 @@ class MiniLmEncoder final : public Reranker {
   MiniLmEncoder(BertConfig config, std::shared_ptr<const BertWeights> weights,
                 WordPieceTokenizer tokenizer, std::string model_id, const EncoderOptions& options);
   core::Status encode_locked(std::span<const std::vector<int32_t>> ids, std::span<float> out);
+  template <typename Texts>
+  core::Status encode_texts(Texts texts, std::span<float> out);
 
   BertConfig config_;
   std::shared_ptr<const BertWeights> weights_;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,7 +89,12 @@ class RedisServer {
     const std::string log = (dir_ / "redis.log").string();
     pid_ = ::fork();
     if (pid_ == 0) {
-      if (!std::freopen(log.c_str(), "a", stdout)) std::_Exit(126);
+      // Die with the test: a crashed or aborted test must not leave a server behind (nor
+      // keep ctest's output pipes open).
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (!std::freopen(log.c_str(), "a", stdout) || !std::freopen(log.c_str(), "a", stderr)) {
+        std::_Exit(126);
+      }
       ::execvp("redis-server", argv.data());
       std::_Exit(127);
     }

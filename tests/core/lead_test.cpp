@@ -1,8 +1,8 @@
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "core/core.h"
 
@@ -34,6 +34,9 @@ std::string dump(const Lead& lead) {
 }
 
 std::string dump(const core::Error& e) { return e.code + "|" + e.message + "|" + e.field; }
+
+core::Result<Lead> parse_with(const std::string& schema_fields, const std::string& json,
+                              const std::string& unknown = "ignore");
 
 core::Result<Lead> parse(const std::string& json) {
   return core::parse_lead_json(*test_schema(), json);
@@ -111,8 +114,8 @@ TEST(Lead, AbsentFeaturesAreMissing) {
   EXPECT_TRUE(std::isnan(l.features[col("city")]));
   EXPECT_TRUE(std::isnan(l.features[col("budget_lakh")]));
   EXPECT_EQ(l.features[col("bhk")], 2.0f);
-  const std::vector<std::string> expected = {"city", "budget_lakh", "site_visit_scheduled",
-                                             "time_on_site_s", "created_at", "age"};
+  const std::vector<std::string> expected = {
+      "city", "budget_lakh", "site_visit_scheduled", "time_on_site_s", "created_at", "age"};
   EXPECT_EQ(l.missing_fields, expected);
   EXPECT_FALSE(l.consent);
   EXPECT_FALSE(l.label);
@@ -141,8 +144,8 @@ TEST(Lead, NumbersAsStringsAreAccepted) {
 
 TEST(Lead, BooleanSpellings) {
   const std::pair<const char*, float> cases[] = {
-      {"true", 1}, {"false", 0}, {"\"yes\"", 1}, {"\"No\"", 0}, {"\"TRUE\"", 1},
-      {"\"false\"", 0}, {"1", 1}, {"0", 0}, {"\"1\"", 1}, {"\"0\"", 0}, {"\"y\"", 1}, {"\"n\"", 0}};
+      {"true", 1}, {"false", 0}, {"\"yes\"", 1}, {"\"No\"", 0}, {"\"TRUE\"", 1}, {"\"false\"", 0},
+      {"1", 1},    {"0", 0},     {"\"1\"", 1},   {"\"0\"", 0},  {"\"y\"", 1},    {"\"n\"", 0}};
   for (const auto& [text, expected] : cases) {
     auto l = parse(std::string(R"({"site_visit_scheduled":)") + text + "}");
     ASSERT_TRUE(l) << text;
@@ -215,6 +218,18 @@ TEST(LeadErrors, NegativeMoneyNumber) {
 TEST(LeadErrors, InvalidTimestamp) {
   expect_error(R"({"created_at":"2024-02-30"})", "invalid_timestamp", "created_at");
 }
+TEST(LeadErrors, TimestampBeyondYear9999) {
+  expect_error(R"({"created_at":1e300})", "invalid_timestamp", "created_at");
+  expect_error(R"({"created_at":"99999999999999999"})", "invalid_timestamp", "created_at");
+}
+TEST(LeadErrors, NumberBeyondFloatRange) {
+  auto r = parse_with(
+      R"({"name":"id","type":"id","role":"id"},{"name":"x","type":"number","role":"feature"})",
+      R"({"x":1e300})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "field_out_of_range");
+  EXPECT_EQ(r.error().field, "x");
+}
 TEST(LeadErrors, TextTooLong) {
   expect_error(R"({"notes":")" + std::string(51, 'a') + "\"}", "field_too_long", "notes");
 }
@@ -229,7 +244,7 @@ TEST(LeadErrors, LeadIdTooLong) {
 }
 
 core::Result<Lead> parse_with(const std::string& schema_fields, const std::string& json,
-                              const std::string& unknown = "ignore") {
+                              const std::string& unknown) {
   auto s = core::parse_schema(R"({"name":"t","version":1,"unknown_fields":")" + unknown +
                               R"(","fields":[)" + schema_fields + "]}");
   if (!s) return tl::unexpected<core::Error>(s.error());
@@ -237,8 +252,9 @@ core::Result<Lead> parse_with(const std::string& schema_fields, const std::strin
 }
 
 TEST(LeadErrors, UnknownFieldRejectedWhenSchemaSaysSo) {
-  auto r = parse_with(R"({"name":"id","type":"id","role":"id"},{"name":"x","type":"number","role":"feature"})",
-                      R"({"x":1,"colour":"red"})", "reject");
+  auto r = parse_with(
+      R"({"name":"id","type":"id","role":"id"},{"name":"x","type":"number","role":"feature"})",
+      R"({"x":1,"colour":"red"})", "reject");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "unknown_field");
   EXPECT_EQ(r.error().field, "colour");
@@ -251,8 +267,9 @@ TEST(LeadErrors, UnknownFieldIgnoredByDefault) {
   EXPECT_EQ(dump(*r).find("colour"), std::string::npos);
 }
 TEST(LeadErrors, UnknownFieldWhoseNameIsAPhoneIsNotEchoed) {
-  auto r = parse_with(R"({"name":"id","type":"id","role":"id"},{"name":"x","type":"number","role":"feature"})",
-                      R"({"x":1,"+91 98201 55501":"call me"})", "reject");
+  auto r = parse_with(
+      R"({"name":"id","type":"id","role":"id"},{"name":"x","type":"number","role":"feature"})",
+      R"({"x":1,"+91 98201 55501":"call me"})", "reject");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "unknown_field");
   EXPECT_EQ(dump(r.error()).find("98201"), std::string::npos) << dump(r.error());
@@ -287,8 +304,8 @@ constexpr const char* kCanaryPhone = "9876012345";
 constexpr const char* kCanaryEmail = "zq.canary7@example.org";
 
 TEST(LeadPrivacy, PiiFieldsNeverReachTheLead) {
-  auto r = parse(std::string(R"({"lead_id":"L-9","name":")") + kCanaryName +
-                 R"(","phone":"+91 )" + kCanaryPhone + R"(","email":")" + kCanaryEmail +
+  auto r = parse(std::string(R"({"lead_id":"L-9","name":")") + kCanaryName + R"(","phone":"+91 )" +
+                 kCanaryPhone + R"(","email":")" + kCanaryEmail +
                  R"(","city":"Pune","true_probability":0.4242,"bhk":2})");
   ASSERT_TRUE(r) << r.error().message;
   const std::string all = dump(*r);
@@ -336,6 +353,9 @@ TEST(DescribeFeatureValue, WordsForEachType) {
   EXPECT_EQ(core::describe_feature_value(s, col("budget_lakh"), 120.0f), "1.2 crore");
   EXPECT_EQ(core::describe_feature_value(s, col("time_on_site_s"), 95.5f), "95.5");
   EXPECT_EQ(core::describe_feature_value(s, col("created_at"), 19797.5f), "2024-03-15");
+  EXPECT_EQ(core::describe_feature_value(s, col("city"), 1e30f), "other");
+  EXPECT_EQ(core::describe_feature_value(s, col("city"), -1.0f), "other");
+  EXPECT_EQ(core::describe_feature_value(s, col("created_at"), 1e30f), "1e+30");
 }
 
 // ---- fuzz ---------------------------------------------------------------------------------
@@ -357,9 +377,15 @@ TEST(LeadFuzz, RandomAndTruncatedJsonNeverCrashes) {
     for (int e = 0; e < edits; ++e) {
       const size_t pos = rng() % body.size();
       switch (rng() % 3) {
-        case 0: body[pos] = alphabet[rng() % alphabet.size()]; break;
-        case 1: body.erase(pos, 1 + rng() % 4); break;
-        default: body.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+        case 0:
+          body[pos] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          body.erase(pos, 1 + rng() % 4);
+          break;
+        default:
+          body.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+          break;
       }
       if (body.empty()) body.push_back('{');
     }
@@ -389,12 +415,13 @@ std::vector<std::string_view> cells(const std::vector<std::string>& v) {
 }
 
 TEST(RecordParser, ParsesRowsWithSameRulesAsJson) {
-  const std::vector<std::string> header = {"lead_id", "name",  "city", "bhk", "budget_lakh",
-                                           "consent", "notes", "converted", "true_probability"};
+  const std::vector<std::string> header = {"lead_id", "name",        "city",
+                                           "bhk",     "budget_lakh", "consent",
+                                           "notes",   "converted",   "true_probability"};
   auto p = core::RecordParser::create(test_schema(), header, {.require_label = true, .parse = {}});
   ASSERT_TRUE(p) << p.error().message;
-  const std::vector<std::string> row = {"L-7", kCanaryName, "pune", "2", "90L", "yes",
-                                        "Needs RTM flat", "0", "0.31"};
+  const std::vector<std::string> row = {"L-7", kCanaryName,      "pune", "2",   "90L",
+                                        "yes", "Needs RTM flat", "0",    "0.31"};
   auto v = cells(row);
   auto l = p->parse(v);
   ASSERT_TRUE(l) << l.error().message;
@@ -502,9 +529,11 @@ TEST(Lead, MetaValuesAreNormalised) {
     {"name":"remark","type":"text","role":"meta"}]})");
   auto l = *core::parse_lead_json(*s, R"({"at":"2024-03-15T10:20:30+05:30","hot":"Yes",
       "score":"0.50","src":"walk-in","remark":"ph 9820155501"})");
-  const std::vector<std::pair<std::string, std::string>> expected = {
-      {"at", "2024-03-15T04:50:30Z"}, {"hot", "true"}, {"score", "0.5"}, {"src", "Walk-in"},
-      {"remark", "ph [phone]"}};
+  const std::vector<std::pair<std::string, std::string>> expected = {{"at", "2024-03-15T04:50:30Z"},
+                                                                     {"hot", "true"},
+                                                                     {"score", "0.5"},
+                                                                     {"src", "Walk-in"},
+                                                                     {"remark", "ph [phone]"}};
   EXPECT_EQ(l.meta, expected);
 }
 
@@ -536,6 +565,58 @@ TEST(Lead, CategoryGivenAsNumberMatchesItsText) {
   EXPECT_EQ(core::parse_lead_json(*s, R"({"tier":2})")->features[0], 1.0f);
   EXPECT_EQ(core::parse_lead_json(*s, R"({"tier":"3"})")->features[0], 2.0f);
   EXPECT_EQ(core::parse_lead_json(*s, R"({"tier":7})")->features[0], 3.0f);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Lead, ParseIntoReusedLeadKeepsNothingFromThePreviousLead) {
+  const auto& s = *test_schema();
+  simdjson::dom::parser parser;
+  core::Lead lead;
+  auto first = parser.parse(std::string(
+      R"({"lead_id":"L-1","city":"Pune","notes":"Wants 3 BHK","source":"99acres","consent":true,
+          "converted":1,"age":30})"));
+  ASSERT_TRUE(core::parse_lead_into(s, first.value(), lead));
+  EXPECT_EQ(lead.texts.size(), 1u);
+  EXPECT_EQ(lead.meta.size(), 1u);
+  auto second = parser.parse(std::string(R"({"bhk":2})"));
+  ASSERT_TRUE(core::parse_lead_into(s, second.value(), lead));
+  EXPECT_TRUE(lead.id.empty());
+  EXPECT_TRUE(lead.texts.empty());
+  EXPECT_TRUE(lead.meta.empty());
+  EXPECT_FALSE(lead.consent);
+  EXPECT_FALSE(lead.label);
+  EXPECT_FALSE(lead.age);
+  EXPECT_TRUE(std::isnan(lead.features[col("city")]));
+  EXPECT_EQ(lead.features[col("bhk")], 2.0f);
+  EXPECT_EQ(lead.missing_fields.size(), 6u);
+  // And back: the same result as a fresh parse.
+  ASSERT_TRUE(core::parse_lead_into(s, first.value(), lead));
+  auto fresh = *core::parse_lead(s, first.value());
+  EXPECT_EQ(dump(lead), dump(fresh));
+}
+
+TEST(RecordParser, ParseIntoMatchesParse) {
+  auto p = *core::RecordParser::create(test_schema(), {"lead_id", "city", "bhk", "notes"});
+  const std::vector<std::string> a = {"L-1", "Pune", "", "call 98201 55501"};
+  const std::vector<std::string> b = {"L-2", "", "3", ""};
+  auto va = cells(a), vb = cells(b);
+  core::Lead lead;
+  ASSERT_TRUE(p.parse_into(va, lead));
+  EXPECT_EQ(lead.texts[0].second, "call [phone]");
+  ASSERT_TRUE(p.parse_into(vb, lead));
+  EXPECT_EQ(dump(lead), dump(*p.parse(vb)));
+  EXPECT_TRUE(lead.texts.empty());
+}
+
+TEST(Scrub, IntoOverloadMatchesReturningOne) {
+  std::string out = "leftover";
+  core::scrub_contact_details("mail a@b.com or call 98201 55501", out);
+  EXPECT_EQ(out, core::scrub_contact_details("mail a@b.com or call 98201 55501"));
+  core::scrub_contact_details("plain", out);
+  EXPECT_EQ(out, "plain");
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "core/core.h"
 
@@ -28,12 +28,16 @@ constexpr MoneyCase kValid[] = {
     {"1.2 Cr.", 120},
     {"1.2 crore", 120},
     {"2 crores", 200},
-    {"\xE2\x82\xB9" "1,20,00,000", 120},
+    {"\xE2\x82\xB9"
+     "1,20,00,000",
+     120},
     {"\xE2\x82\xB9 1.2 Cr", 120},
     {"1,20,00,000", 120},
     {"12,000,000", 120},
     {"12000000", 120},
-    {"\xE2\x82\xB9" "5000000", 50},
+    {"\xE2\x82\xB9"
+     "5000000",
+     50},
     {"Rs. 50,000", 0.5},
     {"100000", 1},
     {"99999", 99999},
@@ -45,7 +49,10 @@ constexpr MoneyCase kValid[] = {
     {"80 lakh to 1 crore", 90},
     {"1-1.5 Cr", 125},
     {"60 \xE2\x80\x93 70 L", 65},
-    {"\xE2\x82\xB9" "80L - \xE2\x82\xB9" "1Cr", 90},
+    {"\xE2\x82\xB9"
+     "80L - \xE2\x82\xB9"
+     "1Cr",
+     90},
     {"2 Cr+", 200},
     {"  45 lakh  ", 45},
     {"0", 0},
@@ -57,7 +64,9 @@ constexpr MoneyCase kValid[] = {
     {"Above 2 Cr", 200},
     {"Budget: 75 lakh", 75},
     {"1.5 cr onwards", 150},
-    {"\xE2\x82\xB9" "45,000", 0.45},
+    {"\xE2\x82\xB9"
+     "45,000",
+     0.45},
     {"45k", 0.45},
     {"0.35", 0.35},
     {"80-90 L", 85},
@@ -65,9 +74,28 @@ constexpr MoneyCase kValid[] = {
 };
 
 constexpr const char* kInvalid[] = {
-    "", "   ", "abc", "-5L", "-5", "1.2.3 cr", "5 bananas", "lakh", "80 lakh -", "- 1 crore",
-    "1,2,3", "12,,000", "1,00", "1 cr - 80 lakh", "\xE2\x82\xB9", "Rs.", "90 L L", "9O lakh",
-    "upto", "approx lakh", "1.2 Cr (see notes)", "80L or 90L",
+    "",
+    "   ",
+    "abc",
+    "-5L",
+    "-5",
+    "1.2.3 cr",
+    "5 bananas",
+    "lakh",
+    "80 lakh -",
+    "- 1 crore",
+    "1,2,3",
+    "12,,000",
+    "1,00",
+    "1 cr - 80 lakh",
+    "\xE2\x82\xB9",
+    "Rs.",
+    "90 L L",
+    "9O lakh",
+    "upto",
+    "approx lakh",
+    "1.2 Cr (see notes)",
+    "80L or 90L",
 };
 
 TEST(MoneyInr, ParsesPortalSpellingsToLakhs) {
@@ -101,9 +129,9 @@ TEST(Timestamp, ParsesIsoAndEpoch) {
 }
 
 TEST(Timestamp, RejectsMalformed) {
-  for (const char* text : {"", "yesterday", "2023-02-29", "2024-13-01", "2024-3-15",
-                           "2024-03-15T25:00", "2024-03-15T10:20:30X", "15/03/2024",
-                           "2024-03-15T10:20:30+5"}) {
+  for (const char* text :
+       {"", "yesterday", "2023-02-29", "2024-13-01", "2024-3-15", "2024-03-15T25:00",
+        "2024-03-15T10:20:30X", "15/03/2024", "2024-03-15T10:20:30+5"}) {
     auto r = core::parse_timestamp_seconds(text);
     ASSERT_FALSE(r) << text;
     EXPECT_EQ(r.error().code, "invalid_timestamp");

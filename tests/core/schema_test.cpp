@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "core/core.h"
 
@@ -52,9 +52,8 @@ TEST(Schema, LoadsTestSchemaFile) {
 
 TEST(Schema, FeatureOrderIsSchemaOrderOfFeatureFields) {
   auto s = *core::load_schema(kSchemaPath);
-  const std::vector<std::string> expected = {"city",           "bhk",        "budget_lakh",
-                                             "site_visit_scheduled", "time_on_site_s",
-                                             "created_at",     "age"};
+  const std::vector<std::string> expected = {
+      "city", "bhk", "budget_lakh", "site_visit_scheduled", "time_on_site_s", "created_at", "age"};
   EXPECT_EQ(s->feature_names(), expected);
   ASSERT_EQ(s->feature_count(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
@@ -159,8 +158,9 @@ TEST(Schema, RejectsFieldWithoutName) {
   expect_invalid(with_fields(R"({"type":"number","role":"feature"})"), "fields[2] has no 'name'");
 }
 TEST(Schema, RejectsUnknownFieldKey) {
-  expect_invalid(with_fields(R"({"name":"y","type":"category","role":"feature","catgories":["a"]})"),
-                 "unknown key 'catgories'", "y");
+  expect_invalid(
+      with_fields(R"({"name":"y","type":"category","role":"feature","catgories":["a"]})"),
+      "unknown key 'catgories'", "y");
 }
 TEST(Schema, RejectsCategoriesOnNonCategory) {
   expect_invalid(with_fields(R"({"name":"y","type":"number","role":"feature","categories":["a"]})"),
@@ -172,7 +172,8 @@ TEST(Schema, RejectsCategoryWithoutCategories) {
 }
 TEST(Schema, RejectsDuplicateCategoryIgnoringCase) {
   expect_invalid(
-      with_fields(R"({"name":"y","type":"category","role":"feature","categories":["Pune","pune "]})"),
+      with_fields(
+          R"({"name":"y","type":"category","role":"feature","categories":["Pune","pune "]})"),
       "duplicate category", "y");
 }
 TEST(Schema, RejectsMinGreaterThanMax) {
@@ -197,8 +198,9 @@ TEST(Schema, RejectsBadMissingPolicy) {
                  "'missing' must be", "y");
 }
 TEST(Schema, RejectsNoIdField) {
-  expect_invalid(R"({"name":"t","version":1,"fields":[{"name":"x","type":"number","role":"feature"}]})",
-                 "no field with role 'id'");
+  expect_invalid(
+      R"({"name":"t","version":1,"fields":[{"name":"x","type":"number","role":"feature"}]})",
+      "no field with role 'id'");
 }
 TEST(Schema, RejectsTwoIdFields) {
   expect_invalid(with_fields(R"({"name":"id2","type":"id","role":"id"})"), "second id field",
@@ -224,8 +226,9 @@ TEST(Schema, RejectsAgeOnNonNumeric) {
                  "'age' needs type number or integer", "a");
 }
 TEST(Schema, RejectsNoFeatures) {
-  expect_invalid(R"({"name":"t","version":1,"fields":[{"name":"lead_id","type":"id","role":"id"}]})",
-                 "no field with role 'feature'");
+  expect_invalid(
+      R"({"name":"t","version":1,"fields":[{"name":"lead_id","type":"id","role":"id"}]})",
+      "no field with role 'feature'");
 }
 TEST(Schema, RejectsTextFeature) {
   expect_invalid(with_fields(R"({"name":"n","type":"text","role":"feature"})"),
@@ -258,6 +261,28 @@ TEST(Schema, RejectsBadMissingTokens) {
 TEST(Schema, RejectsNameWithSurroundingSpaces) {
   expect_invalid(with_fields(R"({"name":" y","type":"number","role":"feature"})"),
                  "without surrounding spaces");
+}
+
+}  // namespace
+
+namespace {
+
+// The schemas shipped in schemas/ (written by the data module) follow docs/SCHEMA.md.
+TEST(Schema, ShippedSchemasLoadAndRoundTrip) {
+  const auto dir = std::filesystem::path(LEADSCORE_SOURCE_DIR) / "schemas";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no schemas/ directory";
+  size_t loaded = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    auto s = core::load_schema(entry.path());
+    ASSERT_TRUE(s) << entry.path() << ": " << s.error().message;
+    auto again = core::parse_schema((*s)->to_json());
+    ASSERT_TRUE(again) << entry.path() << ": " << again.error().message;
+    EXPECT_EQ((*again)->to_json(), (*s)->to_json());
+    EXPECT_NE((*s)->id_field(), nullptr);
+    ++loaded;
+  }
+  EXPECT_GT(loaded, 0u);
 }
 
 }  // namespace

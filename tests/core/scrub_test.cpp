@@ -1,6 +1,6 @@
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "core/core.h"
 
@@ -29,6 +29,8 @@ constexpr ScrubCase kMustScrub[] = {
     {"98 two 0 1 five 5 5 0 1", "[phone]"},
     {"nine eight two zero one five five five zero one", "[phone]"},
     {"98201 double five 501", "[phone]"},
+    {"nau aath do shunya ek paanch paanch paanch shunya ek", "[phone]"},
+    {"number 98 do 0 1 55501 hai", "number [phone] hai"},
     {"\xE0\xA5\xAF\xE0\xA5\xAE\xE0\xA5\xA8\xE0\xA5\xA6\xE0\xA5\xA7\xE0\xA5\xAB\xE0\xA5\xAB"
      "\xE0\xA5\xAB\xE0\xA5\xA6\xE0\xA5\xA7 \xE0\xA4\xAA\xE0\xA4\xB0 \xE0\xA4\xAB\xE0\xA5\x8B"
      "\xE0\xA4\xA8 \xE0\xA4\x95\xE0\xA4\xB0\xE0\xA5\x87\xE0\xA4\x82",
@@ -57,8 +59,7 @@ constexpr ScrubCase kMustScrub[] = {
     {"Aadhaar 2345 6789 0123", "Aadhaar [aadhaar]"},
     {"aadhar no 2345-6789-0123", "aadhar no [aadhaar]"},
     {"234567890123", "[aadhaar]"},
-    {"call 98201 55501 or rahul@gmail.com, PAN ABCPK1234F",
-     "call [phone] or [email], PAN [pan]"},
+    {"call 98201 55501 or rahul@gmail.com, PAN ABCPK1234F", "call [phone] or [email], PAN [pan]"},
     {"Budget 90L, call 9820155501 for 3 BHK", "Budget 90L, call [phone] for 3 BHK"},
     {"Sector 62 9820155501", "Sector 62 [phone]"},
     {"visit on 15-03-2024 call 98201-55501", "visit on 15-03-2024 call [phone]"},
@@ -66,13 +67,16 @@ constexpr ScrubCase kMustScrub[] = {
     {"Alternate no. 98201 55501.", "Alternate no. [phone]."},
     {"Mera number 9820155501 hai, WhatsApp karo.", "Mera number [phone] hai, WhatsApp karo."},
     {"Call on 09820155501 after 6 pm.", "Call on [phone] after 6 pm."},
+    {"contact no. 2345 6789", "contact no. [phone]"},
+    {"Mobile number: 98201 55501", "Mobile number: [phone]"},
 };
 
 // Must keep: ordinary numbers in real-estate notes.
 constexpr const char* kMustKeep[] = {
     "Budget 1.2 cr, wants 3 BHK",
     "90 lakh budget",
-    "\xE2\x82\xB9" "1,20,00,000 all inclusive",
+    "\xE2\x82\xB9"
+    "1,20,00,000 all inclusive",
     "1,20,00,000",
     "12000000",
     "Possession by 2024",
@@ -101,8 +105,15 @@ constexpr const char* kMustKeep[] = {
     "price 7500 per sqft",
     "Ready to move, 2nd floor",
     "Comparing 2-3 projects nearby.",
+    "Booking no. 12345678 confirmed",
+    "Ref no 2024031",
+    "CRM2345678901 synced",
+    "Zoho id 5432100000001234567",
+    "Order 123456789012345",
     "Call back after 7 pm.",
     "Shaam 7 baje call karna.",
+    "Do din mein 2 site visits, ek baar call kiya",
+    "Char log aayenge, teen BHK chahiye",
     "Needs 2 BHK on rent near Powai, budget 45k per month.",
     "Looking for 3 BHK in Baner, budget 1.2 Cr.",
     "",
@@ -139,17 +150,17 @@ TEST(Scrub, SurvivesArbitraryBytes) {
 }
 
 TEST(LooksLikePii, DetectsContactLeadIds) {
-  for (const char* id : {"9820155501", "+91 98201 55501", "+919820155501", "09820155501",
-                         "rahul@gmail.com", "ABCPK1234F", "2345 6789 0123", "234567890123",
-                         "lead-9820155501", "0091-98201-55501"}) {
+  for (const char* id :
+       {"9820155501", "+91 98201 55501", "+919820155501", "09820155501", "rahul@gmail.com",
+        "ABCPK1234F", "2345 6789 0123", "234567890123", "lead-9820155501", "0091-98201-55501"}) {
     EXPECT_TRUE(core::looks_like_pii(id)) << id;
   }
 }
 
 TEST(LooksLikePii, AcceptsOpaqueLeadIds) {
-  for (const char* id : {"L-000123", "LEAD-2024-00042", "a3f9c2e1-7b4d-4c1e-9f2a-0d5e8b7c6a11",
-                         "12345", "CRM_77812", "4000123456", "zoho_5432100000001234567",
-                         "2024031500012", ""}) {
+  for (const char* id :
+       {"L-000123", "LEAD-2024-00042", "a3f9c2e1-7b4d-4c1e-9f2a-0d5e8b7c6a11", "12345", "CRM_77812",
+        "4000123456", "zoho_5432100000001234567", "2024031500012", ""}) {
     EXPECT_FALSE(core::looks_like_pii(id)) << id;
   }
 }

@@ -51,7 +51,7 @@ for i in range(480):
          OCCUPATION[occupation] + 0.0018 * time_spent - (1.0 if do_not_email else 0) +
          0.1 * (score - 14))
     converted = 1 if rng.random() < 1 / (1 + math.exp(-z)) else 0
-    row = [f"{rng.getrandbits(64):016x}", 600000 + i, f"Test Person {i}",
+    row = ["xl-" + "".join(rng.choice("abcdefghjkmnpqrstuvwxyz") for _ in range(10)), 600000 + i, f"Test Person {i}",
            f"person{i}@example.invalid", f"+91 90000 {i:05d}", origin, source,
            "Yes" if do_not_email else "No", "Yes" if rng.random() < 0.02 else "No",
            visits, time_spent, views, activity,

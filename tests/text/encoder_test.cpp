@@ -9,6 +9,9 @@
 #include "test_support.h"
 #include "text/text.h"
 
+// Heap allocations so far (alloc_counter.cpp replaces operator new for this test binary).
+long allocation_count();
+
 namespace {
 
 using text_test::minilm_dir;
@@ -225,6 +228,22 @@ TEST(Encoder, SmallConfigShapeRunsAndBatchEqualsSingle) {
     }
     EXPECT_NEAR(norm, 1.0, 1e-5);
   }
+}
+
+TEST_F(SyntheticGolden, WarmEncodeIdsDoesNotAllocate) {
+  std::vector<std::vector<int32_t>> big, small;
+  for (int i = 0; i < 4; ++i) big.push_back((*cases_)[static_cast<size_t>(i)].ids);
+  big.push_back((*cases_)[33].ids);  // the 256-token one
+  small = {(*cases_)[5].ids, (*cases_)[20].ids};
+  std::vector<float> out_big(big.size() * 384), out_small(small.size() * 384);
+  ASSERT_TRUE(encoder_->encode_ids(big, out_big));  // warm-up: workspace grows to this batch
+  const long probe = allocation_count();
+  delete new int(1);
+  ASSERT_GT(allocation_count(), probe) << "the allocation counter is not active";
+  const long before = allocation_count();
+  ASSERT_TRUE(encoder_->encode_ids(big, out_big));
+  ASSERT_TRUE(encoder_->encode_ids(small, out_small));
+  EXPECT_EQ(allocation_count() - before, 0);
 }
 
 TEST(Encoder, ConfigErrorsAreReported) {

@@ -1,0 +1,285 @@
+// The scoring routes: JSON body -> core::Lead (PII dropped at the door) -> model::Scorer ->
+// JSON result. Single leads, batches with per-item errors in place, the original prototype's
+// POST /score, model info and atomic reload.
+
+#include <cmath>
+
+#include "http/http.h"
+#include "model/model.h"
+
+namespace http {
+namespace {
+
+// A reason's value in the lead's own terms: booleans as booleans, categories and timestamps
+// in words, numbers as numbers, missing as null.
+void write_reason_value(core::JsonWriter& w, const core::Schema& schema, const model::Reason& r) {
+  const auto i = static_cast<size_t>(r.feature);
+  if (std::isnan(r.value)) {
+    w.null();
+    return;
+  }
+  const auto& f = schema.feature_field(i);
+  switch (f.type) {
+    case core::FieldType::Boolean: w.value(r.value != 0.0f); break;
+    case core::FieldType::Category:
+    case core::FieldType::Timestamp: w.value(core::describe_feature_value(schema, i, r.value)); break;
+    default: w.value(static_cast<double>(r.value));
+  }
+}
+
+void write_result(core::JsonWriter& w, const model::Scorer& scorer, const core::Lead& lead,
+                  const model::ScoreResult& r, bool cached) {
+  const auto& schema = scorer.schema();
+  w.begin_object();
+  w.key("lead_id");
+  if (lead.id.empty()) w.null();
+  else w.value(std::string_view(lead.id));
+  w.field("intent_score", r.intent_score);
+  w.field("score", r.score);
+  const char grade[2] = {r.grade, '\0'};
+  w.field("grade", std::string_view(grade, 1));
+  w.field("percentile", r.percentile);
+  w.key("reasons").begin_array();
+  for (int k = 0; k < r.n_reasons; ++k) {
+    const auto& reason = r.reasons[static_cast<size_t>(k)];
+    w.begin_object();
+    w.field("feature", std::string_view(schema.feature_names()[static_cast<size_t>(reason.feature)]));
+    w.key("value");
+    write_reason_value(w, schema, reason);
+    w.field("impact", static_cast<double>(reason.impact));
+    w.field("text", std::string_view(model::reason_text(scorer, reason)));
+    w.end_object();
+  }
+  w.end_array();
+  w.field("model_version", std::string_view(scorer.version()));
+  w.field("cached", cached);
+  w.key("missing_fields").begin_array();
+  for (const auto& m : lead.missing_fields) w.value(std::string_view(m));
+  w.end_array();
+  w.end_object();
+}
+
+void write_item_error(core::JsonWriter& w, size_t index, std::string_view lead_id,
+                      const core::Error& e) {
+  w.begin_object().field("index", static_cast<uint64_t>(index));
+  w.key("lead_id");
+  if (lead_id.empty()) w.null();
+  else w.value(lead_id);
+  w.key("error").begin_object().field("code", std::string_view(e.code));
+  w.field("message", std::string_view(e.message)).key("field");
+  if (e.field.empty()) w.null();
+  else w.value(std::string_view(e.field));
+  w.end_object().end_object();
+}
+
+// Parses and checks one lead: schema violations, then the privacy rules that refuse a lead.
+core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el) {
+  LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead(schema, el));
+  if (core::is_minor(lead)) {
+    const auto* age = schema.age_field();
+    return core::make_error("minor_not_processed",
+                            "leads under 18 are not processed (DPDP Act, section 9)",
+                            age ? age->name : std::string());
+  }
+  return lead;
+}
+
+// The id of a batch item that failed validation, for its error entry: only a plain string
+// or integer id that does not look like personal data.
+std::string safe_item_id(const core::Schema& schema, simdjson::dom::element el) {
+  const auto* idf = schema.id_field();
+  if (!idf) return {};
+  simdjson::dom::element v;
+  if (el.at_key(idf->name).get(v)) return {};
+  std::string id;
+  std::string_view s;
+  int64_t i = 0;
+  if (!v.get(s)) id = std::string(s);
+  else if (!v.get(i)) id = std::to_string(i);
+  if (id.empty() || id.size() > 128 || core::looks_like_pii(id)) return {};
+  for (char c : id) {
+    if (static_cast<unsigned char>(c) < 0x20) return {};
+  }
+  return id;
+}
+
+core::Status score_single(const model::Scorer& scorer, simdjson::dom::element el,
+                          Response& res) {
+  LS_ASSIGN_OR_RETURN(core::Lead lead, parse_checked(scorer.schema(), el));
+  model::ScoreResult r;
+  scorer.score(lead, r);
+  res.body.clear();
+  core::JsonWriter w(res.body);
+  write_result(w, scorer, lead, r, false);
+  res.lead_id = lead.id;
+  return core::ok();
+}
+
+core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads,
+                         const ScoringOptions& opts, Response& res) {
+  const size_t n = leads.size();
+  if (n > opts.max_batch) {
+    return core::make_error("batch_too_large",
+                            "at most " + std::to_string(opts.max_batch) + " leads per request",
+                            "leads");
+  }
+  res.body.clear();
+  res.body.reserve(n * 600 + 64);
+  core::JsonWriter w(res.body);
+  w.begin_object().key("results").begin_array();
+  model::ScoreResult r;
+  size_t index = 0;
+  for (simdjson::dom::element el : leads) {
+    auto lead = parse_checked(scorer.schema(), el);
+    if (!lead) {
+      write_item_error(w, index, safe_item_id(scorer.schema(), el), lead.error());
+    } else {
+      scorer.score(*lead, r);
+      write_result(w, scorer, *lead, r, false);
+    }
+    ++index;
+  }
+  w.end_array().field("model_version", std::string_view(scorer.version())).end_object();
+  return core::ok();
+}
+
+void register_model_info(MetricsRegistry& metrics, const std::string& version) {
+  metrics.clear_family("leadscore_model_info");
+  metrics.callback("leadscore_model_info", "The served model (value 1, version label)", "gauge",
+                   {{"version", version}}, [] { return 1.0; });
+}
+
+}  // namespace
+
+core::Status ModelHolder::load() {
+  LS_ASSIGN_OR_RETURN(auto s, model::Scorer::load(dir_));
+  scorer_.store(std::move(s));
+  return core::ok();
+}
+
+core::Result<ModelHolder::ReloadOutcome> ModelHolder::reload() {
+  std::lock_guard lock(reload_mu_);
+  ReloadOutcome out;
+  const auto old = scorer_.load();
+  if (old) out.previous_version = old->version();
+  auto fresh = model::Scorer::load(dir_);
+  if (!fresh) {
+    return core::make_error("model_load_failed",
+                            "the new model was rejected, the old one keeps serving: " +
+                                fresh.error().code + ": " + fresh.error().message,
+                            fresh.error().field);
+  }
+  out.version = (*fresh)->version();
+  out.changed = !old || out.version != out.previous_version;
+  if (out.changed) scorer_.store(*std::move(fresh));
+  return out;
+}
+
+void add_scoring_routes(Server& server, std::shared_ptr<ModelHolder> models,
+                        const ScoringOptions& opts) {
+  auto& r = server.router();
+  if (auto s = models->get()) {
+    register_model_info(server.metrics(), s->version());
+    log_event("info", "model_loaded", {{"version", s->version()}, {"dir", models->dir()}});
+  }
+
+  server.add_readiness_check("model", [models] {
+    auto s = models->get();
+    if (!s) return Readiness{Readiness::State::kDown, "no model loaded"};
+    return Readiness{Readiness::State::kOk, "version " + s->version()};
+  });
+
+  r.add("POST", "/v1/score", Scope::kScore, BodyPolicy::kJsonRequired,
+        [models, opts](Request& req, Response& res) -> core::Status {
+          auto scorer = models->get();
+          if (!scorer) return core::make_error("not_ready", "no model loaded");
+          LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
+          simdjson::dom::object obj;
+          if (!el.get(obj)) {
+            simdjson::dom::array leads;
+            if (!obj["leads"].get(leads)) return score_batch(*scorer, leads, opts, res);
+          }
+          return score_single(*scorer, el, res);
+        });
+
+  // The original prototype's endpoint: one flat lead, answering at least intent_score and
+  // cached; missing fields are scored (XGBoost default branch) and listed, not refused.
+  r.add("POST", "/score", Scope::kScore, BodyPolicy::kJsonRequired,
+        [models](Request& req, Response& res) -> core::Status {
+          auto scorer = models->get();
+          if (!scorer) return core::make_error("not_ready", "no model loaded");
+          LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
+          return score_single(*scorer, el, res);
+        });
+
+  r.add("GET", "/v1/model", Scope::kAnyKey, BodyPolicy::kNone,
+        [models](Request&, Response& res) -> core::Status {
+          auto scorer = models->get();
+          if (!scorer) return core::make_error("not_ready", "no model loaded");
+          const auto& schema = scorer->schema();
+          core::JsonWriter w(res.body);
+          w.begin_object().field("model_version", std::string_view(scorer->version()));
+          // The schema describes fields (PII ones by name and role only: it holds no values).
+          w.key("schema").raw(schema.to_json());
+          w.key("features").begin_array();
+          for (const auto& f : schema.feature_names()) w.value(std::string_view(f));
+          w.end_array();
+          w.key("metrics").raw(scorer->metrics_json().empty() ? "{}" : scorer->metrics_json());
+          const auto& g = scorer->grades();
+          w.key("grade_thresholds").begin_object().field("A", g.a).field("B", g.b).field("C", g.c);
+          w.end_object();
+          w.field("calibration", scorer->calibration().method_name());
+          w.end_object();
+          return core::ok();
+        });
+
+  auto do_reload = [models, &server](std::string_view request_id, std::string_view key_id,
+                                     Response& res) {
+    auto outcome = models->reload();
+    if (!outcome) {
+      server.audit({"model_reload", "rejected", "/v1/model/reload", request_id, key_id,
+                    outcome.error().field});
+      log_event("warn", "model_reload_rejected", {{"error", outcome.error().message}});
+      write_error(res, outcome.error());
+      return;
+    }
+    if (outcome->changed) {
+      register_model_info(server.metrics(), outcome->version);
+      log_event("info", "model_reloaded",
+                {{"version", outcome->version}, {"previous_version", outcome->previous_version}});
+    }
+    server.audit({"model_reload", outcome->changed ? "reloaded" : "unchanged",
+                  "/v1/model/reload", request_id, key_id, outcome->version});
+    core::JsonWriter w(res.body);
+    w.begin_object().field("status", outcome->changed ? "reloaded" : "unchanged");
+    w.field("model_version", std::string_view(outcome->version)).key("previous_version");
+    if (outcome->previous_version.empty()) w.null();
+    else w.value(std::string_view(outcome->previous_version));
+    w.end_object();
+  };
+
+  // Loading a model takes milliseconds to seconds: done on the background thread, so io
+  // threads keep serving with the old model until the swap.
+  r.add_async("POST", "/v1/model/reload", Scope::kAdmin, BodyPolicy::kJson,
+              [&server, do_reload](Request& req, Responder responder) {
+                Response res;
+                if (auto st = parse_reload_body(req); !st) {
+                  write_error(res, st.error());
+                  return responder.send(std::move(res));
+                }
+                auto rsp = std::make_shared<Responder>(std::move(responder));
+                server.post_background([rsp, do_reload, rid = std::string(req.request_id),
+                                        kid = req.key_id] {
+                  Response out;
+                  do_reload(rid, kid, out);
+                  rsp->send(std::move(out));
+                });
+              });
+
+  server.on_reload([do_reload] {
+    Response ignored;
+    do_reload("", "signal", ignored);
+  });
+}
+
+}  // namespace http

@@ -1,0 +1,105 @@
+// Scorer: the model as the HTTP server uses it (forest margin -> calibration -> score, grade,
+// percentile, TreeSHAP reasons).
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "model/model.h"
+
+namespace model {
+namespace fs = std::filesystem;
+
+core::Result<std::shared_ptr<const Scorer>> Scorer::load(const fs::path& dir) {
+  LS_ASSIGN_OR_RETURN(ModelArtifacts artifacts, load_artifacts(dir));
+  LS_ASSIGN_OR_RETURN(auto schema, core::parse_schema(artifacts.schema_json));
+  LS_ASSIGN_OR_RETURN(auto forest, forest::Forest::load_json(artifacts.model_json));
+
+  const auto specs = feature_specs(*schema);
+  auto mismatch = [](const std::string& what, const std::string& field) {
+    return core::make_error("feature_mismatch", what, field);
+  };
+  if (specs.size() != artifacts.features.size()) {
+    return mismatch("the manifest's schema has " + std::to_string(specs.size()) +
+                        " features but its feature list has " +
+                        std::to_string(artifacts.features.size()),
+                    "features");
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].name != artifacts.features[i].name ||
+        specs[i].categorical != artifacts.features[i].categorical) {
+      return mismatch("feature " + std::to_string(i) + " is '" + specs[i].name +
+                          "' in the schema but '" + artifacts.features[i].name +
+                          "' in the manifest's feature list",
+                      specs[i].name);
+    }
+  }
+  if (forest->num_features() != specs.size()) {
+    return mismatch("model.json has " + std::to_string(forest->num_features()) +
+                        " features, the schema " + std::to_string(specs.size()),
+                    "features");
+  }
+  const auto& names = forest->feature_names();
+  for (size_t i = 0; i < names.size() && i < specs.size(); ++i) {
+    if (names[i] != specs[i].name) {
+      return mismatch("feature " + std::to_string(i) + " is '" + names[i] +
+                          "' in model.json but '" + specs[i].name + "' in the schema",
+                      specs[i].name);
+    }
+  }
+  if (forest->objective() != forest::Objective::kBinaryLogistic) {
+    return core::make_error("unsupported_model", "model.json is not binary:logistic", "model");
+  }
+
+  static std::atomic<uint64_t> next_id{1};
+  std::shared_ptr<Scorer> s(new Scorer());
+  s->artifacts_ = std::move(artifacts);
+  s->schema_ = std::move(schema);
+  s->forest_ = std::move(forest);
+  s->id_ = next_id.fetch_add(1);
+  return std::shared_ptr<const Scorer>(std::move(s));
+}
+
+void Scorer::score(const core::Lead& lead, ScoreResult& out, bool with_reasons) const {
+  score_row(lead.features, out, with_reasons);
+}
+
+void Scorer::score_row(std::span<const float> row, ScoreResult& out, bool with_reasons) const {
+  const double margin = forest_->predict_margin(row);
+  const double p = artifacts_.calibration.apply(margin);
+  out.intent_score = p;
+  out.score = static_cast<int>(std::clamp(std::lround(p * 100), 0L, 100L));
+  out.grade = artifacts_.grades.grade(p);
+  out.percentile = percentile_of(artifacts_.score_quantiles, p);
+  out.n_reasons = 0;
+  if (!with_reasons) return;
+
+  // One SHAP buffer per thread and model, made on the thread's first score with this model.
+  struct ThreadBuffer {
+    uint64_t owner = 0;
+    std::unique_ptr<forest::ShapBuffer> buffer;
+  };
+  thread_local ThreadBuffer tb;
+  if (tb.owner != id_) {
+    tb.buffer = std::make_unique<forest::ShapBuffer>(*forest_);
+    tb.owner = id_;
+  }
+  const auto top = forest_->top_contributions(row, out.reasons.size(), *tb.buffer);
+  for (const auto& c : top) {
+    if (out.n_reasons == static_cast<int>(out.reasons.size())) break;
+    out.reasons[out.n_reasons++] = Reason{static_cast<int>(c.feature), row[c.feature], c.value};
+  }
+}
+
+std::string reason_text(const Scorer& scorer, const Reason& r) {
+  const auto& schema = scorer.schema();
+  const auto i = static_cast<size_t>(r.feature);
+  const auto& field = schema.feature_field(i);
+  char impact[32];
+  std::snprintf(impact, sizeof impact, "%+.1f", static_cast<double>(r.impact));
+  return (field.description.empty() ? field.name : field.description) + ": " +
+         core::describe_feature_value(schema, i, r.value) + " (" + impact + ")";
+}
+
+}  // namespace model

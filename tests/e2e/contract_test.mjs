@@ -1,0 +1,204 @@
+// Contract test: starts the real `leadscore serve`, exercises every wired endpoint and error
+// status, and validates each response against api/openapi.json with ajv (JSON Schema 2020-12,
+// the dialect of OpenAPI 3.1).
+// Usage: node contract_test.mjs <leadscore binary> [extra serve args...]
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Ajv2020 from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const spec = JSON.parse(readFileSync(join(root, "api", "openapi.json"), "utf8"));
+const bin = process.argv[2];
+if (!bin) {
+  console.error("usage: node contract_test.mjs <leadscore binary> [serve args...]");
+  process.exit(2);
+}
+const serveArgs = process.argv.slice(3);
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema(spec, "openapi.json");
+
+function resolve(obj) {
+  while (obj && obj.$ref) {
+    const path = obj.$ref.replace(/^#\//, "").split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+    obj = path.reduce((o, k) => o[k], spec);
+  }
+  return obj;
+}
+function pointer(...parts) {
+  return "openapi.json#/" + parts.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/");
+}
+
+// Sanity of the document itself: every $ref resolves.
+(function checkRefs(node) {
+  if (Array.isArray(node)) return node.forEach(checkRefs);
+  if (node && typeof node === "object") {
+    if (typeof node.$ref === "string" && !resolve({ $ref: node.$ref })) throw new Error("dangling " + node.$ref);
+    Object.values(node).forEach(checkRefs);
+  }
+})(spec);
+
+function findOperation(method, path) {
+  for (const [tmpl, item] of Object.entries(spec.paths)) {
+    const re = new RegExp("^" + tmpl.replace(/\{[^}]+\}/g, "[^/]+") + "$");
+    if (re.test(path) && item[method.toLowerCase()]) return { tmpl, op: item[method.toLowerCase()] };
+  }
+  return null;
+}
+
+// Statuses any route may answer (documented in info.description) use the Error schema.
+const GENERIC = new Set([400, 404, 405, 431, 500]);
+let failures = 0;
+const covered = new Set();
+
+function validate(method, path, status, ctype, text) {
+  const found = findOperation(method, path);
+  const where = `${method} ${path} -> ${status}`;
+  let schemaRef;
+  if (found && found.op.responses[String(status)]) {
+    const resp = resolve(found.op.responses[String(status)]);
+    const media = Object.keys(resp.content || {});
+    const mt = media.find((m) => ctype.startsWith(m));
+    if (!mt) {
+      failures++;
+      console.error(`FAIL ${where}: content type ${ctype} not documented (${media})`);
+      return;
+    }
+    const raw = found.op.responses[String(status)];
+    schemaRef = raw.$ref
+      ? pointer(...raw.$ref.replace(/^#\//, "").split("/"), "content", mt, "schema")
+      : pointer("paths", found.tmpl, method.toLowerCase(), "responses", String(status), "content", mt, "schema");
+    covered.add(`${method} ${found.tmpl} ${status}`);
+    if (mt !== "application/json") return;
+  } else if (GENERIC.has(status) || (!found && status === 405)) {
+    schemaRef = pointer("components", "schemas", "Error");
+  } else {
+    failures++;
+    console.error(`FAIL ${where}: status not documented`);
+    return;
+  }
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    failures++;
+    console.error(`FAIL ${where}: body is not JSON`);
+    return;
+  }
+  const v = ajv.getSchema(schemaRef);
+  if (!v) throw new Error("no schema at " + schemaRef);
+  if (!v(body)) {
+    failures++;
+    console.error(`FAIL ${where}: ${ajv.errorsText(v.errors)}\n  body: ${text.slice(0, 400)}`);
+  }
+}
+
+let serverLog = "";
+async function startServer() {
+  const env = { ...process.env, LEADSCORE_API_KEYS: "c-score:score;c-rerank:rerank;c-admin:admin" };
+  const child = spawn(bin, ["serve", "--port", "0", "--max-body-bytes", "2048", ...serveArgs], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stderr.on("data", (d) => {
+    serverLog += d;
+  });
+  const port = await new Promise((res, rej) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on http:\/\/[0-9.]+:(\d+)/);
+      if (m) res(Number(m[1]));
+    });
+    child.on("exit", (code) => rej(new Error("server exited " + code)));
+    setTimeout(() => rej(new Error("server did not start")), 20000);
+  });
+  return { child, port };
+}
+
+const { child, port } = await startServer();
+const base = `http://127.0.0.1:${port}`;
+const J = { "Content-Type": "application/json" };
+const withModel = serveArgs.includes("--model");
+const lead = (i, extra = {}) =>
+  JSON.stringify({ lead_id: `C-${i}`, city: "Pune", bhk: 2, budget_lakh: "90L", loan_preapproved: true,
+                   site_visit_scheduled: i % 2 === 0, calls_attempted: 3, consent: true, ...extra });
+const S = { Authorization: "Bearer c-score", ...J };
+const cases = [
+  ["GET", "/healthz", {}, undefined, 200],
+  ["GET", "/readyz", {}, undefined, withModel ? 200 : 503],
+  ["GET", "/metrics", {}, undefined, 200],
+  ["GET", "/openapi.json", {}, undefined, 200],
+  ["GET", "/docs", {}, undefined, 200],
+  ["GET", "/nope", {}, undefined, 404],
+  ["DELETE", "/healthz", {}, undefined, 405],
+  ["GET", "/v1/model", {}, undefined, 401],
+  ["GET", "/v1/model", { "X-API-Key": "wrong" }, undefined, 401],
+  ["GET", "/v1/model", { Authorization: "Bearer c-score" }, undefined, withModel ? 200 : 503],
+  ["POST", "/v1/model/reload", { "X-API-Key": "c-score" }, undefined, 403],
+  ["POST", "/v1/model/reload", { "X-API-Key": "c-admin" }, undefined, withModel ? 200 : 503],
+  ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", "Content-Type": "text/plain" }, "{}", 415],
+  ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, "{oops", 400],
+  ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, '{"x":1}', 422],
+  ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, "[" + "1,".repeat(2000) + "1]", 413],
+];
+if (withModel) {
+  cases.push(
+    ["POST", "/v1/score", S, lead(1), 200],
+    ["POST", "/v1/score", S, "{}", 200],
+    ["POST", "/v1/score", S, `{"leads":[${lead(1)},${lead(2, { bhk: "x" })},${lead(3)}]}`, 200],
+    ["POST", "/v1/score", S, lead(4, { bhk: 99 }), 422],
+    ["POST", "/v1/score", S, lead(5, { lead_id: "+91 98765 43210" }), 422],
+    ["POST", "/v1/score", S, "[1]", 422],
+    ["POST", "/v1/score", { ...J }, lead(1), 401],
+    ["POST", "/v1/score", { "X-API-Key": "c-admin", ...J }, lead(1), 403],
+    ["POST", "/v1/score", { Authorization: "Bearer c-score", "Content-Type": "text/csv" }, "a,b", 415],
+    ["POST", "/v1/score", S, "{", 400],
+    ["POST", "/v1/score", S, `{"leads":[${Array(10).fill(lead(9)).join(",")}]}`, 413],
+    ["POST", "/score", S, lead(6), 200],
+    ["POST", "/score", S, lead(7, { calls_attempted: -1 }), 422],
+  );
+}
+// Extra cases appear here as endpoints get wired (scoring, rerank, erase, records).
+if (process.env.LEADSCORE_CONTRACT_CASES) {
+  cases.push(...JSON.parse(readFileSync(process.env.LEADSCORE_CONTRACT_CASES, "utf8")));
+}
+
+try {
+  for (const [method, path, headers, body, want] of cases) {
+    let r;
+    try {
+      r = await fetch(base + path, { method, headers, body });
+    } catch (e) {
+      failures++;
+      console.error(`FAIL ${method} ${path} (want ${want}): ${e.cause ? e.cause.message : e.message}`);
+      continue;
+    }
+    const text = await r.text();
+    if (r.status !== want) {
+      failures++;
+      console.error(`FAIL ${method} ${path}: status ${r.status}, want ${want}: ${text.slice(0, 300)}`);
+      continue;
+    }
+    if (!r.headers.get("x-request-id")) {
+      failures++;
+      console.error(`FAIL ${method} ${path}: no X-Request-Id`);
+    }
+    validate(method, path, r.status, r.headers.get("content-type") || "", text);
+  }
+} finally {
+  child.kill("SIGTERM");
+}
+const code = await new Promise((res) => child.on("exit", (c) => res(c)));
+if (code !== 0) {
+  failures++;
+  console.error("FAIL server exit code " + code);
+}
+if (failures) console.error("server log:\n" + serverLog);
+console.log(`contract: ${cases.length} requests, ${covered.size} documented responses covered, ${failures} failures`);
+process.exit(failures ? 1 : 0);

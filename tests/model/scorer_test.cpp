@@ -1,0 +1,191 @@
+// Scorer: loading and validating a model directory, scores equal to XGBoost's predictor plus
+// calibration, grades/percentiles/reasons, and no heap allocation per score once warm.
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "data/data.h"
+#include "model/model.h"
+
+// Counts heap allocations in this test binary (the no-allocation-per-score contract).
+// GCC 12 flags the malloc/free pairing and std::string concatenation falsely here.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#pragma GCC diagnostic ignored "-Wrestrict"
+namespace {
+std::atomic<long> g_allocations{0};
+}
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kData = fs::path(LEADSCORE_SOURCE_DIR) / "tests" / "data";
+
+class ScorerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("model_scorer_" + std::to_string(::getpid())));
+    fs::remove_all(*dir_);
+    auto schema = core::load_schema(kData / "edtech_leads.schema.json");
+    ASSERT_TRUE(schema);
+    auto d = model::load_dataset(kData / "edtech_leads.csv", **schema);
+    ASSERT_TRUE(d);
+    data_ = new model::Dataset(std::move(*d));
+    auto run = model::train_and_save(*data_, (*schema)->to_json(), *dir_ / "models", {});
+    ASSERT_TRUE(run) << run.error().message;
+    model_dir_ = new fs::path(run->dir);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete data_;
+    delete model_dir_;
+  }
+  // A copy of the model directory to damage.
+  fs::path copy_model(const std::string& name) {
+    const fs::path to = *dir_ / name;
+    fs::remove_all(to);
+    fs::copy(*model_dir_, to);
+    return to;
+  }
+
+  static fs::path* dir_;
+  static fs::path* model_dir_;
+  static model::Dataset* data_;
+};
+fs::path* ScorerTest::dir_ = nullptr;
+fs::path* ScorerTest::model_dir_ = nullptr;
+model::Dataset* ScorerTest::data_ = nullptr;
+
+TEST_F(ScorerTest, ScoresEqualXgboostPlusCalibration) {
+  auto scorer = model::Scorer::load(*model_dir_);
+  ASSERT_TRUE(scorer) << scorer.error().message;
+  const auto& s = **scorer;
+  EXPECT_EQ(s.version(), model_dir_->filename().string());
+  EXPECT_EQ(s.schema().name(), "edtech_leads");
+  auto artifacts = model::load_artifacts(*model_dir_);
+  ASSERT_TRUE(artifacts);
+  auto margins = model::xgboost_predict(artifacts->model_json, data_->x, data_->features);
+  ASSERT_TRUE(margins);
+  model::ScoreResult r;
+  for (size_t i = 0; i < data_->x.rows; ++i) {
+    core::Lead lead;
+    lead.features.assign(data_->x.row(i), data_->x.row(i) + data_->x.cols);
+    s.score(lead, r);
+    ASSERT_EQ(r.intent_score, s.calibration().apply((*margins)[i])) << "row " << i;
+    EXPECT_EQ(r.score, static_cast<int>(std::lround(r.intent_score * 100)));
+    EXPECT_EQ(r.grade, s.grades().grade(r.intent_score));
+    EXPECT_GE(r.percentile, 0.0);
+    EXPECT_LE(r.percentile, 100.0);
+    ASSERT_GE(r.n_reasons, 1);
+    ASSERT_LE(r.n_reasons, 3);
+    for (int k = 0; k < r.n_reasons; ++k) {
+      const auto& reason = r.reasons[k];
+      ASSERT_LT(reason.feature, static_cast<int>(data_->x.cols));
+      EXPECT_TRUE(std::isnan(reason.value) ? std::isnan(data_->x.row(i)[reason.feature])
+                                           : reason.value == data_->x.row(i)[reason.feature]);
+      if (k > 0) {
+        EXPECT_GE(std::abs(r.reasons[k - 1].impact), std::abs(reason.impact));
+      }
+    }
+  }
+}
+
+TEST_F(ScorerTest, PercentileAndGradeFollowTheScore) {
+  auto scorer = model::Scorer::load(*model_dir_);
+  ASSERT_TRUE(scorer);
+  model::ScoreResult lo;
+  double prev_score = -1, prev_pct = -1;
+  std::vector<std::pair<double, double>> pairs;
+  for (size_t i = 0; i < data_->x.rows; ++i) {
+    (*scorer)->score_row({data_->x.row(i), data_->x.cols}, lo);
+    pairs.emplace_back(lo.intent_score, lo.percentile);
+  }
+  std::sort(pairs.begin(), pairs.end());
+  for (auto [score, pct] : pairs) {
+    if (score > prev_score) {
+      EXPECT_GE(pct, prev_pct);
+    }
+    prev_score = score;
+    prev_pct = pct;
+  }
+}
+
+TEST_F(ScorerTest, ReasonTextIsPlainWords) {
+  auto scorer = model::Scorer::load(*model_dir_);
+  ASSERT_TRUE(scorer);
+  model::ScoreResult r;
+  (*scorer)->score_row({data_->x.row(0), data_->x.cols}, r);
+  ASSERT_GE(r.n_reasons, 1);
+  for (int k = 0; k < r.n_reasons; ++k) {
+    const std::string text = model::reason_text(**scorer, r.reasons[k]);
+    const auto& field = (*scorer)->schema().feature_field(static_cast<size_t>(r.reasons[k].feature));
+    EXPECT_EQ(text.rfind(field.description + ": ", 0), 0u) << text;
+    EXPECT_NE(text.find(r.reasons[k].impact > 0 ? "(+" : "(-"), std::string::npos) << text;
+  }
+  // A hand-made reason: category code 2 of "Lead Origin" is "Lead Add Form".
+  EXPECT_EQ(model::reason_text(**scorer, model::Reason{0, 2.0f, 1.84f}),
+            "Lead origin: Lead Add Form (+1.8)");
+}
+
+TEST_F(ScorerTest, NoHeapAllocationPerScoreOnceWarm) {
+  auto scorer = model::Scorer::load(*model_dir_);
+  ASSERT_TRUE(scorer);
+  model::ScoreResult r;
+  (*scorer)->score_row({data_->x.row(0), data_->x.cols}, r);  // warm: per-thread buffer
+  const long before = g_allocations.load();
+  for (size_t i = 0; i < data_->x.rows; ++i) (*scorer)->score_row({data_->x.row(i), data_->x.cols}, r);
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  model::ScoreResult without;
+  (*scorer)->score_row({data_->x.row(7), data_->x.cols}, without, false);
+  (*scorer)->score_row({data_->x.row(7), data_->x.cols}, r);
+  EXPECT_EQ(without.n_reasons, 0);
+  EXPECT_EQ(without.intent_score, r.intent_score);
+  EXPECT_EQ(without.percentile, r.percentile);
+}
+
+TEST_F(ScorerTest, RejectsDamagedModelDirectories) {
+  EXPECT_EQ(model::Scorer::load(*dir_ / "absent").error().code, "model_not_found");
+
+  const fs::path renamed = copy_model("renamed");
+  {
+    std::ifstream in(renamed / "manifest.json");
+    std::string m((std::istreambuf_iterator<char>(in)), {});
+    const std::string from = "\"name\":\"Lead Origin\",\"type\"";
+    const auto at = m.find(from);
+    ASSERT_NE(at, std::string::npos);
+    m.replace(at, from.size(), "\"name\":\"Lead Origins\",\"type\"");
+    std::ofstream(renamed / "manifest.json", std::ios::trunc) << m;
+  }
+  auto r = model::Scorer::load(renamed);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "feature_mismatch");
+
+  const fs::path tampered = copy_model("tampered");
+  {
+    std::ifstream in(tampered / "model.json");
+    std::string m((std::istreambuf_iterator<char>(in)), {});
+    const auto at = m.find("\"base_score\":\"");
+    ASSERT_NE(at, std::string::npos);
+    m.insert(at + 14, "1");  // base_score 5E-1 -> 15E-1: a different model
+    std::ofstream(tampered / "model.json", std::ios::trunc) << m;
+  }
+  auto t = model::Scorer::load(tampered);
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, "version_mismatch");
+}
+
+}  // namespace
