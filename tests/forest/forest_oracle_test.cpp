@@ -90,7 +90,8 @@ std::map<uint32_t, std::vector<float>> thresholds(const std::string& json_path) 
     }
   }
   simdjson::dom::parser parser;
-  simdjson::dom::element doc = parser.parse(text);
+  const simdjson::padded_string padded(text);
+  simdjson::dom::element doc = parser.parse(padded);
   for (auto tree : doc["learner"]["gradient_booster"]["model"]["trees"].get_array()) {
     auto left = tree["left_children"].get_array();
     auto idx = tree["split_indices"].get_array();
