@@ -238,7 +238,10 @@ class Breaker {
   }
 
   void success() {
-    failures_.store(0, std::memory_order_relaxed);
+    // Read before writing: the common case touches no shared cache line for writing.
+    if (failures_.load(std::memory_order_relaxed) != 0) {
+      failures_.store(0, std::memory_order_relaxed);
+    }
     if (state_.load(std::memory_order_relaxed) != kClosed) {
       state_.store(kClosed, std::memory_order_release);
     }
@@ -398,8 +401,9 @@ struct RedisCache::Impl {
     return ok;
   }
 
-  void append_put(redisContext* ctx, const Key& key, std::string_view value, Ttl ttl,
-                  const LeadTag& tag, const std::string& ms) {
+  // Appends one put to the pipeline; `ms` is the TTL in milliseconds as text.
+  void append_put(redisContext* ctx, const Key& key, std::string_view value, const LeadTag& tag,
+                  const std::string& ms) {
     if (tag.empty()) {
       const char* argv[] = {"SET", key.str().data(), value.data(), "PX", ms.data()};
       const std::size_t lens[] = {3, key.str().size(), value.size(), 2, ms.size()};
@@ -411,7 +415,6 @@ struct RedisCache::Impl {
                                   tag.str().size(), value.size(), ms.size()};
       redisAppendCommandArgv(ctx, 7, argv, lens);
     }
-    (void)ttl;
   }
 
   // Reads n pipelined replies; false if any failed. Stops early only on I/O errors.
@@ -497,7 +500,7 @@ void RedisCache::put(const Key& key, std::string_view value, Ttl ttl, const Lead
   impl_->puts.fetch_add(1, std::memory_order_relaxed);
   const std::string ms = std::to_string(ttl.count());
   impl_->run([&](redisContext* ctx) {
-    impl_->append_put(ctx, key, value, ttl, tag, ms);
+    impl_->append_put(ctx, key, value, tag, ms);
     return Impl::read_replies(ctx, 1);
   });
 }
@@ -512,7 +515,7 @@ void RedisCache::put_many(std::span<const PutItem> items) {
     for (const PutItem& it : items) {
       if (it.ttl <= Ttl::zero()) continue;
       ms = std::to_string(it.ttl.count());
-      impl_->append_put(ctx, it.key, it.value, it.ttl, it.tag, ms);
+      impl_->append_put(ctx, it.key, it.value, it.tag, ms);
     }
     return Impl::read_replies(ctx, n);
   });

@@ -50,6 +50,14 @@ struct Trained {
   std::unique_ptr<Booster> booster;
   std::string json_path;
   std::shared_ptr<const forest::Forest> forest;
+
+  Trained() = default;
+  Trained(Trained&&) = default;
+  Trained& operator=(Trained&&) = default;
+  ~Trained() {
+    std::error_code ignored;
+    if (!json_path.empty()) std::filesystem::remove(json_path, ignored);
+  }
 };
 
 std::string temp_path(const std::string& name) {
@@ -90,7 +98,8 @@ std::map<uint32_t, std::vector<float>> thresholds(const std::string& json_path) 
     }
   }
   simdjson::dom::parser parser;
-  simdjson::dom::element doc = parser.parse(text);
+  const simdjson::padded_string padded(text);
+  simdjson::dom::element doc = parser.parse(padded);
   for (auto tree : doc["learner"]["gradient_booster"]["model"]["trees"].get_array()) {
     auto left = tree["left_children"].get_array();
     auto idx = tree["split_indices"].get_array();
