@@ -77,6 +77,12 @@ void BM_MakeKey(benchmark::State& state) {
 }
 BENCHMARK(BM_MakeKey);
 
+void BM_LeadTag(benchmark::State& state) {
+  const cache::LeadTagger tagger = cache::LeadTagger::random();
+  for (auto _ : state) benchmark::DoNotOptimize(tagger.tag("lead-000123456"));
+}
+BENCHMARK(BM_LeadTag);
+
 void BM_PackUnpackScore(benchmark::State& state) {
   const std::string v = value();
   std::array<char, cache::kScoreValueSize> buf;
@@ -149,7 +155,9 @@ void BM_RedisPutMany(benchmark::State& state) {
   const std::string v = value();
   const cache::LeadTag tag = cache::LeadTagger::random().tag("bench-lead");
   std::vector<cache::PutItem> items;
-  for (std::size_t i = 0; i < n; ++i) items.push_back({keys()[i], v, 1h, state.range(1) ? tag : cache::LeadTag()});
+  for (std::size_t i = 0; i < n; ++i) {
+    items.push_back({keys()[i], v, 1h, state.range(1) ? tag : cache::LeadTag()});
+  }
   for (auto _ : state) c.put_many(items);
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }

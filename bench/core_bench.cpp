@@ -52,6 +52,22 @@ void BM_ParseLeadJson(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseLeadJson);
 
+// The hot-path form: one simdjson parse per request, the Lead's buffers reused.
+void BM_ParseLeadIntoReused(benchmark::State& state) {
+  const auto s = schema();
+  simdjson::dom::parser parser;
+  const simdjson::padded_string json(std::string_view{kLead});
+  core::Lead lead;
+  for (auto _ : state) {
+    simdjson::dom::element root;
+    if (parser.parse(json).get(root) != simdjson::SUCCESS) state.SkipWithError("bad json");
+    auto st = core::parse_lead_into(*s, root, lead);
+    if (!st) state.SkipWithError(st.error().message.c_str());
+    benchmark::DoNotOptimize(lead.features.data());
+  }
+}
+BENCHMARK(BM_ParseLeadIntoReused);
+
 void BM_ParseCsvRecord(benchmark::State& state) {
   const auto s = schema();
   std::vector<std::string> header = {

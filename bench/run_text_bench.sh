@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 SHARED=${LEADSCORE_SHARED_DIR:-$(pwd)/../shared}
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+OUT=${TEXT_BENCH_OUT:-$(mktemp -d)}  # raw outputs (kept when TEXT_BENCH_OUT is set)
+mkdir -p "$OUT"
+[ -n "${TEXT_BENCH_OUT:-}" ] || trap 'rm -rf "$OUT"' EXIT
 
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -21,7 +22,7 @@ cmake --build "$BUILD" --target text_bench >/dev/null
 for t in 1 2; do
   echo "run_text_bench: $t thread(s): PyTorch, then leadscore" >&2
   /usr/bin/python3 bench/minilm_torch_bench.py --shared "$SHARED" --threads "$t" > "$OUT/torch_$t.txt"
-  "$BUILD"/bench/text_bench --benchmark_min_time=0.3 --benchmark_filter="threads:$t\$" \
+  "$BUILD"/bench/text_bench --benchmark_min_time=0.3 --benchmark_filter="threads:$t/" \
     --benchmark_format=json > "$OUT/ours_$t.json" 2> "$OUT/peak_$t.txt"
 done
 

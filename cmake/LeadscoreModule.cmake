@@ -32,6 +32,9 @@ function(leadscore_module)
   target_link_libraries(leadscore_${M_NAME} PUBLIC leadscore_options ${M_DEPS})
 endfunction()
 
+# Every unit-labelled test executable; the sanitizer pass builds only this.
+add_custom_target(unit_tests)
+
 # leadscore_test(NAME forest_test SRCS forest_test.cpp DEPS leadscore::forest [LABELS unit])
 # A GoogleTest executable registered with CTest. Label `unit` (default) runs in the
 # sanitizer build too; `integration` tests start real servers and run in the main build only.
@@ -46,9 +49,16 @@ function(leadscore_test)
   add_executable(${T_NAME} ${T_SRCS})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main Threads::Threads)
   # Integration tests find the real binary through LEADSCORE_BIN (tests/ is added after src/).
+  # Only they wait for it to be linked, so unit tests (and the sanitizer build, which builds
+  # just the `unit_tests` target) don't rebuild the whole program.
   if(TARGET leadscore)
     target_compile_definitions(${T_NAME} PRIVATE LEADSCORE_BIN="$<TARGET_FILE:leadscore>")
-    add_dependencies(${T_NAME} leadscore)
+    if("integration" IN_LIST T_LABELS)
+      add_dependencies(${T_NAME} leadscore)
+    endif()
+  endif()
+  if("unit" IN_LIST T_LABELS)
+    add_dependencies(unit_tests ${T_NAME})
   endif()
   gtest_discover_tests(${T_NAME}
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}

@@ -15,8 +15,9 @@ ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
 
 if [ "${LEADSCORE_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== unit tests under ASan+UBSan" >&2
-  scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEADSCORE_WERROR=ON \
-    -DLEADSCORE_SANITIZE=ON -DLEADSCORE_BUILD_BENCH=OFF
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEADSCORE_WERROR=ON \
+    -DLEADSCORE_SANITIZE=ON -DLEADSCORE_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-asan -j"$jobs" --target unit_tests
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit --timeout 900
 fi

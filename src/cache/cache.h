@@ -15,6 +15,14 @@
 // happen must be retried or reported (DPDP).
 //
 // Thread safety: every Cache method may be called concurrently from any thread.
+//
+// Typical use (docs/CACHE.md):
+//   auto cache = *make_cache(config);                       // once, at startup
+//   auto tagger = *make_lead_tagger(config.mode, secret);   // once, at startup
+//   const Key key = make_key(model_version, feature_row);   // per lead
+//   if (cache->get_into(key, buf)) { auto v = unpack_score(buf); ... cached: true }
+//   else { ...score...; cache->put(key, pack_score(v), config.ttl, tagger.tag(lead_id)); }
+//   erase: cache->erase_lead(tagger.tag(lead_id));   record: cache->lead_entries(...)
 
 #include <array>
 #include <atomic>
@@ -112,8 +120,10 @@ class LeadTagger {
   LeadTag tag(std::string_view lead_id) const;
 
  private:
-  explicit LeadTagger(std::string secret) : secret_(std::move(secret)) {}
-  std::string secret_;
+  explicit LeadTagger(std::string_view secret);
+  // HMAC-SHA256 key blocks (key XOR ipad / opad), precomputed once.
+  std::array<std::uint8_t, 64> ipad_{};
+  std::array<std::uint8_t, 64> opad_{};
 };
 
 // ---- Compact value for a scored lead ------------------------------------------------------
@@ -369,5 +379,11 @@ struct CacheConfig {
 
 // Errors: `invalid_redis_url`, `invalid_cache_config` (zero sizes, missing url).
 core::Result<std::unique_ptr<Cache>> make_cache(const CacheConfig& config);
+
+// The tagger a deployment should use. With a shared Redis (redis / two-level) the secret is
+// required (error `cache_secret_required`): every replica, before and after restarts, must tag
+// a lead id the same way or erasure misses entries. Local-only modes may leave it empty and get
+// a random per-process secret. Errors also as LeadTagger::create.
+core::Result<LeadTagger> make_lead_tagger(Mode mode, std::string_view secret);
 
 }  // namespace cache

@@ -57,4 +57,14 @@ core::Result<std::unique_ptr<Cache>> make_cache(const CacheConfig& c) {
       std::make_unique<TwoLevelCache>(std::make_unique<LocalLru>(lo), std::move(redis)));
 }
 
+core::Result<LeadTagger> make_lead_tagger(Mode mode, std::string_view secret) {
+  if (!secret.empty()) return LeadTagger::create(secret);
+  if (mode == Mode::redis || mode == Mode::two_level) {
+    return core::make_error("cache_secret_required",
+                            "a shared Redis cache needs a lead tag secret shared by all replicas",
+                            "cache_secret");
+  }
+  return LeadTagger::random();
+}
+
 }  // namespace cache

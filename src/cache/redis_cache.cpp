@@ -4,6 +4,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -94,6 +95,12 @@ ReplyPtr command_argv(redisContext* c, std::span<const std::string_view> args) {
 
 bool reply_ok(const redisReply* r) {
   return r != nullptr && r->type != REDIS_REPLY_ERROR;
+}
+
+// EOF, reset or broken pipe, as opposed to a timeout (EAGAIN from SO_RCVTIMEO/SO_SNDTIMEO).
+bool closed_by_peer(const redisContext* c) {
+  if (c->err == REDIS_ERR_EOF) return true;
+  return c->err == REDIS_ERR_IO && std::strcmp(c->errstr, std::strerror(EAGAIN)) != 0;
 }
 
 bool is_hex_digest(std::string_view s) {
@@ -231,7 +238,10 @@ class Breaker {
   }
 
   void success() {
-    failures_.store(0, std::memory_order_relaxed);
+    // Read before writing: the common case touches no shared cache line for writing.
+    if (failures_.load(std::memory_order_relaxed) != 0) {
+      failures_.store(0, std::memory_order_relaxed);
+    }
     if (state_.load(std::memory_order_relaxed) != kClosed) {
       state_.store(kClosed, std::memory_order_release);
     }
@@ -281,6 +291,7 @@ class Breaker {
 struct Conn {
   std::mutex mu;
   redisContext* ctx = nullptr;
+  std::uint64_t epoch = 0;  // breaker opens when connected: older connections are suspect
   ~Conn() {
     if (ctx) redisFree(ctx);
   }
@@ -321,6 +332,7 @@ struct RedisCache::Impl {
   // Connects, authenticates, selects the db and loads the scripts. False on any failure.
   bool connect(Conn& c) {
     c.drop();
+    c.epoch = breaker.opens();
     c.ctx = redisConnectWithTimeout(opt.url.host.c_str(), opt.url.port,
                                     to_timeval(opt.connect_timeout));
     if (c.ctx == nullptr || c.ctx->err) {
@@ -370,8 +382,15 @@ struct RedisCache::Impl {
     }
     Conn& c = pool[thread_slot() % pool_size];
     std::lock_guard lock(c.mu);
-    bool ok = (c.ctx != nullptr && c.ctx->err == 0) || connect(c);
+    // A connection made before the breaker last opened most likely points at a Redis that
+    // has since died: replace it instead of letting every pooled connection fail once after
+    // recovery (which would re-open the breaker).
+    const bool reuse = c.ctx != nullptr && c.ctx->err == 0 && c.epoch == breaker.opens();
+    bool ok = reuse || connect(c);
     if (ok) ok = f(c.ctx);
+    // A reused connection the server closed (restart, idle timeout) fails at once with EOF or
+    // a reset: reconnect and retry once. Timeouts are not retried, so the bound holds.
+    if (!ok && reuse && c.ctx != nullptr && closed_by_peer(c.ctx) && connect(c)) ok = f(c.ctx);
     if (ok) {
       breaker.success();
     } else {
@@ -382,8 +401,9 @@ struct RedisCache::Impl {
     return ok;
   }
 
-  void append_put(redisContext* ctx, const Key& key, std::string_view value, Ttl ttl,
-                  const LeadTag& tag, const std::string& ms) {
+  // Appends one put to the pipeline; `ms` is the TTL in milliseconds as text.
+  void append_put(redisContext* ctx, const Key& key, std::string_view value, const LeadTag& tag,
+                  const std::string& ms) {
     if (tag.empty()) {
       const char* argv[] = {"SET", key.str().data(), value.data(), "PX", ms.data()};
       const std::size_t lens[] = {3, key.str().size(), value.size(), 2, ms.size()};
@@ -395,7 +415,6 @@ struct RedisCache::Impl {
                                   tag.str().size(), value.size(), ms.size()};
       redisAppendCommandArgv(ctx, 7, argv, lens);
     }
-    (void)ttl;
   }
 
   // Reads n pipelined replies; false if any failed. Stops early only on I/O errors.
@@ -481,7 +500,7 @@ void RedisCache::put(const Key& key, std::string_view value, Ttl ttl, const Lead
   impl_->puts.fetch_add(1, std::memory_order_relaxed);
   const std::string ms = std::to_string(ttl.count());
   impl_->run([&](redisContext* ctx) {
-    impl_->append_put(ctx, key, value, ttl, tag, ms);
+    impl_->append_put(ctx, key, value, tag, ms);
     return Impl::read_replies(ctx, 1);
   });
 }
@@ -496,7 +515,7 @@ void RedisCache::put_many(std::span<const PutItem> items) {
     for (const PutItem& it : items) {
       if (it.ttl <= Ttl::zero()) continue;
       ms = std::to_string(it.ttl.count());
-      impl_->append_put(ctx, it.key, it.value, it.ttl, it.tag, ms);
+      impl_->append_put(ctx, it.key, it.value, it.tag, ms);
     }
     return Impl::read_replies(ctx, n);
   });

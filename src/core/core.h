@@ -144,6 +144,10 @@ struct ParseOptions {
 // Error messages name fields but never contain a value.
 Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
                         const ParseOptions& options = {});
+// Same, reusing `out`'s buffers (the scoring hot path: no allocation per lead once warm).
+// On error `out` is left in an unspecified but valid state (never holding PII).
+Status parse_lead_into(const Schema& schema, simdjson::dom::element object, Lead& out,
+                       const ParseOptions& options = {});
 // Same from JSON text; extra error `invalid_json`. Uses a thread-local parser.
 Result<Lead> parse_lead_json(const Schema& schema, std::string_view json,
                              const ParseOptions& options = {});
@@ -167,6 +171,8 @@ class RecordParser {
   // Errors: `column_count_mismatch` plus the parse_lead codes (`missing_field` for a missing
   // label when require_label).
   Result<Lead> parse(std::span<const std::string_view> cells) const;
+  // Same, reusing `out`'s buffers (training reads millions of rows).
+  Status parse_into(std::span<const std::string_view> cells, Lead& out) const;
 
   const Schema& schema() const { return *schema_; }
   size_t column_count() const { return column_field_.size(); }
@@ -206,6 +212,8 @@ std::string describe_feature_value(const Schema& schema, size_t feature_index, f
 // groups ("98 two 0..."), Devanagari digits, obfuscated e-mails ("name at gmail dot com").
 // Leaves ordinary numbers (budgets, BHK, years, sectors, pincodes) alone.
 std::string scrub_contact_details(std::string_view text);
+// Same into `out` (cleared first, capacity reused; must not alias `text`).
+void scrub_contact_details(std::string_view text, std::string& out);
 
 // True when a lead id is (only) a phone number, e-mail address, PAN or Aadhaar-like number.
 bool looks_like_pii(std::string_view lead_id);

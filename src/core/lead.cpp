@@ -232,26 +232,31 @@ Result<std::optional<int>> to_category(const Schema& schema, const FieldSpec& f,
   return std::optional<int>(code);
 }
 
-// Text/id value as a string; nullopt when missing.
-Result<std::optional<std::string>> to_text(const Schema& schema, const FieldSpec& f,
-                                           const Value& v) {
-  std::string out;
+// Text/id value as a view (into the input, or into `scratch` for numbers); nullopt when
+// missing.
+Result<std::optional<std::string_view>> to_text(const Schema& schema, const FieldSpec& f,
+                                                const Value& v, std::string& scratch) {
+  using Out = std::optional<std::string_view>;
+  std::string_view out;
   switch (v.kind) {
     case Value::Null:
-      return std::optional<std::string>();
+      return Out();
     case Value::String:
-      if (schema.is_missing_token(v.str)) return std::optional<std::string>();
-      out = std::string(f.type == FieldType::Id ? trim(v.str) : v.str);
+      if (schema.is_missing_token(v.str)) return Out();
+      out = f.type == FieldType::Id ? trim(v.str) : v.str;
       break;
     case Value::Int:
-      out = std::to_string(v.i);
+      scratch = std::to_string(v.i);
+      out = scratch;
       break;
     case Value::Uint:
-      out = std::to_string(v.u);
+      scratch = std::to_string(v.u);
+      out = scratch;
       break;
     case Value::Double:
       if (f.type == FieldType::Id) return mismatch(f, "a string or integer id", v);
-      out = format_number(v.d);
+      scratch = format_number(v.d);
+      out = scratch;
       break;
     case Value::Bool:
     case Value::Composite:
@@ -263,7 +268,7 @@ Result<std::optional<std::string>> to_text(const Schema& schema, const FieldSpec
         "field '" + f.name + "': longer than " + std::to_string(f.max_length) + " characters",
         f.name);
   }
-  return std::optional<std::string>(std::move(out));
+  return Out(out);
 }
 
 Result<double> check_range(const FieldSpec& f, double d) {
@@ -300,12 +305,52 @@ tl::unexpected<Error> missing_error(const FieldSpec& f) {
   return make_error("missing_field", "field '" + f.name + "': required but missing", f.name);
 }
 
-// Builds one Lead field by field; shared by the JSON and CSV paths.
+// Lists in a reused Lead change length from lead to lead. Elements past the end go to a
+// thread-local spare pool (cleared, capacity kept) and come back from it, so that alternating
+// leads do not free and re-allocate their strings.
+template <typename T>
+std::vector<T>& spare_pool() {
+  thread_local std::vector<T> pool;
+  return pool;
+}
+
+void clear_value(std::string& s) { s.clear(); }
+void clear_value(std::pair<std::string, std::string>& p) {
+  p.first.clear();
+  p.second.clear();
+}
+
+template <typename T>
+T& grow(std::vector<T>& list) {
+  auto& spare = spare_pool<T>();
+  if (spare.empty()) return list.emplace_back();
+  list.push_back(std::move(spare.back()));
+  spare.pop_back();
+  return list.back();
+}
+
+template <typename T>
+void shrink(std::vector<T>& list, size_t used) {
+  auto& spare = spare_pool<T>();
+  while (list.size() > used) {
+    clear_value(list.back());
+    spare.push_back(std::move(list.back()));
+    list.pop_back();
+  }
+}
+
+// Builds one Lead field by field into a caller's Lead, reusing its buffers; shared by the
+// JSON and CSV paths.
 class LeadBuilder {
  public:
-  LeadBuilder(const Schema& schema, const ParseOptions& options)
-      : schema_(schema), options_(options), seen_(schema.fields().size(), 0) {
+  LeadBuilder(const Schema& schema, const ParseOptions& options, Lead& lead)
+      : schema_(schema), options_(options), lead_(lead) {
+    seen_.assign(schema.fields().size(), 0);
+    lead_.id.clear();
     lead_.features.assign(schema.feature_count(), kMissing);
+    lead_.consent.reset();
+    lead_.label.reset();
+    lead_.age.reset();
   }
 
   Status set(size_t index, const Value& v) {
@@ -337,7 +382,7 @@ class LeadBuilder {
         if (f.role == FieldRole::Consent) {
           lead_.consent = *b;
         } else if (f.role == FieldRole::Meta) {
-          set_meta(f, *b ? "true" : "false");
+          slot(lead_.meta, meta_used_, f).assign(*b ? "true" : "false");
         } else {
           return set_number(f, *b ? 1.0 : 0.0);
         }
@@ -350,21 +395,21 @@ class LeadBuilder {
           lead_.features[static_cast<size_t>(f.feature_index)] = static_cast<float>(*c);
         } else if (f.role == FieldRole::Meta) {
           const auto code = static_cast<size_t>(*c);
-          set_meta(f, code < f.categories.size() ? f.categories[code] : std::string("other"));
+          slot(lead_.meta, meta_used_, f)
+              .assign(code < f.categories.size() ? std::string_view(f.categories[code]) : "other");
         }
         return ok();
       }
       case FieldType::Text:
       case FieldType::Id: {
-        LS_ASSIGN_OR_RETURN(auto t, to_text(schema_, f, v));
+        LS_ASSIGN_OR_RETURN(auto t, to_text(schema_, f, v, scratch_));
         if (!t) return set_missing(f);
-        if (f.role == FieldRole::Id) return set_id(f, std::move(*t));
+        if (f.role == FieldRole::Id) return set_id(f, *t);
         // Free text is scrubbed before it is stored anywhere (issue 9).
-        std::string clean = scrub_contact_details(*t);
         if (f.role == FieldRole::TextForRerank) {
-          set_pair(lead_.texts, f, std::move(clean));
+          scrub_contact_details(*t, slot(lead_.texts, texts_used_, f));
         } else if (f.role == FieldRole::Meta) {
-          set_meta(f, std::move(clean));
+          scrub_contact_details(*t, slot(lead_.meta, meta_used_, f));
         }
         return ok();
       }
@@ -382,7 +427,7 @@ class LeadBuilder {
   }
 
   // Applies missing policies to fields never set; `require_label` makes the label required.
-  Result<Lead> finish(bool require_label) {
+  Status finish(bool require_label) {
     const auto& fields = schema_.fields();
     for (size_t k = 0; k < fields.size(); ++k) {
       if (seen_[k]) continue;
@@ -390,10 +435,13 @@ class LeadBuilder {
       if (f.role == FieldRole::Pii || f.role == FieldRole::Ignore) continue;
       LS_TRY(set_missing(f));
     }
+    shrink(lead_.texts, texts_used_);
+    shrink(lead_.meta, meta_used_);
+    shrink(lead_.missing_fields, missing_used_);
     if (require_label && !lead_.label) {
       if (const auto* l = schema_.label_field()) return missing_error(*l);
     }
-    return std::move(lead_);
+    return ok();
   }
 
  private:
@@ -401,10 +449,12 @@ class LeadBuilder {
     if (!f.missing_allowed) return missing_error(f);
     if (f.role == FieldRole::Feature) {
       lead_.features[static_cast<size_t>(f.feature_index)] = kMissing;
-      for (const auto& m : lead_.missing_fields) {
-        if (m == f.name) return ok();
+      auto& list = lead_.missing_fields;
+      for (size_t k = 0; k < missing_used_; ++k) {
+        if (list[k] == f.name) return ok();
       }
-      lead_.missing_fields.push_back(f.name);
+      (missing_used_ < list.size() ? list[missing_used_] : grow(list)).assign(f.name);
+      ++missing_used_;
     }
     return ok();
   }
@@ -421,7 +471,11 @@ class LeadBuilder {
         lead_.label = static_cast<float>(x);
         break;
       case FieldRole::Meta:
-        set_meta(f, f.type == FieldType::Timestamp ? detail::format_iso8601(x) : format_number(x));
+        if (f.type == FieldType::Timestamp) {
+          detail::format_iso8601(x, slot(lead_.meta, meta_used_, f));
+        } else {
+          slot(lead_.meta, meta_used_, f).assign(format_number(x));
+        }
         break;
       default:
         break;
@@ -429,7 +483,7 @@ class LeadBuilder {
     return ok();
   }
 
-  Status set_id(const FieldSpec& f, std::string id) {
+  Status set_id(const FieldSpec& f, std::string_view id) {
     if (trim(id).empty()) return set_missing(f);
     if (looks_like_pii(id)) {
       if (!options_.pseudonymise_lead_id) {
@@ -439,42 +493,45 @@ class LeadBuilder {
                               "Aadhaar; send an opaque id",
                           f.name);
       }
-      id = options_.pseudonymise_lead_id(id);
+      lead_.id = options_.pseudonymise_lead_id(id);
+      return ok();
     }
-    lead_.id = std::move(id);
+    lead_.id.assign(id);
     return ok();
   }
 
-  void set_meta(const FieldSpec& f, std::string value) {
-    set_pair(lead_.meta, f, std::move(value));
-  }
-
-  static void set_pair(std::vector<std::pair<std::string, std::string>>& list, const FieldSpec& f,
-                       std::string value) {
-    for (auto& [name, v] : list) {
-      if (name == f.name) {
-        v = std::move(value);
-        return;
-      }
+  // The value string for field f in a (name, value) list whose first `used` entries are this
+  // lead's; entries beyond are leftovers from an earlier lead, reused for their capacity.
+  static std::string& slot(std::vector<std::pair<std::string, std::string>>& list, size_t& used,
+                           const FieldSpec& f) {
+    for (size_t k = 0; k < used; ++k) {
+      if (list[k].first == f.name) return list[k].second;  // duplicate key: last one wins
     }
-    list.emplace_back(f.name, std::move(value));
+    auto& entry = used < list.size() ? list[used] : grow(list);
+    ++used;
+    entry.first.assign(f.name);
+    return entry.second;
   }
 
   const Schema& schema_;
   const ParseOptions& options_;
-  std::vector<char> seen_;
-  Lead lead_;
+  Lead& lead_;
+  size_t texts_used_ = 0, meta_used_ = 0, missing_used_ = 0;
+  std::string scratch_;
+  static thread_local std::vector<char> seen_;
 };
+
+thread_local std::vector<char> LeadBuilder::seen_;
 
 }  // namespace
 
-Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
-                        const ParseOptions& options) {
+Status parse_lead_into(const Schema& schema, simdjson::dom::element object, Lead& out,
+                       const ParseOptions& options) {
   simdjson::dom::object obj;
   if (object.get_object().get(obj) != simdjson::SUCCESS) {
     return make_error("not_an_object", "a lead must be a JSON object");
   }
-  LeadBuilder builder(schema, options);
+  LeadBuilder builder(schema, options, out);
   const auto& fields = schema.fields();
   size_t next = 0;
   for (auto [key, value] : obj) {
@@ -493,6 +550,13 @@ Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
     LS_TRY(builder.set(static_cast<size_t>(index), from_json(value)));
   }
   return builder.finish(false);
+}
+
+Result<Lead> parse_lead(const Schema& schema, simdjson::dom::element object,
+                        const ParseOptions& options) {
+  Lead lead;
+  LS_TRY(parse_lead_into(schema, object, lead, options));
+  return lead;
 }
 
 Result<Lead> parse_lead_json(const Schema& schema, std::string_view json,
@@ -548,13 +612,13 @@ Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
   return p;
 }
 
-Result<Lead> RecordParser::parse(std::span<const std::string_view> cells) const {
+Status RecordParser::parse_into(std::span<const std::string_view> cells, Lead& out) const {
   if (cells.size() != column_field_.size()) {
     return make_error("column_count_mismatch", "record has " + std::to_string(cells.size()) +
                                                    " cells, header has " +
                                                    std::to_string(column_field_.size()));
   }
-  LeadBuilder builder(*schema_, options_.parse);
+  LeadBuilder builder(*schema_, options_.parse, out);
   for (size_t c = 0; c < cells.size(); ++c) {
     const int index = column_field_[c];
     if (index < 0) continue;
@@ -564,6 +628,12 @@ Result<Lead> RecordParser::parse(std::span<const std::string_view> cells) const 
     LS_TRY(builder.set(static_cast<size_t>(index), v));
   }
   return builder.finish(options_.require_label);
+}
+
+Result<Lead> RecordParser::parse(std::span<const std::string_view> cells) const {
+  Lead lead;
+  LS_TRY(parse_into(cells, lead));
+  return lead;
 }
 
 bool is_minor(const Lead& lead) { return lead.age && *lead.age < 18.0; }

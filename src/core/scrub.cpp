@@ -160,14 +160,17 @@ size_t match_email(std::string_view s, size_t local_end) {
   size_t p = at_separator(s, local_end, plain_at);
   if (p == std::string_view::npos) return p;
   p = skip_spaces(s, p);
-  std::vector<std::string_view> labels;
+  // Only the count, the first and the last label matter (no vector: no allocation).
+  size_t label_count = 0;
+  std::string_view first_label, last;
   size_t end = std::string_view::npos;
   bool all_plain = plain_at;
   while (true) {
     size_t q = p;
     while (q < s.size() && is_label_char(s[q])) ++q;
     if (q == p) break;
-    labels.push_back(s.substr(p, q - p));
+    last = s.substr(p, q - p);
+    if (label_count++ == 0) first_label = last;
     end = q;
     bool plain_dot = false;
     size_t d = dot_separator(s, q, plain_dot);
@@ -177,23 +180,22 @@ size_t match_email(std::string_view s, size_t local_end) {
     all_plain = all_plain && plain_dot;
     p = next;
   }
-  if (labels.empty()) return std::string_view::npos;
-  const auto last = labels.back();
+  if (label_count == 0) return std::string_view::npos;
   bool last_alpha = last.size() >= 2;
   for (char c : last) last_alpha = last_alpha && is_alpha(c);
   // A plain a@b.tld is an address; spelled-out forms need a known TLD or mail provider so
   // that "meet at site dot" prose is left alone.
-  if (labels.size() >= 2 && all_plain && last_alpha) return end;
-  if (labels.size() >= 2 && (in_list(last, kTlds) || in_list(labels.front(), kMailProviders))) {
+  if (label_count >= 2 && all_plain && last_alpha) return end;
+  if (label_count >= 2 && (in_list(last, kTlds) || in_list(first_label, kMailProviders))) {
     return end;
   }
-  if (labels.size() == 1 && plain_at && in_list(last, kMailProviders)) return end;
+  if (label_count == 1 && plain_at && in_list(last, kMailProviders)) return end;
   return std::string_view::npos;
 }
 
-std::string scrub_emails(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+// Each pass writes `s` scrubbed to `out` (cleared first; must not alias `s`).
+void scrub_emails(std::string_view s, std::string& out) {
+  out.clear();
   size_t copied = 0;
   size_t i = 0;
   while (i < s.size()) {
@@ -213,14 +215,13 @@ std::string scrub_emails(std::string_view s) {
     }
   }
   out.append(s.substr(copied));
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // 2. PAN: five letters, four digits, one letter, as a whole word.
 
-std::string scrub_pan(std::string_view s) {
-  std::string out;
+void scrub_pan(std::string_view s, std::string& out) {
+  out.clear();
   size_t copied = 0;
   for (size_t i = 0; i + 10 <= s.size(); ++i) {
     if (i > 0 && is_alnum(s[i - 1])) continue;
@@ -234,9 +235,7 @@ std::string scrub_pan(std::string_view s) {
     copied = i + 10;
     i += 9;
   }
-  if (copied == 0) return std::string(s);
   out.append(s.substr(copied));
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,13 +432,13 @@ bool aadhaar_grouping(const std::vector<Group>& groups, size_t k, size_t e) {
   return !all_years;
 }
 
-std::string scrub_numbers(std::string_view s, bool strict) {
-  std::string out;
-  out.reserve(s.size());
+void scrub_numbers(std::string_view s, bool strict, std::string& out) {
+  out.clear();
   size_t copied = 0;
   size_t i = 0;
-  std::vector<Group> groups;
-  std::vector<char> barrier;
+  // Reused across calls: no allocation per lead once warm.
+  thread_local std::vector<Group> groups;
+  thread_local std::vector<char> barrier;
   while (i < s.size()) {
     // A candidate starts at a digit, a number word, '+digit' or '(digit'.
     size_t start = i;
@@ -549,7 +548,6 @@ std::string scrub_numbers(std::string_view s, bool strict) {
     i = candidate_end;
   }
   out.append(s.substr(copied));
-  return out;
 }
 
 // Which passes can match at all: most notes have no '@', no "dot" and few digits.
@@ -572,21 +570,37 @@ Needs survey(std::string_view s) {
   return n;
 }
 
-std::string scrub(std::string_view text, bool strict) {
+void scrub(std::string_view text, bool strict, std::string& out) {
   const Needs needs = survey(text);
-  std::string s = needs.email ? scrub_emails(text) : std::string(text);
-  if (needs.digit) s = scrub_pan(s);
-  return scrub_numbers(s, strict);
+  thread_local std::string after_email, after_pan;
+  std::string_view current = text;
+  if (needs.email) {
+    scrub_emails(current, after_email);
+    current = after_email;
+  }
+  if (needs.digit) {
+    scrub_pan(current, after_pan);
+    current = after_pan;
+  }
+  scrub_numbers(current, strict, out);
 }
 
 }  // namespace
 
-std::string scrub_contact_details(std::string_view text) { return scrub(text, false); }
+void scrub_contact_details(std::string_view text, std::string& out) { scrub(text, false, out); }
+
+std::string scrub_contact_details(std::string_view text) {
+  std::string out;
+  scrub(text, false, out);
+  return out;
+}
 
 bool looks_like_pii(std::string_view lead_id) {
   const auto id = detail::trim(lead_id);
   if (id.empty()) return false;
-  return scrub(id, true) != id;
+  thread_local std::string scrubbed;
+  scrub(id, true, scrubbed);
+  return scrubbed != id;
 }
 
 }  // namespace core

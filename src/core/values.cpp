@@ -243,6 +243,12 @@ Result<double> parse_plain_number(std::string_view s) {
 double bare_money_to_lakhs(double v) { return v >= kRupeesPerLakh ? v / kRupeesPerLakh : v; }
 
 std::string format_iso8601(double epoch_seconds) {
+  std::string out;
+  format_iso8601(epoch_seconds, out);
+  return out;
+}
+
+void format_iso8601(double epoch_seconds, std::string& out) {
   const auto total = static_cast<int64_t>(std::floor(epoch_seconds));
   int64_t days = total >= 0 ? total / 86400 : -((-total + 86399) / 86400);
   int64_t secs = total - days * 86400;
@@ -261,7 +267,7 @@ std::string format_iso8601(double epoch_seconds) {
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
                 static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
                 static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
-  return buf;
+  out.assign(buf);
 }
 
 bool timestamp_in_range(double epoch_seconds) {

@@ -19,5 +19,7 @@ double epoch_number_to_seconds(double v);
 bool timestamp_in_range(double epoch_seconds);
 // "2024-03-15T10:20:30Z"; requires timestamp_in_range.
 std::string format_iso8601(double epoch_seconds);
+// Same into `out` (replacing its contents; no allocation when it has the capacity).
+void format_iso8601(double epoch_seconds, std::string& out);
 
 }  // namespace core::detail

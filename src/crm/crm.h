@@ -118,7 +118,7 @@ core::Status verify_signature(std::string_view secret, std::string_view timestam
 // thread: never call a blocking Outbox method from inside one (it would wait for itself).
 
 struct OutboxOptions {
-  std::string path{};  // SQLite file; created with its tables if missing
+  std::string path{};  // SQLite file; created (with its directory and tables) if missing
   // false: synchronous=NORMAL (a committed event survives kill -9 of the process);
   // true: synchronous=FULL (also survives power loss, one fsync per commit).
   bool sync_full = false;

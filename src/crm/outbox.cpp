@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -131,6 +132,11 @@ class Outbox::Impl {
   }
 
   core::Status open() {
+    // The default outbox lives under a data dir that may not exist yet.
+    if (const auto parent = std::filesystem::path(opt.path).parent_path(); !parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+    }
     if (sqlite3_open_v2(opt.path.c_str(), &db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {

@@ -66,12 +66,12 @@ std::vector<ColumnSpec> make_real_estate_columns() {
   c[kLeadId] = {"lead_id", 0, {}, {}};
   c[kCreatedAt] = {"created_at", 0, {}, {}};
   c[kSource] = {"source", 0.02, to_vec(kReSources),
-                {"99 Acres", "magicbricks", "Housing", "FB Lead Ad", "google ads", "Walkin"}};
-  c[kCity] = {"city", 0, to_vec(kReCities), {"Bangalore", "Bombay", "Gurgaon", "Noida", "mumbai", "Hyd"}};
-  c[kLocality] = {"locality", 0.08, localities, {}};  // messy: lower-cased localities
-  c[kTransaction] = {"transaction_type", 0, to_vec(kTransactionTypes), {"buy", "Purchase", "Lease"}};
+                {"99 Acres", "Magic Bricks", "Housing", "FB Lead Ad", "Google Adwords", "Walkin"}};
+  c[kCity] = {"city", 0, to_vec(kReCities), {"Bangalore", "Bombay", "Gurgaon", "Noida", "Navi Mumbai", "Hyd"}};
+  c[kLocality] = {"locality", 0.08, localities, {}};  // messy: "<locality>, <city>"
+  c[kTransaction] = {"transaction_type", 0, to_vec(kTransactionTypes), {"Buy/Sale", "Purchase", "Lease"}};
   c[kPropertyType] = {"property_type", 0.04, to_vec(kPropertyTypes),
-                      {"Flat", "apartment", "Row House", "1RK", "Penthouse"}};
+                      {"Flat", "Apt", "Row House", "1RK", "Penthouse"}};
   c[kBhk] = {"bhk", 0.06, {}, {}};
   c[kBudget] = {"budget_lakh", 0.07, {}, {}};
   c[kSaleType] = {"sale_type", kRentShare + (1 - kRentShare) * kSaleTypeMissingBuy,
@@ -92,7 +92,7 @@ std::vector<ColumnSpec> make_real_estate_columns() {
   c[kTimeOnSite] = {"time_on_site_s", 0.20, {}, {}};
   c[kDaysSince] = {"days_since_enquiry", 0, {}, {}};
   c[kFirstResponse] = {"first_response_min", 0.10, {}, {}};
-  c[kStage] = {"pipeline_stage", 0.03, to_vec(kStages), {"Site Visit", "negotiation", "Dead"}};
+  c[kStage] = {"pipeline_stage", 0.03, to_vec(kStages), {"Site Visit", "In negotiation", "Dead"}};
   c[kNotes] = {"notes", 0.20, {}, {}};
   c[kConsent] = {"consent", 0.03, {}, {}};
   c[kName] = {"name", 0.02, {}, {}};
@@ -755,7 +755,8 @@ void real_estate_row(Rng& rng, ReState& st, uint64_t index, uint64_t rows, RowSi
   } else {
     const SV loc = kReLocalities[p.city][p.locality];
     if (rng.chance(kMessyRate)) {
-      w.field(lower(loc));
+      // Portals often append the city; a schema sees an unknown locality (`other`).
+      w.field(std::string(loc) + ", " + std::string(kReCities[p.city]));
     } else {
       w.field(loc);
     }

@@ -334,10 +334,30 @@ core::Result<std::string> infer_schema(CsvReader& reader, const InferOptions& op
     j.field("type", std::string_view(type));
     j.field("role", std::string_view(role));
     if (type == "category" && role != "label") {
-      std::vector<std::string> cats = s.order;
-      std::stable_sort(cats.begin(), cats.end(), [&](const std::string& a, const std::string& b) {
-        return s.counts.at(a) > s.counts.at(b);
-      });
+      // Schemas match categories case-insensitively: merge case variants under their most
+      // frequent spelling, then order by frequency.
+      std::vector<std::pair<std::string, uint64_t>> merged;  // spelling, total count
+      std::vector<uint64_t> best;                             // count of the chosen spelling
+      for (const auto& v : s.order) {
+        const uint64_t n = s.counts.at(v);
+        auto it = std::find_if(merged.begin(), merged.end(),
+                               [&](const auto& m) { return iequals(m.first, v); });
+        if (it == merged.end()) {
+          merged.emplace_back(v, n);
+          best.push_back(n);
+          continue;
+        }
+        const size_t k = static_cast<size_t>(it - merged.begin());
+        it->second += n;
+        if (n > best[k]) {
+          best[k] = n;
+          it->first = v;
+        }
+      }
+      std::stable_sort(merged.begin(), merged.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      std::vector<std::string> cats;
+      for (auto& m : merged) cats.push_back(std::move(m.first));
       j.key("categories").begin_array();
       for (const auto& v : cats) j.value(std::string_view(v));
       j.end_array();

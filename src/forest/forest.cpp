@@ -70,14 +70,23 @@ inline float perfect_leaf(const PerfectNode* nodes, const float* leaves, const u
   return leaves[i - ((1u << D) - 1)];
 }
 
+struct PerfectView {
+  const PerfectNode* nodes;
+  const float* leaves;
+  const uint32_t* cats;
+  std::size_t trees;
+};
+
+PerfectView perfect_view(const Impl& m) {
+  return {m.perfect_nodes.data(), m.perfect_leaves.data(), m.cat_words.data(),
+          m.flat_roots.size()};
+}
+
 template <int D, bool kCat>
 float perfect_margin(const Impl& m, const float* row, float acc) {
   constexpr std::size_t kNodes = (std::size_t{1} << D) - 1;
   constexpr std::size_t kLeaves = std::size_t{1} << D;
-  const PerfectNode* nodes = m.perfect_nodes.data();
-  const float* leaves = m.perfect_leaves.data();
-  const uint32_t* cats = m.cat_words.data();
-  const std::size_t trees = m.flat_roots.size();
+  auto [nodes, leaves, cats, trees] = perfect_view(m);
   // kLanes trees descend in lockstep (independent chains for the out-of-order core); their
   // leaves are then added one by one in tree order, as XGBoost does.
   constexpr std::size_t kLanes = 4;
@@ -108,14 +117,23 @@ void perfect_block(const Impl& m, const float* rows, std::size_t n, std::size_t 
                    float* acc) {
   constexpr std::size_t kNodes = (std::size_t{1} << D) - 1;
   constexpr std::size_t kLeaves = std::size_t{1} << D;
-  const PerfectNode* nodes = m.perfect_nodes.data();
-  const float* leaves = m.perfect_leaves.data();
-  const uint32_t* cats = m.cat_words.data();
-  const std::size_t trees = m.flat_roots.size();
+  auto [nodes, leaves, cats, trees] = perfect_view(m);
+  constexpr std::size_t kLanes = 8;  // rows descending one tree in lockstep
   for (std::size_t t = 0; t < trees; ++t) {
-    for (std::size_t r = 0; r < n; ++r) {
-      acc[r] += perfect_leaf<D, kCat>(nodes, leaves, cats, rows + r * stride);
+    std::size_t r = 0;
+    for (; r + kLanes <= n; r += kLanes) {
+      uint32_t idx[kLanes] = {};
+      for (int d = 0; d < D; ++d) {
+        for (std::size_t g = 0; g < kLanes; ++g) {
+          const PerfectNode nd = nodes[idx[g]];
+          idx[g] = 2 * idx[g] + 1 +
+                   go_right<kCat>(nd.value, nd.bits,
+                                  rows[(r + g) * stride + (nd.bits & kFeatureMask)], cats);
+        }
+      }
+      for (std::size_t g = 0; g < kLanes; ++g) acc[r + g] += leaves[idx[g] - kNodes];
     }
+    for (; r < n; ++r) acc[r] += perfect_leaf<D, kCat>(nodes, leaves, cats, rows + r * stride);
     nodes += kNodes;
     leaves += kLeaves;
   }
@@ -221,6 +239,7 @@ void build_flat(Impl& m, const detail::RawModel& raw) {
   m.tree_features_begin.push_back(static_cast<uint32_t>(m.tree_features.size()));
   m.mean_value.resize(m.flat.size());
   for (uint32_t root : m.flat_roots) fill_mean(m, root);
+  build_shap_tables(m);
 }
 
 void fill_perfect(Impl& m, const detail::RawTree& t, int node, std::size_t pos, int depth,
@@ -274,7 +293,10 @@ Forest::Forest() = default;
 Forest::~Forest() = default;
 
 ShapBuffer::ShapBuffer(const Forest& forest)
-    : phi_(forest.num_features() + 1), top_(forest.num_features()) {}
+    : phi_(forest.num_features() + 1),
+      top_(forest.num_features()),
+      tree_phi_(forest.num_features() + 1, 0.0f),
+      cold_(forest.impl_->max_tree_nodes) {}
 
 core::Result<std::shared_ptr<const Forest>> Forest::load_json(std::string_view model_json,
                                                               LoadOptions options) {

@@ -46,6 +46,8 @@ class ShapBuffer {
   friend class Forest;
   std::vector<float> phi_;
   std::vector<Contribution> top_;
+  std::vector<float> tree_phi_;   // one tree's contributions (zero between trees)
+  std::vector<uint32_t> cold_;    // per node of a tree: path slots the row left
 };
 
 // Immutable after loading; every const method is safe to call from many threads at once.
@@ -78,11 +80,13 @@ class Forest {
 
   // Exact path-dependent TreeSHAP (XGBoost pred_contribs): out.size() must be
   // num_features() + 1; out[num_features()] is the bias (expected margin). The entries
-  // sum to predict_margin(row) (up to float rounding). No allocation.
+  // sum to predict_margin(row) (up to float rounding). Uses a scratch per thread,
+  // allocated on the thread's first call only.
   void contributions(std::span<const float> row, std::span<float> out) const;
   // The k contributions with the largest |value| (bias excluded), sorted by |value|
-  // descending, ties by feature index; zero contributions are left out. The returned span
-  // points into `buffer` and is valid until its next use.
+  // descending, ties by feature index; zero contributions are left out. All scratch is in
+  // `buffer` (no allocation). The returned span points into `buffer` and is valid until
+  // its next use.
   std::span<const Contribution> top_contributions(std::span<const float> row, std::size_t k,
                                                   ShapBuffer& buffer) const;
 
@@ -107,8 +111,11 @@ class Forest {
   struct Impl;  // private layout data (forest/layout.h)
 
  private:
+  friend class ShapBuffer;
   Forest();
   float predict_margin_unchecked(const float* row) const;
+  void contributions_into(const float* row, std::span<float> out, float* tree_phi,
+                          uint32_t* cold) const;
 
   std::size_t num_features_ = 0;
   std::size_t num_trees_ = 0;

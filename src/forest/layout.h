@@ -44,6 +44,22 @@ struct Forest::Impl {
   std::vector<uint32_t> tree_features;
   std::vector<uint32_t> tree_features_begin;
 
+  // Precomputed TreeSHAP (see tree_shap.cpp): per flat node, the bit of its feature's slot
+  // on the root path; per leaf, its unique path features, their zero fractions and the
+  // table Q[mask] over subsets of them. Trees whose paths are too long use the recursion.
+  struct ShapLeaf {
+    uint32_t slots_offset = 0;  // into shap_slot_feature / shap_slot_zero
+    uint32_t q_offset = 0;      // into shap_q, 2^k entries
+    uint32_t k = 0;             // unique features on the path
+  };
+  std::vector<uint8_t> shap_fast;        // per tree
+  std::vector<uint32_t> shap_node_bit;   // per flat node (internal): 1 << slot
+  std::vector<ShapLeaf> shap_leaf;       // per flat node (meaningful for leaves)
+  std::vector<uint32_t> shap_slot_feature;
+  std::vector<float> shap_slot_zero;
+  std::vector<float> shap_q;
+  uint32_t max_tree_nodes = 0;
+
   int perfect_depth = -1;  // -1: perfect layout not built
   std::vector<PerfectNode> perfect_nodes;  // per tree 2^D - 1
   std::vector<float> perfect_leaves;       // per tree 2^D
@@ -58,6 +74,9 @@ struct Forest::Impl {
   void (*block_fn)(const Impl&, const float* rows, std::size_t n, std::size_t stride,
                    float* acc) = nullptr;
 };
+
+// Fills the shap_* tables of a forest whose flat layout is built (tree_shap.cpp).
+void build_shap_tables(Forest::Impl& m);
 
 // XGBoost 1.7 common::Decision inverted: 1 = go right. Valid categories are
 // 0 <= v < 2^24 (InvalidCat), truncated to an integer; invalid ones (and NaN) and

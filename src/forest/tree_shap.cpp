@@ -126,27 +126,209 @@ void tree_shap(const Impl& m, const float* row, float* phi, uint32_t node, unsig
                   static_cast<int>(feature));
 }
 
+// ---- precomputed path tables --------------------------------------------------------
+//
+// For a leaf with value v whose root path has k unique features with zero fractions z_j
+// (product of cover ratios along the path) and, for a row, one fractions o_j in {0,1}
+// (1 iff the row follows the path at every node on feature j), TreeSHAP gives feature j
+//   v * (o_j - z_j) * sum_m w(m) [t^m] prod_{i != j} (z_i + o_i t),  w(m) = m!(k-1-m)!/k!.
+// With S = {i : o_i = 1}, Z0 = prod_{i not in S} z_i and Q(M) = sum_m w(m) [t^m]
+// prod_{i in M} (z_i + t), that is  v Z0 (1 - z_j) Q(S \ j)  for j in S and  -v Z0 Q(S)
+// for j not in S. Q is tabulated per leaf at load (2^k entries), so a row costs O(k) per
+// leaf instead of the recursion's O(k^2) with divisions.
+
+constexpr uint32_t kMaxFastUnique = 10;               // 2^10 table entries per leaf at most
+constexpr std::size_t kMaxShapTable = std::size_t{1} << 24;  // floats, whole forest
+
+struct PathSlot {
+  uint32_t feature;
+  float zero;
+};
+
+void tabulate_leaf(const std::vector<PathSlot>& path, std::vector<float>& q) {
+  const std::size_t k = path.size();
+  std::vector<double> w(k, 0.0);  // w(m) = m!(k-1-m)!/k!
+  for (std::size_t m = 0; m < k; ++m) {
+    double x = 1.0 / static_cast<double>(k);
+    for (std::size_t i = 1; i <= m; ++i) {
+      x *= static_cast<double>(i) / static_cast<double>(k - i);
+    }
+    w[m] = x;  // m!(k-1-m)!/k! = (1/k) * prod_{i=1..m} i/(k-i)
+  }
+  std::vector<double> poly(k + 1);
+  for (uint32_t mask = 0; mask < (1u << k); ++mask) {
+    std::fill(poly.begin(), poly.end(), 0.0);
+    poly[0] = 1.0;
+    std::size_t deg = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (((mask >> i) & 1u) == 0) continue;
+      const double z = path[i].zero;
+      for (std::size_t d = deg + 1; d > 0; --d) poly[d] = poly[d] * z + poly[d - 1];
+      poly[0] *= z;
+      ++deg;
+    }
+    double sum = 0.0;
+    for (std::size_t d = 0; d <= deg && d < k; ++d) sum += w[d] * poly[d];
+    q.push_back(deg < k ? static_cast<float>(sum) : 0.0f);  // |M| = k is never looked up
+  }
+}
+
+struct TreeTables {
+  std::vector<Impl::ShapLeaf> leaves;  // (node, leaf) pairs in visit order
+  std::vector<uint32_t> leaf_nodes;
+  std::vector<uint32_t> slot_feature;
+  std::vector<float> slot_zero;
+  std::vector<float> q;
+  bool fast = true;
+};
+
+void visit(Impl& m, uint32_t node, std::vector<PathSlot>& path, TreeTables& out) {
+  const FlatNode n = m.flat[node];
+  if (n.bits & kLeafBit) {
+    if (path.size() > kMaxFastUnique) {
+      out.fast = false;
+      return;
+    }
+    Impl::ShapLeaf leaf;
+    leaf.k = static_cast<uint32_t>(path.size());
+    leaf.slots_offset = static_cast<uint32_t>(out.slot_feature.size());
+    leaf.q_offset = static_cast<uint32_t>(out.q.size());
+    for (const auto& s : path) {
+      out.slot_feature.push_back(s.feature);
+      out.slot_zero.push_back(s.zero);
+    }
+    tabulate_leaf(path, out.q);
+    out.leaves.push_back(leaf);
+    out.leaf_nodes.push_back(node);
+    return;
+  }
+  const uint32_t feature = n.bits & kFeatureMask;
+  std::size_t slot = 0;
+  while (slot < path.size() && path[slot].feature != feature) ++slot;
+  const bool fresh = slot == path.size();
+  if (fresh) path.push_back({feature, 1.0f});
+  m.shap_node_bit[node] = slot < 32 ? 1u << slot : 0u;
+  const float incoming = path[slot].zero;
+  for (uint32_t child : {n.left, n.left + 1}) {
+    // XGBoost: zero fraction = cover(child) / cover(node) * incoming, in float.
+    path[slot].zero = (m.cover[child] / m.cover[node]) * incoming;
+    visit(m, child, path, out);
+    if (!out.fast) break;
+  }
+  path[slot].zero = incoming;
+  if (fresh) path.pop_back();
+}
+
+}  // namespace
+
+void build_shap_tables(Impl& m) {
+  const std::size_t trees = m.flat_roots.size();
+  m.shap_fast.assign(trees, 0);
+  m.shap_node_bit.assign(m.flat.size(), 0);
+  m.shap_leaf.assign(m.flat.size(), Impl::ShapLeaf{});
+  for (std::size_t t = 0; t < trees; ++t) {
+    const uint32_t end = t + 1 < trees ? m.flat_roots[t + 1] : static_cast<uint32_t>(m.flat.size());
+    m.max_tree_nodes = std::max(m.max_tree_nodes, end - m.flat_roots[t]);
+    TreeTables tables;
+    std::vector<PathSlot> path;
+    visit(m, m.flat_roots[t], path, tables);
+    if (!tables.fast || m.shap_q.size() + tables.q.size() > kMaxShapTable) continue;
+    const auto slot_base = static_cast<uint32_t>(m.shap_slot_feature.size());
+    const auto q_base = static_cast<uint32_t>(m.shap_q.size());
+    for (std::size_t i = 0; i < tables.leaves.size(); ++i) {
+      Impl::ShapLeaf leaf = tables.leaves[i];
+      leaf.slots_offset += slot_base;
+      leaf.q_offset += q_base;
+      m.shap_leaf[tables.leaf_nodes[i]] = leaf;
+    }
+    m.shap_slot_feature.insert(m.shap_slot_feature.end(), tables.slot_feature.begin(),
+                               tables.slot_feature.end());
+    m.shap_slot_zero.insert(m.shap_slot_zero.end(), tables.slot_zero.begin(),
+                            tables.slot_zero.end());
+    m.shap_q.insert(m.shap_q.end(), tables.q.begin(), tables.q.end());
+    m.shap_fast[t] = 1;
+  }
+}
+
+namespace {
+
+// One tree with the tables: nodes in breadth-first order carry the row's "went cold" mask
+// (one bit per path slot) down to the leaves.
+template <bool kCat>
+void tree_shap_fast(const Impl& m, const float* row, float* phi, std::size_t tree,
+                    uint32_t* cold) {
+  const uint32_t root = m.flat_roots[tree];
+  const uint32_t end = tree + 1 < m.flat_roots.size() ? m.flat_roots[tree + 1]
+                                                      : static_cast<uint32_t>(m.flat.size());
+  cold[0] = 0;
+  for (uint32_t i = root; i < end; ++i) {
+    const FlatNode n = m.flat[i];
+    const uint32_t mask = cold[i - root];
+    if ((n.bits & kLeafBit) == 0) {
+      const uint32_t right =
+          go_right<kCat>(n.value, n.bits, row[n.bits & kFeatureMask], m.cat_words.data());
+      const uint32_t bit = m.shap_node_bit[i];
+      const uint32_t sel = 0u - right;  // all ones when the row goes right
+      cold[n.left - root] = mask | (bit & sel);
+      cold[n.left + 1 - root] = mask | (bit & ~sel);
+      continue;
+    }
+    const Impl::ShapLeaf& leaf = m.shap_leaf[i];
+    const uint32_t k = leaf.k;
+    if (k == 0) continue;
+    const uint32_t s = ((1u << k) - 1) & ~mask;
+    const uint32_t* feature = &m.shap_slot_feature[leaf.slots_offset];
+    const float* zero = &m.shap_slot_zero[leaf.slots_offset];
+    const float* q = &m.shap_q[leaf.q_offset];
+    float z0 = 1.0f;
+    for (uint32_t j = 0; j < k; ++j) {
+      if (((s >> j) & 1u) == 0) z0 *= zero[j];
+    }
+    const float base = n.value * z0;
+    const float off_path = -base * q[s];
+    for (uint32_t j = 0; j < k; ++j) {
+      phi[feature[j]] +=
+          ((s >> j) & 1u) ? base * (1.0f - zero[j]) * q[s ^ (1u << j)] : off_path;
+    }
+  }
+}
+
 }  // namespace
 
 void Forest::contributions(std::span<const float> row, std::span<float> out) const {
   assert(row.size() >= num_features_);
+  // Scratch per thread, allocated on a thread's first call only.
+  thread_local std::vector<float> tree_phi;
+  thread_local std::vector<uint32_t> cold;
+  if (tree_phi.size() < num_features_ + 1) tree_phi.assign(num_features_ + 1, 0.0f);
+  if (cold.size() < impl_->max_tree_nodes) cold.resize(impl_->max_tree_nodes);
+  contributions_into(row.data(), out, tree_phi.data(), cold.data());
+}
+
+void Forest::contributions_into(const float* row_data, std::span<float> out, float* tree_phi,
+                                uint32_t* cold) const {
   assert(out.size() == num_features_ + 1);
+  const std::span<const float> row(row_data, num_features_);
   const Impl& m = *impl_;
   std::fill(out.begin(), out.end(), 0.0f);
   // Like XGBoost, each tree's contributions are summed apart and then added to the total:
   // the rounding then matches (direct accumulation drifts ~1e-5 over hundreds of trees).
-  // One scratch per thread, allocated on the first call only.
-  thread_local std::vector<float> tree_phi;
-  if (tree_phi.size() < num_features_ + 1) tree_phi.assign(num_features_ + 1, 0.0f);
+  // tree_phi is all zeros between trees.
   PathElement path[kMaxPath];
   float bias = 0.0f;
   for (std::size_t t = 0; t < m.flat_roots.size(); ++t) {
     const uint32_t root = m.flat_roots[t];
     bias += m.mean_value[root];
-    if (m.has_categorical) {
-      tree_shap<true>(m, row.data(), tree_phi.data(), root, 0, path, 1, 1, -1);
+    if (m.shap_fast[t]) {
+      if (m.has_categorical) {
+        tree_shap_fast<true>(m, row.data(), tree_phi, t, cold);
+      } else {
+        tree_shap_fast<false>(m, row.data(), tree_phi, t, cold);
+      }
+    } else if (m.has_categorical) {
+      tree_shap<true>(m, row.data(), tree_phi, root, 0, path, 1, 1, -1);
     } else {
-      tree_shap<false>(m, row.data(), tree_phi.data(), root, 0, path, 1, 1, -1);
+      tree_shap<false>(m, row.data(), tree_phi, root, 0, path, 1, 1, -1);
     }
     // Only the tree's own features can be non-zero.
     for (uint32_t i = m.tree_features_begin[t]; i < m.tree_features_begin[t + 1]; ++i) {
@@ -162,7 +344,8 @@ std::span<const Contribution> Forest::top_contributions(std::span<const float> r
                                                         std::size_t k,
                                                         ShapBuffer& buffer) const {
   assert(buffer.phi_.size() == num_features_ + 1);
-  contributions(row, buffer.phi_);
+  assert(row.size() >= num_features_);
+  contributions_into(row.data(), buffer.phi_, buffer.tree_phi_.data(), buffer.cold_.data());
   k = std::min(k, num_features_);
   if (k == 0) return {};
   // Insertion into a sorted prefix of length <= k: k is small (3-10), features ~40.

@@ -366,13 +366,16 @@ class Scorer {
   const GradeThresholds& grades() const { return artifacts_.grades; }
   // Minified JSON of the manifest's metrics (train/valid/test) for GET /v1/model.
   const std::string& metrics_json() const { return artifacts_.metrics_json; }
+  const std::string& metrics() const { return metrics_json(); }
   // manifest.json as saved.
   const std::string& manifest_json() const { return artifacts_.manifest_json; }
 
   // Scores an encoded lead (lead.features must have schema().feature_count() entries). No
-  // heap allocation once the calling thread has scored with this model before.
-  void score(const core::Lead& lead, ScoreResult& out) const;
-  void score_row(std::span<const float> row, ScoreResult& out) const;
+  // heap allocation once the calling thread has scored with this model before. Reasons
+  // (TreeSHAP) cost far more than the score itself (docs/BENCHMARKS.md, "model"); with
+  // `with_reasons` false, n_reasons is 0.
+  void score(const core::Lead& lead, ScoreResult& out, bool with_reasons = true) const;
+  void score_row(std::span<const float> row, ScoreResult& out, bool with_reasons = true) const;
 
  private:
   Scorer() = default;

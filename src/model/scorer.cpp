@@ -61,15 +61,19 @@ core::Result<std::shared_ptr<const Scorer>> Scorer::load(const fs::path& dir) {
   return std::shared_ptr<const Scorer>(std::move(s));
 }
 
-void Scorer::score(const core::Lead& lead, ScoreResult& out) const { score_row(lead.features, out); }
+void Scorer::score(const core::Lead& lead, ScoreResult& out, bool with_reasons) const {
+  score_row(lead.features, out, with_reasons);
+}
 
-void Scorer::score_row(std::span<const float> row, ScoreResult& out) const {
+void Scorer::score_row(std::span<const float> row, ScoreResult& out, bool with_reasons) const {
   const double margin = forest_->predict_margin(row);
   const double p = artifacts_.calibration.apply(margin);
   out.intent_score = p;
   out.score = static_cast<int>(std::clamp(std::lround(p * 100), 0L, 100L));
   out.grade = artifacts_.grades.grade(p);
   out.percentile = percentile_of(artifacts_.score_quantiles, p);
+  out.n_reasons = 0;
+  if (!with_reasons) return;
 
   // One SHAP buffer per thread and model, made on the thread's first score with this model.
   struct ThreadBuffer {
@@ -82,7 +86,6 @@ void Scorer::score_row(std::span<const float> row, ScoreResult& out) const {
     tb.owner = id_;
   }
   const auto top = forest_->top_contributions(row, out.reasons.size(), *tb.buffer);
-  out.n_reasons = 0;
   for (const auto& c : top) {
     if (out.n_reasons == static_cast<int>(out.reasons.size())) break;
     out.reasons[out.n_reasons++] = Reason{static_cast<int>(c.feature), row[c.feature], c.value};

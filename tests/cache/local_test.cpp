@@ -7,6 +7,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "cache/cache.h"
 
@@ -85,6 +87,31 @@ TEST(CacheLeadTagger, RejectsShortSecrets) {
   auto t = LeadTagger::create("short");
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, "cache_secret_too_short");
+}
+
+TEST(CacheLeadTagger, TagIsHmacSha256OfTheLeadId) {
+  // OpenSSL's HMAC() is the oracle, for a short and a long (> 64 bytes, hashed) secret.
+  for (const std::string& secret : {std::string("0123456789abcdef-secret"), std::string(100, 'k')}) {
+    const std::string id = "lead-42";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(id.data()), id.size(), md, &len);
+    const LeadTag t = LeadTagger::create(secret)->tag(id);
+    EXPECT_TRUE(std::equal(t.digest().begin(), t.digest().end(), md)) << secret.size();
+  }
+}
+
+TEST(CacheLeadTagger, SharedModesRequireASecret) {
+  EXPECT_TRUE(make_lead_tagger(Mode::local, ""));
+  EXPECT_TRUE(make_lead_tagger(Mode::none, ""));
+  EXPECT_EQ(make_lead_tagger(Mode::two_level, "").error().code, "cache_secret_required");
+  EXPECT_EQ(make_lead_tagger(Mode::redis, "").error().code, "cache_secret_required");
+  EXPECT_EQ(make_lead_tagger(Mode::redis, "short").error().code, "cache_secret_too_short");
+  auto a = make_lead_tagger(Mode::redis, "replica-shared-secret-123");
+  auto b = make_lead_tagger(Mode::two_level, "replica-shared-secret-123");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->tag("lead-1"), b->tag("lead-1"));  // same secret: same tag on every replica
 }
 
 TEST(CacheLeadTagger, TagsAreKeyedAndNeverContainTheId) {

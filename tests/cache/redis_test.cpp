@@ -31,6 +31,15 @@ RedisOptions options_for(const std::string& url) {
   return o;
 }
 
+CacheConfig two_level_config(const std::string& url) {
+  CacheConfig cfg;
+  cfg.mode = Mode::two_level;
+  cfg.redis_url = url;
+  cfg.command_timeout = 1000ms;
+  cfg.connect_timeout = 1000ms;
+  return cfg;
+}
+
 Key key_of(int i, std::string_view version = "v1") {
   const float r[] = {static_cast<float>(i), 1.0f, 2.0f};
   return make_key(version, std::span<const float>(r));
@@ -206,11 +215,7 @@ TEST(CacheRedis, LeadIndexLivesAsLongAsItsLongestEntry) {
 
 TEST(CacheRedis, TwoLevelFillsLocalAndErasesCopiesFilledFromRedis) {
   RedisServer server;
-  CacheConfig cfg;
-  cfg.mode = Mode::two_level;
-  cfg.redis_url = server.url();
-  cfg.command_timeout = 1000ms;
-  cfg.connect_timeout = 1000ms;
+  const CacheConfig cfg = two_level_config(server.url());
   auto a = make_cache(cfg);
   auto b = make_cache(cfg);
   ASSERT_TRUE(a && b);
@@ -303,13 +308,12 @@ TEST(CacheRedis, DownAtStartIsDegradedNeverAnError) {
   auto erased = c.erase_lead(LeadTagger::random().tag("x"));
   ASSERT_FALSE(erased);  // erasure is the one operation that reports failure
   EXPECT_EQ(erased.error().code, "cache_unavailable");
+  EXPECT_EQ(c.lead_entries(LeadTagger::random().tag("x")).error().code, "cache_unavailable");
 }
 
 TEST(CacheRedis, SurvivesSigkillAndRestartWithCorrectValues) {
   RedisServer server;
-  RedisOptions o = options_for(server.url());
-  o.command_timeout = 200ms;
-  RedisCache c(o);
+  RedisCache c(options_for(server.url()));
   constexpr int kKeys = 200;
   for (int i = 0; i < kKeys; ++i) c.put(key_of(i), value_of(i), 1h);
 
@@ -361,6 +365,19 @@ TEST(CacheRedis, SurvivesSigkillAndRestartWithCorrectValues) {
   for (int i = 0; i < kKeys; ++i) EXPECT_EQ(c.get(key_of(i)), value_of(i)) << i;
 }
 
+TEST(CacheRedis, QuietRestartIsHealedByOneReconnect) {
+  RedisServer server;
+  RedisCache c(options_for(server.url()));
+  c.put(key_of(1), value_of(1), 1h);
+  server.kill9();
+  server.start();  // nothing was called while it was down
+  c.put(key_of(2), value_of(2), 1h);  // stale connection: EOF, reconnect, retry
+  EXPECT_EQ(c.get(key_of(2)), value_of(2));
+  EXPECT_FALSE(c.get(key_of(1)));  // no persistence: the restart lost it
+  EXPECT_EQ(c.stats().errors, 0u);
+  EXPECT_EQ(c.stats().breaker_opens, 0u);
+}
+
 TEST(CacheRedis, SilentServerCallsReturnWithinTheTimeout) {
   int port = 0;
   const int fd = cache_test::listen_ephemeral(port);  // accepts (kernel backlog), never answers
@@ -407,11 +424,7 @@ TEST(CacheRedis, SilentServerCallsReturnWithinTheTimeout) {
 // rest in Redis is searched for the canaries.
 TEST(CacheRedis, NoPiiAtRest) {
   RedisServer server;
-  CacheConfig cfg;
-  cfg.mode = Mode::two_level;
-  cfg.redis_url = server.url();
-  cfg.command_timeout = 1000ms;
-  cfg.connect_timeout = 1000ms;
+  const CacheConfig cfg = two_level_config(server.url());
   auto c = make_cache(cfg);
   ASSERT_TRUE(c);
   RedisCache plain(options_for(server.url()));

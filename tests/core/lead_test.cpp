@@ -568,3 +568,55 @@ TEST(Lead, CategoryGivenAsNumberMatchesItsText) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Lead, ParseIntoReusedLeadKeepsNothingFromThePreviousLead) {
+  const auto& s = *test_schema();
+  simdjson::dom::parser parser;
+  core::Lead lead;
+  auto first = parser.parse(std::string(
+      R"({"lead_id":"L-1","city":"Pune","notes":"Wants 3 BHK","source":"99acres","consent":true,
+          "converted":1,"age":30})"));
+  ASSERT_TRUE(core::parse_lead_into(s, first.value(), lead));
+  EXPECT_EQ(lead.texts.size(), 1u);
+  EXPECT_EQ(lead.meta.size(), 1u);
+  auto second = parser.parse(std::string(R"({"bhk":2})"));
+  ASSERT_TRUE(core::parse_lead_into(s, second.value(), lead));
+  EXPECT_TRUE(lead.id.empty());
+  EXPECT_TRUE(lead.texts.empty());
+  EXPECT_TRUE(lead.meta.empty());
+  EXPECT_FALSE(lead.consent);
+  EXPECT_FALSE(lead.label);
+  EXPECT_FALSE(lead.age);
+  EXPECT_TRUE(std::isnan(lead.features[col("city")]));
+  EXPECT_EQ(lead.features[col("bhk")], 2.0f);
+  EXPECT_EQ(lead.missing_fields.size(), 6u);
+  // And back: the same result as a fresh parse.
+  ASSERT_TRUE(core::parse_lead_into(s, first.value(), lead));
+  auto fresh = *core::parse_lead(s, first.value());
+  EXPECT_EQ(dump(lead), dump(fresh));
+}
+
+TEST(RecordParser, ParseIntoMatchesParse) {
+  auto p = *core::RecordParser::create(test_schema(), {"lead_id", "city", "bhk", "notes"});
+  const std::vector<std::string> a = {"L-1", "Pune", "", "call 98201 55501"};
+  const std::vector<std::string> b = {"L-2", "", "3", ""};
+  auto va = cells(a), vb = cells(b);
+  core::Lead lead;
+  ASSERT_TRUE(p.parse_into(va, lead));
+  EXPECT_EQ(lead.texts[0].second, "call [phone]");
+  ASSERT_TRUE(p.parse_into(vb, lead));
+  EXPECT_EQ(dump(lead), dump(*p.parse(vb)));
+  EXPECT_TRUE(lead.texts.empty());
+}
+
+TEST(Scrub, IntoOverloadMatchesReturningOne) {
+  std::string out = "leftover";
+  core::scrub_contact_details("mail a@b.com or call 98201 55501", out);
+  EXPECT_EQ(out, core::scrub_contact_details("mail a@b.com or call 98201 55501"));
+  core::scrub_contact_details("plain", out);
+  EXPECT_EQ(out, "plain");
+}
+
+}  // namespace

@@ -483,7 +483,16 @@ TEST_F(OutboxTest, PiiCanariesNeverReachTheSqliteFiles) {
   EXPECT_NE(crm_test::read_bytes(db_path() + "-wal").find(lead.lead_id), std::string::npos);
 }
 
-TEST_F(OutboxTest, AppendAfterCloseIsRefusedNotLost) {
+TEST_F(OutboxTest, OpenCreatesTheDataDirectory) {
+  auto o = crm::Outbox::open({.path = (dir_ / "var" / "data" / "outbox.sqlite").string()});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "var" / "data" / "outbox.sqlite"));
+  auto bad = crm::Outbox::open({.path = "/proc/no/such/outbox.sqlite"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, "outbox_open_failed");
+}
+
+TEST_F(OutboxTest, EventsSurviveCloseAndReopen) {
   auto outbox = open();
   ASSERT_TRUE(outbox->append(make_event("X", 1)).get());
   outbox.reset();

@@ -50,6 +50,14 @@ struct Trained {
   std::unique_ptr<Booster> booster;
   std::string json_path;
   std::shared_ptr<const forest::Forest> forest;
+
+  Trained() = default;
+  Trained(Trained&&) = default;
+  Trained& operator=(Trained&&) = default;
+  ~Trained() {
+    std::error_code ignored;
+    if (!json_path.empty()) std::filesystem::remove(json_path, ignored);
+  }
 };
 
 std::string temp_path(const std::string& name) {
@@ -90,7 +98,8 @@ std::map<uint32_t, std::vector<float>> thresholds(const std::string& json_path) 
     }
   }
   simdjson::dom::parser parser;
-  simdjson::dom::element doc = parser.parse(text);
+  const simdjson::padded_string padded(text);
+  simdjson::dom::element doc = parser.parse(padded);
   for (auto tree : doc["learner"]["gradient_booster"]["model"]["trees"].get_array()) {
     auto left = tree["left_children"].get_array();
     auto idx = tree["split_indices"].get_array();
@@ -304,6 +313,18 @@ TEST(ForestShap, MatchesXgboostContributionsCategoricalAndDeep) {
   params.emplace_back("max_cat_to_onehot", "1");
   auto t = train("shapcat", xgb_oracle::make_dataset(train_rows(10000), 12, 4, 25, 0.1, false, 10), params, rounds(30));
   expect_shap_close(t, kShapRows, 19);
+}
+
+TEST(ForestShap, MatchesXgboostOnPathsTooLongForTables) {
+  // Paths with more than 10 distinct features fall back to the recursive algorithm.
+  auto params = logistic(16, "0.1");
+  params.emplace_back("min_child_weight", "0");
+  params.emplace_back("grow_policy", "lossguide");
+  params.emplace_back("max_leaves", "200");
+  auto t = train("shapdeep", xgb_oracle::make_dataset(train_rows(12000), 24, 4, 10, 0.05, false, 12),
+                 params, rounds(12));
+  EXPECT_GE(t.forest->max_depth(), 11);
+  expect_shap_close(t, kShapRows, 21);
 }
 
 TEST(ForestShap, ContributionsSumToMarginAndTopIsSorted) {

@@ -2,13 +2,14 @@
 // the latest link, and validation on load.
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <unistd.h>
 
 #include "model/model.h"
 #include "synthetic.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -17,10 +18,8 @@ namespace fs = std::filesystem;
 class Artifacts : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("model_artifacts_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
+    tmp_ = std::make_unique<model_test::TempDir>("model_artifacts");
+    root_ = *tmp_ / "models";
     auto s = model_test::make_synthetic(1500, 21);
     data_.x = s.x;
     data_.labels = s.labels;
@@ -32,8 +31,7 @@ class Artifacts : public ::testing::Test {
     data_.source_sha256 = model::sha256_hex("synthetic");
     data_.rows_read = s.x.rows;
   }
-  void TearDown() override { fs::remove_all(root_); }
-
+  std::unique_ptr<model_test::TempDir> tmp_;
   fs::path root_;
   model::Dataset data_;
   const std::string schema_ = R"({"name":"synthetic","version":1,"fields":[]})";

@@ -7,7 +7,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/wait.h>
-#include <unistd.h>
+
+#include "temp_dir.h"
 
 namespace {
 
@@ -31,15 +32,8 @@ Run run(const std::string& args, bool merge_stderr = true) {
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("model_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  model_test::TempDir tmp_{"model_cli"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 TEST_F(Cli, TrainThenEvaluateAsTableAndJson) {

@@ -3,12 +3,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <unistd.h>
 
 #include "model/model.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -18,17 +19,12 @@ const fs::path kData = fs::path(LEADSCORE_SOURCE_DIR) / "tests" / "data";
 class Dataset : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("model_dataset_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    tmp_ = std::make_unique<model_test::TempDir>("model_dataset");
+    dir_ = tmp_->path();
     auto s = core::load_schema(kData / "edtech_leads.schema.json");
     ASSERT_TRUE(s) << s.error().message;
     schema_ = *s;
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path write_csv(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name) << text;
     return dir_ / name;
@@ -45,6 +41,7 @@ class Dataset : public ::testing::Test {
     return s;
   }
 
+  std::unique_ptr<model_test::TempDir> tmp_;
   fs::path dir_;
   std::shared_ptr<const core::Schema> schema_;
 };

@@ -7,10 +7,9 @@
 #include <string>
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include "data/data.h"
 #include "model/model.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -56,9 +55,8 @@ Quality measure(size_t rows, const fs::path& dir) {
 }
 
 TEST(Quality, HeldOutAucNearOracleAndCalibratedAt10kRows) {
-  const fs::path dir = fs::temp_directory_path() / ("model_quality_" + std::to_string(::getpid()));
-  const Quality q = measure(10000, dir);
-  fs::remove_all(dir);
+  model_test::TempDir dir("model_quality");
+  const Quality q = measure(10000, dir.path());
   if (std::isnan(q.auc)) GTEST_SKIP() << "`leadscore generate` is not available in this build";
   RecordProperty("test_auc", std::to_string(q.auc));
   RecordProperty("oracle_auc", std::to_string(q.oracle_auc));

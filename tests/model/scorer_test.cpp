@@ -149,6 +149,12 @@ TEST_F(ScorerTest, NoHeapAllocationPerScoreOnceWarm) {
   const long before = g_allocations.load();
   for (size_t i = 0; i < data_->x.rows; ++i) (*scorer)->score_row({data_->x.row(i), data_->x.cols}, r);
   EXPECT_EQ(g_allocations.load() - before, 0);
+  model::ScoreResult without;
+  (*scorer)->score_row({data_->x.row(7), data_->x.cols}, without, false);
+  (*scorer)->score_row({data_->x.row(7), data_->x.cols}, r);
+  EXPECT_EQ(without.n_reasons, 0);
+  EXPECT_EQ(without.intent_score, r.intent_score);
+  EXPECT_EQ(without.percentile, r.percentile);
 }
 
 TEST_F(ScorerTest, RejectsDamagedModelDirectories) {
