@@ -11,6 +11,9 @@
 
 namespace http::detail {
 
+// minor_not_processed when the lead's declared age is under 18 (DPDP Act, section 9).
+core::Status refuse_minor(const core::Schema& schema, const core::Lead& lead);
+
 // Parses and checks one lead: schema violations, then the privacy rules that refuse a lead
 // (minors: `minor_not_processed`).
 core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el);

@@ -175,12 +175,7 @@ core::Result<core::Lead> parse_rerank_lead(const core::Schema& schema, simdjson:
   }
   w.end_object();
   LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead_json(schema, copy));
-  if (core::is_minor(lead)) {
-    const auto* age = schema.age_field();
-    return core::make_error("minor_not_processed",
-                            "leads under 18 are not processed (DPDP Act, section 9)",
-                            age ? age->name : std::string());
-  }
+  LS_TRY(detail::refuse_minor(schema, lead));
   return lead;
 }
 

@@ -24,14 +24,17 @@ void write_item_error(core::JsonWriter& w, size_t index, std::string_view lead_i
   w.end_object().end_object();
 }
 
+core::Status refuse_minor(const core::Schema& schema, const core::Lead& lead) {
+  if (!core::is_minor(lead)) return core::ok();
+  const auto* age = schema.age_field();
+  return core::make_error("minor_not_processed",
+                          "leads under 18 are not processed (DPDP Act, section 9)",
+                          age ? age->name : std::string());
+}
+
 core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el) {
   LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead(schema, el));
-  if (core::is_minor(lead)) {
-    const auto* age = schema.age_field();
-    return core::make_error("minor_not_processed",
-                            "leads under 18 are not processed (DPDP Act, section 9)",
-                            age ? age->name : std::string());
-  }
+  LS_TRY(refuse_minor(schema, lead));
   return lead;
 }
 

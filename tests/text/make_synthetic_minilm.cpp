@@ -4,7 +4,6 @@
 // Usage: make_synthetic_minilm <out dir>. Exit 77 when the shared files are missing.
 
 #include <cstdio>
-#include <cstring>
 
 #include "test_support.h"
 
@@ -27,20 +26,8 @@ int main(int argc, char** argv) {
     std::filesystem::copy_file(text_test::minilm_dir() / f, dir / f,
                                std::filesystem::copy_options::overwrite_existing);
   }
-  std::vector<text_test::OutTensor> ts;
-  for (const auto& s : text_test::load_synth_spec(doc)) {
-    text_test::OutTensor t{s.name, s.arange ? "I64" : "F32", s.shape, {}};
-    auto v = text_test::synth_values(s);
-    if (s.arange) {
-      std::vector<int64_t> iv(v.begin(), v.end());
-      t.bytes.resize(iv.size() * 8);
-      std::memcpy(t.bytes.data(), iv.data(), t.bytes.size());
-    } else {
-      t.bytes = text_test::f32_bytes(v);
-    }
-    ts.push_back(std::move(t));
-  }
-  text_test::write_safetensors(dir / "model.safetensors", ts);
+  text_test::write_safetensors(dir / "model.safetensors",
+                             text_test::synth_tensors(text_test::load_synth_spec(doc), ""));
   std::printf("synthetic MiniLM in %s\n", dir.c_str());
   return 0;
 }
