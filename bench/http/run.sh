@@ -24,7 +24,11 @@ LEADSCORE_API_KEYS="bench-key:score" "$bin" serve --model "$model" --port 0 --no
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$tmp/out" 2>/dev/null && break; sleep 0.05; done
 url="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/out")"
-echo "server: $url  model: $(readlink -f "$model")  cores: $(nproc)"
+echo "server: $url  model: $(readlink -f "$model")  cores: $(nproc)  load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# The HTTP stack alone (routing, auth-free GET, metrics, response): GET /healthz.
+printf "healthz c=64    "
+wrk -t2 -c64 -d"${secs}s" "$url/healthz" | awk '/Requests\/sec/ {print "rps=" $2}'
 
 for c in 1 16 64; do
   t=$(( c < 2 ? 1 : 2 ))

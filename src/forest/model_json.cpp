@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include <simdjson.h>
 
@@ -86,29 +87,28 @@ Status read_string(od::value& v, std::string_view& out, const std::string& where
   return core::ok();
 }
 
-Status read_int_string(od::value& v, int64_t& out, const std::string& where) {
+// A scalar parameter, written by XGBoost as a string ("30", "5E-1") or as a number.
+template <typename T>
+Status read_number_or_string(od::value& v, T& out, const std::string& where) {
   od::json_type type;
   if (auto e = v.type().get(type)) return json_error(where, e);
-  if (type == od::json_type::number) return read_int(v, out, where);
-  std::string_view s;
-  LS_TRY(read_string(v, s, where));
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || ptr != s.data() + s.size()) {
-    return invalid(where + " must be an integer, got \"" + std::string(s) + "\"", where);
+  if (type == od::json_type::number) {
+    if constexpr (std::is_same_v<T, float>) {
+      return read_float(v, out, where);
+    } else {
+      return read_int(v, out, where);
+    }
   }
-  return core::ok();
-}
-
-Status read_float_string(od::value& v, float& out, const std::string& where) {
-  od::json_type type;
-  if (auto e = v.type().get(type)) return json_error(where, e);
-  if (type == od::json_type::number) return read_float(v, out, where);
   std::string_view s;
   LS_TRY(read_string(v, s, where));
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec == std::errc::result_out_of_range) {
-    out = std::strtof(std::string(s).c_str(), nullptr);
-  } else if (ec != std::errc() || ptr != s.data() + s.size()) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (ec == std::errc::result_out_of_range) {
+      out = std::strtof(std::string(s).c_str(), nullptr);
+      return core::ok();
+    }
+  }
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
     return invalid(where + " must be a number, got \"" + std::string(s) + "\"", where);
   }
   return core::ok();
@@ -196,10 +196,10 @@ Status read_tree(od::value& v, JsonTree& t, const std::string& where) {
     if (key == "id") return read_int(value, t.id, at);
     if (key == "tree_param") {
       return for_each_field(value, at, [&](std::string_view k, od::value& pv) -> Status {
-        if (k == "num_nodes") return read_int_string(pv, t.num_nodes, at + ".num_nodes");
+        if (k == "num_nodes") return read_number_or_string(pv, t.num_nodes, at + ".num_nodes");
         if (k == "size_leaf_vector") {
           int64_t n = 0;
-          LS_TRY(read_int_string(pv, n, at + ".size_leaf_vector"));
+          LS_TRY(read_number_or_string(pv, n, at + ".size_leaf_vector"));
           if (n > 1) {
             return core::make_error("unsupported_model", "vector leaves are not supported",
                                     at + ".size_leaf_vector");
@@ -424,16 +424,16 @@ core::Result<RawModel> parse_model_json(std::string_view json) {
         return for_each_field(lv, at, [&](std::string_view k, od::value& pv) -> Status {
           if (k == "base_score") {
             float f = 0;
-            LS_TRY(read_float_string(pv, f, at + ".base_score"));
+            LS_TRY(read_number_or_string(pv, f, at + ".base_score"));
             base_score = f;
           } else if (k == "num_feature") {
             int64_t x = 0;
-            LS_TRY(read_int_string(pv, x, at + ".num_feature"));
+            LS_TRY(read_number_or_string(pv, x, at + ".num_feature"));
             num_feature = x;
           } else if (k == "num_class") {
-            LS_TRY(read_int_string(pv, num_class, at + ".num_class"));
+            LS_TRY(read_number_or_string(pv, num_class, at + ".num_class"));
           } else if (k == "num_target") {
-            LS_TRY(read_int_string(pv, num_target, at + ".num_target"));
+            LS_TRY(read_number_or_string(pv, num_target, at + ".num_target"));
           }
           return core::ok();
         });
@@ -455,7 +455,7 @@ core::Result<RawModel> parse_model_json(std::string_view json) {
                                     [&](std::string_view pk, od::value& pv) -> Status {
                                       if (pk != "num_trees") return core::ok();
                                       int64_t x = 0;
-                                      LS_TRY(read_int_string(pv, x, mat + ".gbtree_model_param.num_trees"));
+                                      LS_TRY(read_number_or_string(pv, x, mat + ".gbtree_model_param.num_trees"));
                                       num_trees = x;
                                       return core::ok();
                                     });

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,6 +76,7 @@ class LogField {
 // Callers pass codes and ids only: never a PII value or an API key.
 void log_event(std::string_view level, std::string_view event,
                std::initializer_list<LogField> fields = {});
+void log_event(std::string_view level, std::string_view event, std::span<const LogField> fields);
 // Redirects logs (tests); -1 silences them.
 void set_log_fd(int fd);
 

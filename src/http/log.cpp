@@ -33,6 +33,10 @@ void set_log_fd(int fd) { g_log_fd.store(fd); }
 
 void log_event(std::string_view level, std::string_view event,
                std::initializer_list<LogField> fields) {
+  log_event(level, event, std::span<const LogField>(fields.begin(), fields.size()));
+}
+
+void log_event(std::string_view level, std::string_view event, std::span<const LogField> fields) {
   const int fd = g_log_fd.load(std::memory_order_relaxed);
   if (fd < 0) return;
   thread_local std::string line;

@@ -546,26 +546,15 @@ void Session::write_response(Response&& r) {
   impl_.count(m, r.status, seconds);
   if (cfg_.access_log) {
     // Route pattern, never the raw path (paths can carry ids typed by anyone).
-    if (!r.lead_id.empty() && !r.error_code.empty()) {
-      log_event("info", "request",
-                {{"method", method_}, {"route", m.route}, {"status", r.status},
-                 {"latency_ms", latency_ms}, {"request_id", request_id_},
-                 {"lead_id", r.lead_id}, {"error", r.error_code}});
-    } else if (!r.lead_id.empty()) {
-      log_event("info", "request",
-                {{"method", method_}, {"route", m.route}, {"status", r.status},
-                 {"latency_ms", latency_ms}, {"request_id", request_id_},
-                 {"lead_id", r.lead_id}});
-    } else if (!r.error_code.empty()) {
-      log_event("info", "request",
-                {{"method", method_}, {"route", m.route}, {"status", r.status},
-                 {"latency_ms", latency_ms}, {"request_id", request_id_},
-                 {"error", r.error_code}});
-    } else {
-      log_event("info", "request",
-                {{"method", method_}, {"route", m.route}, {"status", r.status},
-                 {"latency_ms", latency_ms}, {"request_id", request_id_}});
-    }
+    std::array<LogField, 7> fields = {
+        LogField{"method", method_},          LogField{"route", m.route},
+        LogField{"status", r.status},         LogField{"latency_ms", latency_ms},
+        LogField{"request_id", request_id_},  LogField{"lead_id", r.lead_id},
+        LogField{"error", r.error_code}};
+    size_t n = 5;
+    if (!r.lead_id.empty()) fields[n++] = LogField{"lead_id", r.lead_id};
+    if (!r.error_code.empty()) fields[n++] = LogField{"error", r.error_code};
+    log_event("info", "request", std::span<const LogField>(fields.data(), n));
   }
 
   state_ = State::kWriting;

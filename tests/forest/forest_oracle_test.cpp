@@ -50,6 +50,14 @@ struct Trained {
   std::unique_ptr<Booster> booster;
   std::string json_path;
   std::shared_ptr<const forest::Forest> forest;
+
+  Trained() = default;
+  Trained(Trained&&) = default;
+  Trained& operator=(Trained&&) = default;
+  ~Trained() {
+    std::error_code ignored;
+    if (!json_path.empty()) std::filesystem::remove(json_path, ignored);
+  }
 };
 
 std::string temp_path(const std::string& name) {
