@@ -476,3 +476,56 @@ std::string find_web_dir(const std::string& exe_path);
 std::string_view embedded_openapi();
 
 }  // namespace http
+
+// ---------------------------------------------------------------------------------------
+// Privacy helpers: lead id pseudonymisation and the retention job (docs/PRIVACY.md)
+
+namespace http {
+
+// Lead ids that look like personal data (core::looks_like_pii) become
+// "p_" + 32 hex of HMAC-SHA256(secret, id): stable for one secret, so the broker can match
+// results, and not reversible by enumerating phone numbers without the secret.
+// Error `id_secret_too_short` when the secret has fewer than kMinIdSecret bytes.
+inline constexpr size_t kMinIdSecret = 16;
+using LeadIdPseudonymiser = std::function<std::string(std::string_view)>;
+core::Result<LeadIdPseudonymiser> make_lead_id_pseudonymiser(std::string_view secret);
+
+struct RetentionOptions {
+  std::chrono::milliseconds interval{std::chrono::minutes(5)};
+  std::chrono::milliseconds delivered_max_age{std::chrono::hours(24 * 30)};
+  std::chrono::milliseconds audit_max_age{std::chrono::hours(24 * 365)};
+  std::string audit_log_path;  // empty: no audit-log trimming
+  // Stores to purge; unset = not configured. Wired by whoever owns the store.
+  std::function<size_t()> purge_cache;  // e.g. [c] { return c->purge_expired(); }
+  std::function<core::Result<int64_t>(std::chrono::milliseconds)> purge_delivered;
+  // Wall clock (audit-log cutoff); tests inject a fake one.
+  std::function<std::chrono::system_clock::time_point()> now;
+};
+
+struct RetentionReport {
+  size_t cache_purged = 0;
+  int64_t delivered_purged = 0;
+  int64_t audit_lines_dropped = 0;
+  int errors = 0;  // stores that failed this round (logged by code, retried next round)
+};
+
+// One round of the policy: purge expired cache entries, delivered CRM events older than
+// delivered_max_age, and audit-log lines whose "ts" is older than now - audit_max_age.
+RetentionReport run_retention_once(const RetentionOptions& opts);
+
+// Drops the leading lines of a JSON-lines file whose "ts" (RFC 3339 UTC) is before `cutoff`
+// (lines are in time order; a line without a readable ts stops the trim). Rewrites the file
+// in place under an exclusive flock. Returns the number of lines dropped.
+core::Result<int64_t> trim_jsonl_before(const std::string& path,
+                                        std::chrono::system_clock::time_point cutoff);
+
+// Runs run_retention_once every interval on its own thread (first round at start) until the
+// returned handle is destroyed; counts purges in the server's metrics
+// (leadscore_retention_purged_total{store}) and logs one line per round that purged anything.
+class RetentionJob {
+ public:
+  virtual ~RetentionJob() = default;
+};
+std::unique_ptr<RetentionJob> start_retention(Server& server, RetentionOptions opts);
+
+}  // namespace http
