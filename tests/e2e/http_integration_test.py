@@ -362,6 +362,12 @@ class Crm(Base):
         ids = sorted(e["lead_id"] for e in rc.events())
         self.assertEqual(ids, sorted("C-%d" % i for i in range(0, 10, 2)), got)
         self.assertEqual(metric(srv, "leadscore_crm_outbox_depth"), 0)
+        # The receiver verifies the HMAC signature and timestamp of every request.
+        rc.stop()
+        with open(rc.out.name) as f:
+            summary = f.read()
+        self.assertIn("5 events accepted", summary)
+        self.assertIn(" 0 rejected", summary)
         srv.stop()
         files = glob.glob(os.path.join(self.tmp, "outbox.sqlite*")) + [rc.store, os.path.join(self.tmp, "audit.log")]
         for path in files:
