@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "app/app.h"
+#include "app/serve_privacy.h"
 #include "http/http.h"
 
 namespace app {
@@ -30,6 +31,7 @@ struct ServeOptions {
   std::string openapi_path;
   std::string docs_dir;
   bool no_access_log = false;
+  PrivacyServeOptions privacy;
 };
 
 std::string self_exe() {
@@ -95,6 +97,7 @@ void run_serve(const ServeOptions& o) {
     }
     http::ScoringOptions so;
     so.max_batch = o.max_batch;
+    so.id_pseudonymiser = lead_id_pseudonymiser(o.privacy);
     http::add_scoring_routes(server, models, so);
   } else {
     // No model: scoring routes are not wired; the model routes and /readyz say why.
@@ -123,6 +126,11 @@ void run_serve(const ServeOptions& o) {
   http::log_event("info", "listening",
                   {{"bind", o.bind}, {"port", static_cast<unsigned>(*port)},
                    {"auth", cfg.auth}, {"threads", server.thread_count()}});
+  // Privacy retention (docs/PRIVACY.md). TODO(wiring): set retention.purge_cache,
+  // retention.purge_delivered and retention.audit_log_path once the cache, outbox and audit log
+  // are opened above.
+  http::RetentionOptions retention = retention_options(o.privacy);
+  auto retention_job = http::start_retention(server, std::move(retention));
   const int rc = server.run();
   if (rc != 0) exit_with(rc);
 }
@@ -164,6 +172,7 @@ void add_serve_command(CLI::App& root) {
                   "Serve this OpenAPI file instead of the embedded api/openapi.json");
   cmd->add_option("--docs-dir", opts->docs_dir, "swagger-ui-dist directory for /docs");
   cmd->add_flag("--no-access-log", opts->no_access_log, "No per-request log lines");
+  add_privacy_serve_options(cmd, opts->privacy);
   cmd->callback([opts] { run_serve(*opts); });
 }
 

@@ -423,6 +423,9 @@ class ModelHolder {
 };
 
 struct ScoringOptions {
+  // Set: PII-looking lead ids are replaced by this (core::ParseOptions::pseudonymise_lead_id,
+  // see make_lead_id_pseudonymiser) instead of refused with lead_id_looks_like_pii.
+  std::function<std::string(std::string_view)> id_pseudonymiser;
   size_t max_batch = 10000;  // leads per batch request; more is 413 batch_too_large
 };
 
