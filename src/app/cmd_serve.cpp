@@ -9,7 +9,9 @@
 
 #include "app/app.h"
 #include "app/serve_privacy.h"
+#include "cache/cache.h"
 #include "http/http.h"
+#include "text/text.h"
 
 namespace app {
 namespace {
@@ -30,6 +32,9 @@ struct ServeOptions {
   int64_t drain_timeout_ms = 30'000;
   std::string openapi_path;
   std::string docs_dir;
+  std::string web_dir;
+  std::string text_model_dir;
+  unsigned text_threads = 1;
   bool no_access_log = false;
   PrivacyServeOptions privacy;
 };
@@ -87,6 +92,11 @@ void run_serve(const ServeOptions& o) {
                     {{"message", "node_modules/swagger-ui-dist not found: /docs is disabled "
                                  "(run scripts/setup-deps.sh)"}});
   }
+  bo.web_dir = o.web_dir.empty() ? http::find_web_dir(self_exe()) : o.web_dir;
+  if (bo.web_dir.empty()) {
+    http::log_event("warn", "console_missing",
+                    {{"message", "web/ not found: the console at / is disabled (--web-dir)"}});
+  }
   http::add_builtin_routes(server, bo);
 
   if (!o.model_dir.empty()) {
@@ -99,6 +109,26 @@ void run_serve(const ServeOptions& o) {
     so.max_batch = o.max_batch;
     so.id_pseudonymiser = lead_id_pseudonymiser(o.privacy);
     http::add_scoring_routes(server, models, so);
+
+    // Rerank: MiniLM with --text-model, else the BM25 lexical encoder. A --text-model that
+    // does not load is a startup error (silently serving BM25 would surprise the operator).
+    http::RerankOptions ro;
+    if (!o.text_model_dir.empty()) {
+      core::Error why;
+      ro.reranker = text::make_reranker(o.text_model_dir, {.threads = static_cast<int>(o.text_threads)}, &why);
+      if (ro.reranker->name() != "minilm") {
+        fail("cannot load text model " + o.text_model_dir + ": " + why.code + ": " + why.message);
+      }
+    } else {
+      ro.reranker = text::make_reranker({});
+    }
+    // Embeddings of scrubbed texts only (no ids, no PII): an in-process LRU of ~80 MB of
+    // 384-float rows.
+    cache::LocalLruOptions lo;
+    lo.max_entries = 50'000;
+    lo.max_bytes = 96u << 20;
+    ro.cache = std::make_shared<cache::LocalLru>(lo);
+    http::add_rerank_routes(server, models, ro);
   } else {
     // No model: scoring routes are not wired; the model routes and /readyz say why.
     server.add_readiness_check("model", [] {
@@ -115,6 +145,12 @@ void run_serve(const ServeOptions& o) {
                           return core::make_error("not_ready",
                                                   "no model directory configured (--model)");
                         });
+    for (const char* path : {"/v1/rerank", "/rerank"}) {
+      server.router().add("POST", path, http::Scope::kRerank, http::BodyPolicy::kJsonRequired,
+                          [](http::Request&, http::Response&) -> core::Status {
+                            return core::make_error("not_ready", "no model loaded");
+                          });
+    }
   }
 
   auto port = server.listen();
@@ -171,6 +207,15 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--openapi", opts->openapi_path,
                   "Serve this OpenAPI file instead of the embedded api/openapi.json");
   cmd->add_option("--docs-dir", opts->docs_dir, "swagger-ui-dist directory for /docs");
+  cmd->add_option("--web-dir", opts->web_dir,
+                  "Broker console directory served at / (default: web/ next to the binary, "
+                  "in the working directory or the source tree)");
+  cmd->add_option("--text-model", opts->text_model_dir,
+                  "MiniLM directory (config.json, vocab.txt, model.safetensors) for /v1/rerank; "
+                  "default: the BM25 lexical encoder");
+  cmd->add_option("--text-threads", opts->text_threads, "Threads of the MiniLM encoder")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_flag("--no-access-log", opts->no_access_log, "No per-request log lines");
   add_privacy_serve_options(cmd, opts->privacy);
   cmd->callback([opts] { run_serve(*opts); });

@@ -79,26 +79,52 @@ std::string_view state_name(Readiness::State s) {
   return "?";
 }
 
-}  // namespace
-
-std::string find_swagger_ui_dir(const std::string& exe_path) {
+// The first of: $<env>, <exe dir>/<sub>, <exe dir>/../<sub>, <cwd>/<sub>, <source>/<sub>
+// that holds `marker`.
+std::string find_asset_dir(const std::string& exe_path, const char* env_name,
+                           const fs::path& sub, const char* marker) {
   std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("LEADSCORE_SWAGGER_UI_DIR")) candidates.emplace_back(env);
+  if (const char* env = std::getenv(env_name)) candidates.emplace_back(env);
   std::error_code ec;
   if (!exe_path.empty()) {
     const fs::path exe = fs::weakly_canonical(fs::path(exe_path), ec);
-    candidates.push_back(exe.parent_path() / "node_modules/swagger-ui-dist");
-    candidates.push_back(exe.parent_path().parent_path() / "node_modules/swagger-ui-dist");
+    candidates.push_back(exe.parent_path() / sub);
+    candidates.push_back(exe.parent_path().parent_path() / sub);
   }
-  candidates.push_back(fs::current_path(ec) / "node_modules/swagger-ui-dist");
+  candidates.push_back(fs::current_path(ec) / sub);
 #ifdef LEADSCORE_SOURCE_DIR
-  candidates.push_back(fs::path(LEADSCORE_SOURCE_DIR) / "node_modules/swagger-ui-dist");
+  candidates.push_back(fs::path(LEADSCORE_SOURCE_DIR) / sub);
 #endif
   for (const auto& c : candidates) {
-    if (fs::exists(c / "swagger-ui-bundle.js", ec)) return c.string();
+    if (fs::exists(c / marker, ec)) return c.string();
   }
   return {};
 }
+
+}  // namespace
+
+std::string find_swagger_ui_dir(const std::string& exe_path) {
+  return find_asset_dir(exe_path, "LEADSCORE_SWAGGER_UI_DIR", "node_modules/swagger-ui-dist",
+                        "swagger-ui-bundle.js");
+}
+
+std::string find_web_dir(const std::string& exe_path) {
+  return find_asset_dir(exe_path, "LEADSCORE_WEB_DIR", "web", "index.html");
+}
+
+namespace {
+
+// A plain file of a static directory, or 404.
+void serve_static(const std::string& dir, std::string_view name, Response& res) {
+  if (!safe_file_name(name) || !read_file(dir + "/" + std::string(name), res.body)) {
+    res.body.clear();
+    write_error(res, 404, "not_found", "no such file");
+    return;
+  }
+  res.content_type = std::string(content_type_for(name));
+}
+
+}  // namespace
 
 void add_builtin_routes(Server& server, const BuiltinOptions& opts) {
   auto& r = server.router();
@@ -187,12 +213,31 @@ void add_builtin_routes(Server& server, const BuiltinOptions& opts) {
             res.body = kDocsIndex;
             return core::ok();
           }
-          if (!safe_file_name(name) || !read_file(dir + "/" + std::string(name), res.body)) {
-            write_error(res, 404, "not_found", "no such file");
-            return core::ok();
-          }
-          res.content_type = std::string(content_type_for(name));
-          res.headers.emplace_back("Cache-Control", "public, max-age=3600");
+          serve_static(dir, name, res);
+          if (res.status == 200) res.headers.emplace_back("Cache-Control", "public, max-age=3600");
+          return core::ok();
+        });
+
+  // The broker console (web/): static files, no key needed (its API calls carry the key).
+  // Read from disk on every request so edits show up without a restart; no-cache for the same
+  // reason.
+  const std::string web = opts.web_dir;
+  auto console = [web](std::string_view name, Response& res) {
+    if (web.empty()) {
+      write_error(res, 404, "not_found",
+                  "the console (web/) was not found; start with --web-dir DIR; the API is at /docs");
+      return;
+    }
+    serve_static(web, name, res);
+    if (res.status == 200) res.headers.emplace_back("Cache-Control", "no-cache");
+  };
+  r.add("GET", "/", Scope::kPublic, BodyPolicy::kNone, [console](Request&, Response& res) {
+    console("index.html", res);
+    return core::ok();
+  });
+  r.add("GET", "/console/{file}", Scope::kPublic, BodyPolicy::kNone,
+        [console](Request& req, Response& res) {
+          console(req.param("file"), res);
           return core::ok();
         });
 }

@@ -35,6 +35,12 @@
 namespace model {
 class Scorer;
 }
+namespace text {
+class Reranker;
+}
+namespace cache {
+class Cache;
+}
 
 namespace http {
 
@@ -435,15 +441,40 @@ struct ScoringOptions {
 void add_scoring_routes(Server& server, std::shared_ptr<ModelHolder> models,
                         const ScoringOptions& opts);
 
-// GET /healthz, /readyz, /metrics, /openapi.json, /docs, /docs/*.
+// ---------------------------------------------------------------------------------------
+// Rerank
+
+struct RerankOptions {
+  std::shared_ptr<text::Reranker> reranker;  // required: minilm or bm25
+  // Lead and intent embeddings (MiniLM only), keyed by cache::make_key("emb:<model id>",
+  // scrubbed text). Null: every text is encoded on every request.
+  std::shared_ptr<cache::Cache> cache;
+  std::chrono::milliseconds embedding_ttl{std::chrono::hours(24)};
+  size_t max_leads = 1000;       // more: 413 batch_too_large
+  size_t max_text_chars = 2000;  // target_intent and each lead's free text (code points): 422
+  // MiniLM requests with more texts to encode than this run on the background thread.
+  size_t inline_encode_max = 16;
+};
+
+// POST /v1/rerank and the original prototype's POST /rerank (docs/HTTP.md, "Rerank").
+// Registers leadscore_text_encoded_total{encoder}.
+void add_rerank_routes(Server& server, std::shared_ptr<ModelHolder> models,
+                       const RerankOptions& opts);
+
+// GET /healthz, /readyz, /metrics, /openapi.json, /docs, /docs/*, and the console:
+// GET / (index.html) and GET /console/{file} from web_dir.
 struct BuiltinOptions {
   std::string openapi_path;  // empty: the copy of api/openapi.json embedded at build time
   std::string docs_dir;      // swagger-ui-dist directory; empty: search the usual places
+  std::string web_dir;       // the console (web/); empty: console routes answer 404
 };
 void add_builtin_routes(Server& server, const BuiltinOptions& opts);
 // Where swagger-ui-dist was found ("" if nowhere): next to the binary, the working directory,
 // or the source tree.
 std::string find_swagger_ui_dir(const std::string& exe_path);
+// Where the console's web/ directory is ("" if nowhere): $LEADSCORE_WEB_DIR, next to the
+// binary, the working directory, or the source tree.
+std::string find_web_dir(const std::string& exe_path);
 // api/openapi.json as embedded at build time.
 std::string_view embedded_openapi();
 

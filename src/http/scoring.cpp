@@ -5,10 +5,63 @@
 #include <cmath>
 
 #include "http/http.h"
+#include "http/lead_items.h"
 #include "model/model.h"
 
 namespace http {
+namespace detail {
+
+void write_item_error(core::JsonWriter& w, size_t index, std::string_view lead_id,
+                      const core::Error& e) {
+  w.begin_object().field("index", static_cast<uint64_t>(index));
+  w.key("lead_id");
+  if (lead_id.empty()) w.null();
+  else w.value(lead_id);
+  w.key("error").begin_object().field("code", std::string_view(e.code));
+  w.field("message", std::string_view(e.message)).key("field");
+  if (e.field.empty()) w.null();
+  else w.value(std::string_view(e.field));
+  w.end_object().end_object();
+}
+
+core::Status refuse_minor(const core::Schema& schema, const core::Lead& lead) {
+  if (!core::is_minor(lead)) return core::ok();
+  const auto* age = schema.age_field();
+  return core::make_error("minor_not_processed",
+                          "leads under 18 are not processed (DPDP Act, section 9)",
+                          age ? age->name : std::string());
+}
+
+core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el) {
+  LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead(schema, el));
+  LS_TRY(refuse_minor(schema, lead));
+  return lead;
+}
+
+std::string safe_item_id(const core::Schema& schema, simdjson::dom::element el) {
+  const auto* idf = schema.id_field();
+  if (!idf) return {};
+  simdjson::dom::element v;
+  if (el.at_key(idf->name).get(v)) return {};
+  std::string id;
+  std::string_view s;
+  int64_t i = 0;
+  if (!v.get(s)) id = std::string(s);
+  else if (!v.get(i)) id = std::to_string(i);
+  if (id.empty() || id.size() > 128 || core::looks_like_pii(id)) return {};
+  for (char c : id) {
+    if (static_cast<unsigned char>(c) < 0x20) return {};
+  }
+  return id;
+}
+
+}  // namespace detail
+
 namespace {
+
+using detail::parse_checked;
+using detail::safe_item_id;
+using detail::write_item_error;
 
 // A reason's value in the lead's own terms: booleans as booleans, categories and timestamps
 // in words, numbers as numbers, missing as null.
@@ -57,50 +110,6 @@ void write_result(core::JsonWriter& w, const model::Scorer& scorer, const core::
   for (const auto& m : lead.missing_fields) w.value(std::string_view(m));
   w.end_array();
   w.end_object();
-}
-
-void write_item_error(core::JsonWriter& w, size_t index, std::string_view lead_id,
-                      const core::Error& e) {
-  w.begin_object().field("index", static_cast<uint64_t>(index));
-  w.key("lead_id");
-  if (lead_id.empty()) w.null();
-  else w.value(lead_id);
-  w.key("error").begin_object().field("code", std::string_view(e.code));
-  w.field("message", std::string_view(e.message)).key("field");
-  if (e.field.empty()) w.null();
-  else w.value(std::string_view(e.field));
-  w.end_object().end_object();
-}
-
-// Parses and checks one lead: schema violations, then the privacy rules that refuse a lead.
-core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el) {
-  LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead(schema, el));
-  if (core::is_minor(lead)) {
-    const auto* age = schema.age_field();
-    return core::make_error("minor_not_processed",
-                            "leads under 18 are not processed (DPDP Act, section 9)",
-                            age ? age->name : std::string());
-  }
-  return lead;
-}
-
-// The id of a batch item that failed validation, for its error entry: only a plain string
-// or integer id that does not look like personal data.
-std::string safe_item_id(const core::Schema& schema, simdjson::dom::element el) {
-  const auto* idf = schema.id_field();
-  if (!idf) return {};
-  simdjson::dom::element v;
-  if (el.at_key(idf->name).get(v)) return {};
-  std::string id;
-  std::string_view s;
-  int64_t i = 0;
-  if (!v.get(s)) id = std::string(s);
-  else if (!v.get(i)) id = std::to_string(i);
-  if (id.empty() || id.size() > 128 || core::looks_like_pii(id)) return {};
-  for (char c : id) {
-    if (static_cast<unsigned char>(c) < 0x20) return {};
-  }
-  return id;
 }
 
 core::Status score_single(const model::Scorer& scorer, simdjson::dom::element el,

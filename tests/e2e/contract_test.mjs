@@ -129,6 +129,7 @@ const lead = (i, extra = {}) =>
   JSON.stringify({ lead_id: `C-${i}`, city: "Pune", bhk: 2, budget_lakh: "90L", loan_preapproved: true,
                    site_visit_scheduled: i % 2 === 0, calls_attempted: 3, consent: true, ...extra });
 const S = { Authorization: "Bearer c-score", ...J };
+const R = { Authorization: "Bearer c-rerank", ...J };
 const cases = [
   ["GET", "/healthz", {}, undefined, 200],
   ["GET", "/readyz", {}, undefined, withModel ? 200 : 503],
@@ -162,6 +163,12 @@ if (withModel) {
     ["POST", "/v1/score", S, `{"leads":[${Array(10).fill(lead(9)).join(",")}]}`, 413],
     ["POST", "/score", S, lead(6), 200],
     ["POST", "/score", S, lead(7, { calls_attempted: -1 }), 422],
+    ["POST", "/v1/rerank", R, `{"target_intent":"2 bhk near metro","leads":[${lead(1)},${lead(2, { bhk: "x" })},${lead(3, { intent_score: 0.9 })}],"top_k":5,"weight":0.4}`, 200],
+    ["POST", "/v1/rerank", R, `{"leads":[${lead(1)}]}`, 422],
+    ["POST", "/v1/rerank", R, `{"target_intent":"x","leads":[${lead(1)}],"weight":2}`, 422],
+    ["POST", "/v1/rerank", S, `{"target_intent":"x","leads":[]}`, 403],
+    ["POST", "/rerank", R, `{"target_intent":"2 bhk","leads":[${lead(1)},${lead(2)}]}`, 200],
+    ["POST", "/rerank", R, `{"target_intent":"2 bhk","leads":[${lead(1, { bhk: 99 })}]}`, 422],
   );
 }
 // Extra cases appear here as endpoints get wired (scoring, rerank, erase, records).

@@ -168,20 +168,7 @@ TEST_F(SyntheticGolden, LoadsFromModelDirectoryWithBertPrefix) {
   for (const char* f : {"config.json", "vocab.txt", "sentence_bert_config.json"}) {
     std::filesystem::copy_file(minilm_dir() / f, dir / f, std::filesystem::copy_options::overwrite_existing);
   }
-  std::vector<text_test::OutTensor> ts;
-  for (const auto& s : *specs_) {
-    text_test::OutTensor t{std::string("bert.").append(s.name), s.arange ? "I64" : "F32", s.shape, {}};
-    auto v = text_test::synth_values(s);
-    if (s.arange) {
-      std::vector<int64_t> iv(v.begin(), v.end());
-      t.bytes.resize(iv.size() * 8);
-      std::memcpy(t.bytes.data(), iv.data(), t.bytes.size());
-    } else {
-      t.bytes = text_test::f32_bytes(v);
-    }
-    ts.push_back(std::move(t));
-  }
-  text_test::write_safetensors(dir / "model.safetensors", ts);
+  text_test::write_safetensors(dir / "model.safetensors", text_test::synth_tensors(*specs_, "bert."));
   auto enc = text::MiniLmEncoder::load(dir);
   ASSERT_TRUE(enc) << enc.error().code << ": " << enc.error().message;
   EXPECT_EQ((*enc)->name(), "minilm");

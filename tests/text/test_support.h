@@ -133,4 +133,23 @@ inline void write_safetensors(const std::filesystem::path& path, const std::vect
   for (const auto& t : ts) out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
 }
 
+// The synthetic checkpoint of weights_spec as safetensors tensors (names prefixed with
+// `prefix`; the position-id arange as I64, the rest F32).
+inline std::vector<OutTensor> synth_tensors(const std::vector<SynthSpec>& specs, const std::string& prefix) {
+  std::vector<OutTensor> ts;
+  for (const auto& s : specs) {
+    OutTensor t{prefix + s.name, s.arange ? "I64" : "F32", s.shape, {}};
+    auto v = synth_values(s);
+    if (s.arange) {
+      std::vector<int64_t> iv(v.begin(), v.end());
+      t.bytes.resize(iv.size() * 8);
+      std::memcpy(t.bytes.data(), iv.data(), t.bytes.size());
+    } else {
+      t.bytes = f32_bytes(v);
+    }
+    ts.push_back(std::move(t));
+  }
+  return ts;
+}
+
 }  // namespace text_test

@@ -1,0 +1,29 @@
+#pragma once
+// Private to src/http: parsing leads out of request bodies, shared by scoring and rerank.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <simdjson.h>
+
+#include "core/core.h"
+
+namespace http::detail {
+
+// minor_not_processed when the lead's declared age is under 18 (DPDP Act, section 9).
+core::Status refuse_minor(const core::Schema& schema, const core::Lead& lead);
+
+// Parses and checks one lead: schema violations, then the privacy rules that refuse a lead
+// (minors: `minor_not_processed`).
+core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el);
+
+// The id of a batch item that failed validation, for its error entry: only a plain string
+// or integer id that does not look like personal data ("" otherwise).
+std::string safe_item_id(const core::Schema& schema, simdjson::dom::element el);
+
+// {"index","lead_id","error":{"code","message","field"}} (the ItemError schema).
+void write_item_error(core::JsonWriter& w, size_t index, std::string_view lead_id,
+                      const core::Error& e);
+
+}  // namespace http::detail
