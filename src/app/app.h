@@ -18,5 +18,6 @@ void add_model_command(CLI::App& root);
 void add_crm_receiver_command(CLI::App& root);
 void add_outbox_command(CLI::App& root);
 void add_serve_command(CLI::App& root);
+void add_erase_command(CLI::App& root);
 
 }  // namespace app

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "app/app.h"
+#include "app/serve_privacy.h"
 #include "cache/cache.h"
 #include "crm/crm.h"
 #include "http/http.h"
@@ -49,6 +50,7 @@ struct ServeOptions {
   int crm_concurrency = 8;
   int crm_max_attempts = 10;
   bool require_consent = false;
+  PrivacyServeOptions privacy;
 };
 
 // Secrets come from the environment (never from argv, which other users can read in ps).
@@ -183,6 +185,10 @@ void run_serve(const ServeOptions& o) {
 
   http::Server server(cfg);
   std::unique_ptr<crm::Deliverer> deliverer;  // stops before the outbox it reads
+  struct {
+    std::shared_ptr<cache::Cache> cache;
+    std::shared_ptr<crm::Outbox> outbox;
+  } retained;  // what the retention job purges
   http::BuiltinOptions bo;
   bo.openapi_path = o.openapi_path;
   bo.docs_dir = o.docs_dir.empty() ? http::find_swagger_ui_dir(self_exe()) : o.docs_dir;
@@ -220,6 +226,9 @@ void run_serve(const ServeOptions& o) {
     so.require_consent = o.require_consent;
     wire_cache(o, server, so);
     wire_crm(o, server, so, deliverer);
+    retained.cache = so.cache;
+    retained.outbox = so.outbox;
+    so.id_pseudonymiser = lead_id_pseudonymiser(o.privacy);
     http::add_scoring_routes(server, models, so);
 
     // Rerank: MiniLM with --text-model, else the BM25 lexical encoder. A --text-model that
@@ -279,6 +288,19 @@ void run_serve(const ServeOptions& o) {
   http::log_event("info", "listening",
                   {{"bind", o.bind}, {"port", static_cast<unsigned>(*port)},
                    {"auth", cfg.auth}, {"threads", server.thread_count()}});
+  // Privacy retention (docs/PRIVACY.md): expired cache entries, delivered CRM events and old
+  // audit lines are purged periodically.
+  http::RetentionOptions retention = retention_options(o.privacy);
+  retention.audit_log_path = o.data_dir + "/audit.log";
+  if (retained.cache) {
+    retention.purge_cache = [c = retained.cache] { return c->purge_expired(); };
+  }
+  if (retained.outbox) {
+    retention.purge_delivered = [ob = retained.outbox](std::chrono::milliseconds age) {
+      return ob->purge_delivered_older_than(age);
+    };
+  }
+  auto retention_job = http::start_retention(server, std::move(retention));
   const int rc = server.run();
   if (rc != 0) exit_with(rc);
 }
@@ -354,6 +376,7 @@ void add_serve_command(CLI::App& root) {
   cmd->add_flag("--require-consent", opts->require_consent,
                 "Refuse leads without consent: true (default: score them for the broker's own "
                 "use, never cached or pushed)");
+  add_privacy_serve_options(cmd, opts->privacy);
   cmd->callback([opts] { run_serve(*opts); });
 }
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app::add_crm_receiver_command(root);
   app::add_outbox_command(root);
   app::add_serve_command(root);
+  app::add_erase_command(root);
   CLI11_PARSE(root, argc, argv);
   return 0;
 }

@@ -85,6 +85,9 @@ class LogField {
 void log_event(std::string_view level, std::string_view event,
                std::initializer_list<LogField> fields = {});
 void log_event(std::string_view level, std::string_view event, std::span<const LogField> fields);
+// Appends the current time as RFC 3339 UTC with milliseconds (the "ts" of every log and audit
+// line; the retention job reads it back).
+void append_log_timestamp(std::string& out);
 // Redirects logs (tests); -1 silences them.
 void set_log_fd(int fd);
 
@@ -431,6 +434,9 @@ class ModelHolder {
 };
 
 struct ScoringOptions {
+  // Set: PII-looking lead ids are replaced by this (core::ParseOptions::pseudonymise_lead_id,
+  // see make_lead_id_pseudonymiser) instead of refused with lead_id_looks_like_pii.
+  std::function<std::string(std::string_view)> id_pseudonymiser;
   size_t max_batch = 10000;  // leads per batch request; more is 413 batch_too_large
   // Repeated leads are answered from here (key: model version + encoded row). Null: no cache.
   std::shared_ptr<cache::Cache> cache;

@@ -16,7 +16,8 @@ core::Status refuse_minor(const core::Schema& schema, const core::Lead& lead);
 
 // Parses and checks one lead: schema violations, then the privacy rules that refuse a lead
 // (minors: `minor_not_processed`).
-core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el);
+core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el,
+                                       const core::ParseOptions& options = {});
 
 // The id of a batch item that failed validation, for its error entry: only a plain string
 // or integer id that does not look like personal data ("" otherwise).

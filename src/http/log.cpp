@@ -11,7 +11,9 @@ namespace {
 
 std::atomic<int> g_log_fd{2};
 
-void append_timestamp(std::string& out) {
+}  // namespace
+
+void append_log_timestamp(std::string& out) {
   // RFC 3339 UTC with milliseconds.
   const auto now = std::chrono::system_clock::now();
   const auto ms =
@@ -27,8 +29,6 @@ void append_timestamp(std::string& out) {
   out.append(frac);
 }
 
-}  // namespace
-
 void set_log_fd(int fd) { g_log_fd.store(fd); }
 
 void log_event(std::string_view level, std::string_view event,
@@ -42,7 +42,7 @@ void log_event(std::string_view level, std::string_view event, std::span<const L
   thread_local std::string line;
   line.clear();
   std::string ts;
-  append_timestamp(ts);
+  append_log_timestamp(ts);
   core::JsonWriter w(line);
   w.begin_object().field("ts", std::string_view(ts)).field("level", level).field("event", event);
   for (const auto& f : fields) {

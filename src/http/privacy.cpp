@@ -73,11 +73,9 @@ AuditHook open_audit_log(const std::string& path) {
   return [fd](const AuditEvent& ev) {
     std::string line;
     core::JsonWriter w(line);
-    const auto now = std::chrono::system_clock::now();
-    w.begin_object().field("ts_ms", static_cast<int64_t>(
-                                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             now.time_since_epoch())
-                                             .count()));
+    std::string ts;
+    append_log_timestamp(ts);
+    w.begin_object().field("ts", std::string_view(ts));
     w.field("action", ev.action).field("outcome", ev.outcome).field("route", ev.route);
     w.field("request_id", ev.request_id).field("key_id", ev.key_id).field("detail", ev.detail);
     w.end_object();

@@ -35,8 +35,9 @@ core::Status refuse_minor(const core::Schema& schema, const core::Lead& lead) {
                           age ? age->name : std::string());
 }
 
-core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el) {
-  LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead(schema, el));
+core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom::element el,
+                                       const core::ParseOptions& options) {
+  LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead(schema, el, options));
   LS_TRY(refuse_minor(schema, lead));
   return lead;
 }
@@ -206,7 +207,10 @@ void withdraw(const ScoringOptions& opts, const core::Lead& lead) {
 
 core::Result<core::Lead> parse_for_policy(const model::Scorer& scorer, const ScoringOptions& opts,
                                           simdjson::dom::element el) {
-  LS_ASSIGN_OR_RETURN(core::Lead lead, parse_checked(scorer.schema(), el));
+  // --pseudonymise-lead-ids: phone- or e-mail-like ids become keyed hashes instead of 422s.
+  core::ParseOptions po;
+  po.pseudonymise_lead_id = opts.id_pseudonymiser;
+  LS_ASSIGN_OR_RETURN(core::Lead lead, parse_checked(scorer.schema(), el, po));
   withdraw(opts, lead);
   if (opts.require_consent && !has_consent(lead)) {
     const auto* cf = scorer.schema().consent_field();

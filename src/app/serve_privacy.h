@@ -1,0 +1,28 @@
+#pragma once
+// Privacy flags of `leadscore serve` (docs/PRIVACY.md): lead id pseudonymisation and the
+// retention job. Kept apart from cmd_serve.cpp so the serve wiring stays a few lines.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+
+#include "http/http.h"
+
+namespace app {
+
+struct PrivacyServeOptions {
+  bool pseudonymise_lead_ids = false;  // secret from $LEADSCORE_ID_SECRET
+  int64_t retention_interval_s = 300;
+  int64_t retention_delivered_days = 30;
+  int64_t audit_retention_days = 365;
+};
+
+void add_privacy_serve_options(CLI::App* cmd, PrivacyServeOptions& o);
+// The pseudonymiser for ScoringOptions::id_pseudonymiser (empty unless asked). A missing or
+// short secret is a startup error (exit 2).
+http::LeadIdPseudonymiser lead_id_pseudonymiser(const PrivacyServeOptions& o);
+// Intervals and ages from the flags; the caller adds the stores it opened (purge_cache,
+// purge_delivered, audit_log_path) before http::start_retention.
+http::RetentionOptions retention_options(const PrivacyServeOptions& o);
+
+}  // namespace app
