@@ -42,7 +42,7 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-ser
 fi
 
 # npm packages (served from disk: Swagger UI; browser tests drive Debian's chromium).
-if [ -f package.json ] && [ ! -d node_modules/swagger-ui-dist ]; then
+if [ -f package.json ] && { [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
 fi
 echo "setup-deps: ok" >&2

@@ -9,6 +9,7 @@
 
 #include "app/app.h"
 #include "cache/cache.h"
+#include "crm/crm.h"
 #include "http/http.h"
 #include "text/text.h"
 
@@ -35,7 +36,26 @@ struct ServeOptions {
   std::string text_model_dir;
   unsigned text_threads = 1;
   bool no_access_log = false;
+  // Cache: local (default), none, redis, two-level.
+  std::string cache_mode = "local";
+  std::string redis_url;
+  int64_t cache_ttl_s = 3600;
+  size_t cache_entries = 100'000;
+  int64_t redis_timeout_ms = 5;
+  // CRM push: enabled by --crm-url; events queue durably in the outbox first.
+  std::string data_dir = "var";
+  std::string outbox_path;
+  std::string crm_url;
+  int crm_concurrency = 8;
+  int crm_max_attempts = 10;
+  bool require_consent = false;
 };
+
+// Secrets come from the environment (never from argv, which other users can read in ps).
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
 
 std::string self_exe() {
   std::error_code ec;
@@ -46,6 +66,86 @@ std::string self_exe() {
 void fail(const std::string& message) {
   std::fprintf(stderr, "leadscore serve: %s\n", message.c_str());
   exit_with(2);
+}
+
+void wire_cache(const ServeOptions& o, http::Server& server, http::ScoringOptions& so) {
+  auto mode = cache::parse_mode(o.cache_mode);
+  if (!mode) fail(mode.error().message);
+  if (*mode == cache::Mode::local && !o.redis_url.empty() && o.cache_mode == "local") {
+    mode = cache::Mode::redis;  // --redis alone means: share the cache through Redis
+  }
+  cache::CacheConfig cc;
+  cc.mode = *mode;
+  cc.ttl = std::chrono::seconds(o.cache_ttl_s);
+  cc.max_entries = o.cache_entries;
+  cc.redis_url = o.redis_url;
+  cc.command_timeout = std::chrono::milliseconds(o.redis_timeout_ms);
+  auto c = cache::make_cache(cc);
+  if (!c) fail(c.error().message);
+  auto tagger = cache::make_lead_tagger(cc.mode, env_or_empty("LEADSCORE_CACHE_SECRET"));
+  if (!tagger) fail(tagger.error().message + " (set LEADSCORE_CACHE_SECRET)");
+  so.cache = std::shared_ptr<cache::Cache>(std::move(*c));
+  so.cache_ttl = cc.ttl;
+  so.tagger = std::make_shared<const cache::LeadTagger>(*std::move(tagger));
+  std::shared_ptr<cache::Cache> cache_ptr = so.cache;
+  auto& m = server.metrics();
+  m.callback("leadscore_cache_hits_total", "Score cache hits", "counter", {},
+             [cache_ptr] { return static_cast<double>(cache_ptr->stats().hits); });
+  m.callback("leadscore_cache_misses_total", "Score cache misses", "counter", {},
+             [cache_ptr] { return static_cast<double>(cache_ptr->stats().misses); });
+  m.callback("leadscore_cache_errors_total", "Remote cache operations that failed", "counter",
+             {}, [cache_ptr] { return static_cast<double>(cache_ptr->stats().errors); });
+  m.callback("leadscore_cache_skipped_total", "Remote cache operations skipped (breaker open)",
+             "counter", {}, [cache_ptr] { return static_cast<double>(cache_ptr->stats().skipped); });
+  m.callback("leadscore_cache_breaker_open", "1 while the Redis circuit breaker is open",
+             "gauge", {}, [cache_ptr] {
+               return cache_ptr->stats().breaker == cache::BreakerState::closed ? 0.0 : 1.0;
+             });
+  server.add_readiness_check("cache", [cache_ptr] {
+    if (cache_ptr->health() == cache::Health::ok) return http::Readiness{};
+    return http::Readiness{http::Readiness::State::kDegraded,
+                           "redis unavailable: scoring continues uncached"};
+  });
+}
+
+void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions& so,
+              std::unique_ptr<crm::Deliverer>& deliverer) {
+  if (o.crm_url.empty()) return;
+  const std::string secret = env_or_empty("LEADSCORE_CRM_SECRET");
+  if (secret.empty()) fail("--crm-url needs LEADSCORE_CRM_SECRET (the webhook signing key)");
+  crm::OutboxOptions oo;
+  oo.path = o.outbox_path.empty() ? o.data_dir + "/outbox.sqlite" : o.outbox_path;
+  auto outbox = crm::Outbox::open(oo);
+  if (!outbox) fail("cannot open outbox " + oo.path + ": " + outbox.error().message);
+  so.outbox = std::shared_ptr<crm::Outbox>(std::move(*outbox));
+  crm::DelivererOptions dopt;
+  dopt.url = o.crm_url;
+  dopt.secret = secret;
+  dopt.concurrency = o.crm_concurrency;
+  dopt.retry.max_attempts = o.crm_max_attempts;
+  deliverer = std::make_unique<crm::Deliverer>(*so.outbox, dopt);
+  if (auto st = deliverer->start(); !st) fail(st.error().message);
+  crm::Deliverer* d = deliverer.get();
+  auto& m = server.metrics();
+  m.callback("leadscore_crm_outbox_depth", "CRM events waiting for delivery", "gauge", {},
+             [d] { return static_cast<double>(d->stats().depth); });
+  for (const char* outcome : {"delivered", "retried", "dead_lettered"}) {
+    const std::string o2 = outcome;
+    m.callback("leadscore_crm_deliveries_total", "CRM delivery attempts by outcome", "counter",
+               {{"outcome", o2}}, [d, o2] {
+                 const auto s = d->stats();
+                 return static_cast<double>(o2 == "delivered" ? s.delivered
+                                            : o2 == "retried" ? s.retried
+                                                              : s.dead_lettered);
+               });
+  }
+  server.add_readiness_check("crm", [d] {
+    if (!d->stuck(std::chrono::minutes(5))) return http::Readiness{};
+    return http::Readiness{http::Readiness::State::kDegraded,
+                           "CRM deliverer made no progress for 5 minutes; events are queued"};
+  });
+  http::log_event("info", "crm_push_enabled",
+                  {{"outbox", oo.path}, {"crm", crm::redact_url(o.crm_url)}});
 }
 
 void run_serve(const ServeOptions& o) {
@@ -82,6 +182,7 @@ void run_serve(const ServeOptions& o) {
   }
 
   http::Server server(cfg);
+  std::unique_ptr<crm::Deliverer> deliverer;  // stops before the outbox it reads
   http::BuiltinOptions bo;
   bo.openapi_path = o.openapi_path;
   bo.docs_dir = o.docs_dir.empty() ? http::find_swagger_ui_dir(self_exe()) : o.docs_dir;
@@ -96,6 +197,17 @@ void run_serve(const ServeOptions& o) {
                     {{"message", "web/ not found: the console at / is disabled (--web-dir)"}});
   }
   http::add_builtin_routes(server, bo);
+  std::error_code mkdir_ec;
+  std::filesystem::create_directories(o.data_dir, mkdir_ec);
+  auto file_hook = http::open_audit_log(o.data_dir + "/audit.log");
+  if (!file_hook) fail("cannot open the audit log in " + o.data_dir);
+  // Audit records go to the append-only file and, as before, to the JSON log on stderr.
+  server.set_audit_hook([file_hook = std::move(file_hook)](const http::AuditEvent& ev) {
+    file_hook(ev);
+    http::log_event("warn", "audit",
+                    {{"action", ev.action}, {"outcome", ev.outcome}, {"route", ev.route},
+                     {"request_id", ev.request_id}, {"key_id", ev.key_id}, {"detail", ev.detail}});
+  });
 
   if (!o.model_dir.empty()) {
     auto models = std::make_shared<http::ModelHolder>(o.model_dir);
@@ -105,6 +217,9 @@ void run_serve(const ServeOptions& o) {
     }
     http::ScoringOptions so;
     so.max_batch = o.max_batch;
+    so.require_consent = o.require_consent;
+    wire_cache(o, server, so);
+    wire_crm(o, server, so, deliverer);
     http::add_scoring_routes(server, models, so);
 
     // Rerank: MiniLM with --text-model, else the BM25 lexical encoder. A --text-model that
@@ -126,6 +241,11 @@ void run_serve(const ServeOptions& o) {
     lo.max_bytes = 96u << 20;
     ro.cache = std::make_shared<cache::LocalLru>(lo);
     http::add_rerank_routes(server, models, ro);
+    http::PrivacyOptions po;
+    po.cache = so.cache;
+    po.tagger = so.tagger;
+    po.outbox = so.outbox;
+    http::add_privacy_routes(server, po);
   } else {
     // No model: scoring routes are not wired; the model routes and /readyz say why.
     server.add_readiness_check("model", [] {
@@ -209,6 +329,31 @@ void add_serve_command(CLI::App& root) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_flag("--no-access-log", opts->no_access_log, "No per-request log lines");
+  cmd->add_option("--cache", opts->cache_mode, "Score cache: local, none, redis, two-level")
+      ->capture_default_str();
+  cmd->add_option("--redis", opts->redis_url,
+                  "redis://[user:password@]host:port/db (shared cache for several replicas)");
+  cmd->add_option("--cache-ttl", opts->cache_ttl_s, "Cache entry lifetime, seconds")
+      ->check(CLI::Range(int64_t{1}, int64_t{30} * 86400))
+      ->capture_default_str();
+  cmd->add_option("--cache-entries", opts->cache_entries, "In-process cache size bound")
+      ->capture_default_str();
+  cmd->add_option("--redis-timeout-ms", opts->redis_timeout_ms, "Redis command timeout")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", opts->data_dir, "Where the outbox and audit log live")
+      ->capture_default_str();
+  cmd->add_option("--outbox", opts->outbox_path, "Outbox SQLite file (default DATA_DIR/outbox.sqlite)");
+  cmd->add_option("--crm-url", opts->crm_url,
+                  "CRM webhook: scored leads with consent are pushed here (secret in "
+                  "$LEADSCORE_CRM_SECRET)");
+  cmd->add_option("--crm-concurrency", opts->crm_concurrency, "CRM requests in flight")
+      ->capture_default_str();
+  cmd->add_option("--crm-max-attempts", opts->crm_max_attempts,
+                  "Delivery attempts before an event is dead-lettered")
+      ->capture_default_str();
+  cmd->add_flag("--require-consent", opts->require_consent,
+                "Refuse leads without consent: true (default: score them for the broker's own "
+                "use, never cached or pushed)");
   cmd->callback([opts] { run_serve(*opts); });
 }
 

@@ -30,7 +30,9 @@
 
 #include <simdjson.h>
 
+#include "cache/cache.h"
 #include "core/core.h"
+#include "crm/crm.h"
 
 namespace model {
 class Scorer;
@@ -430,6 +432,16 @@ class ModelHolder {
 
 struct ScoringOptions {
   size_t max_batch = 10000;  // leads per batch request; more is 413 batch_too_large
+  // Repeated leads are answered from here (key: model version + encoded row). Null: no cache.
+  std::shared_ptr<cache::Cache> cache;
+  cache::Ttl cache_ttl = std::chrono::hours(1);
+  // Tags cache entries with a keyed hash of the lead id, so erasure can find them.
+  std::shared_ptr<const cache::LeadTagger> tagger;
+  // Scored leads with consent are queued here for the CRM; the response waits for the commit.
+  std::shared_ptr<crm::Outbox> outbox;
+  // true: a lead without consent: true is refused (422 consent_required) instead of being
+  // scored for the broker's own use (never cached, never pushed).
+  bool require_consent = false;
 };
 
 // POST /v1/score, POST /score (original prototype's body), GET /v1/model,
@@ -437,6 +449,19 @@ struct ScoringOptions {
 // leadscore_model_info{version}.
 void add_scoring_routes(Server& server, std::shared_ptr<ModelHolder> models,
                         const ScoringOptions& opts);
+
+// POST /v1/erase {"lead_id"} and GET /v1/leads/{id}/record (admin scope): erasure and access
+// for one lead across the cache and the CRM outbox; each erasure writes an audit record with a
+// keyed hash of the id (never the id).
+struct PrivacyOptions {
+  std::shared_ptr<cache::Cache> cache;
+  std::shared_ptr<const cache::LeadTagger> tagger;
+  std::shared_ptr<crm::Outbox> outbox;
+};
+void add_privacy_routes(Server& server, const PrivacyOptions& opts);
+// An audit hook appending one JSON line per event to `path` (created 0600, append-only).
+// Empty function if the file cannot be opened.
+AuditHook open_audit_log(const std::string& path);
 
 // ---------------------------------------------------------------------------------------
 // Rerank

@@ -2,8 +2,11 @@
 // JSON result. Single leads, batches with per-item errors in place, the original prototype's
 // POST /score, model info and atomic reload.
 
+#include <atomic>
 #include <cmath>
 
+#include "cache/cache.h"
+#include "crm/crm.h"
 #include "http/http.h"
 #include "http/lead_items.h"
 #include "model/model.h"
@@ -87,11 +90,12 @@ void write_result(core::JsonWriter& w, const model::Scorer& scorer, const core::
   w.key("lead_id");
   if (lead.id.empty()) w.null();
   else w.value(std::string_view(lead.id));
-  w.field("intent_score", r.intent_score);
+  // float precision: a cache hit (stored compactly as float) answers byte for byte the same.
+  w.field("intent_score", static_cast<float>(r.intent_score));
   w.field("score", r.score);
   const char grade[2] = {r.grade, '\0'};
   w.field("grade", std::string_view(grade, 1));
-  w.field("percentile", r.percentile);
+  w.field("percentile", static_cast<float>(r.percentile));
   w.key("reasons").begin_array();
   for (int k = 0; k < r.n_reasons; ++k) {
     const auto& reason = r.reasons[static_cast<size_t>(k)];
@@ -112,20 +116,124 @@ void write_result(core::JsonWriter& w, const model::Scorer& scorer, const core::
   w.end_object();
 }
 
-core::Status score_single(const model::Scorer& scorer, simdjson::dom::element el,
-                          Response& res) {
+// Cache values are the compact result; conversion both ways keeps every field we answer.
+cache::ScoreValue to_cache_value(const model::ScoreResult& r) {
+  cache::ScoreValue v;
+  v.intent_score = static_cast<float>(r.intent_score);
+  v.score = static_cast<uint8_t>(r.score);
+  v.grade = r.grade;
+  v.percentile = static_cast<float>(r.percentile);
+  v.n_reasons = static_cast<uint8_t>(r.n_reasons);
+  for (int k = 0; k < r.n_reasons; ++k) {
+    const auto& in = r.reasons[static_cast<size_t>(k)];
+    v.reasons[static_cast<size_t>(k)] = {static_cast<uint16_t>(in.feature), in.value, in.impact};
+  }
+  return v;
+}
+
+bool from_cache_value(std::string_view bytes, size_t n_features, model::ScoreResult& r) {
+  auto v = cache::unpack_score(bytes);
+  if (!v || v->n_reasons > 3) return false;
+  r.intent_score = v->intent_score;
+  r.score = v->score;
+  r.grade = v->grade;
+  r.percentile = v->percentile;
+  r.n_reasons = v->n_reasons;
+  for (int k = 0; k < r.n_reasons; ++k) {
+    const auto& in = v->reasons[static_cast<size_t>(k)];
+    if (in.feature >= n_features) return false;  // a corrupt or foreign entry: rescore
+    r.reasons[static_cast<size_t>(k)] = {in.feature, in.value, in.impact};
+  }
+  return true;
+}
+
+// Consent policy (docs/PRIVACY.md): only a lead with consent: true is cached beyond the
+// request or pushed to the CRM; others are scored for the broker's own use, or refused when
+// the server requires consent.
+bool has_consent(const core::Lead& lead) { return lead.consent.value_or(false); }
+
+crm::Event make_event(const model::Scorer& scorer, const core::Lead& lead,
+                      const model::ScoreResult& r) {
+  crm::Event ev;
+  ev.event_id = crm::new_event_id();
+  ev.lead_id = lead.id;
+  ev.model_version = scorer.version();
+  ev.intent_score = static_cast<float>(r.intent_score);
+  ev.score = r.score;
+  ev.grade = std::string(1, r.grade);
+  ev.scored_at_ms = crm::system_clock_ms();
+  const auto& schema = scorer.schema();
+  for (int k = 0; k < r.n_reasons; ++k) {
+    const auto& reason = r.reasons[static_cast<size_t>(k)];
+    const auto i = static_cast<size_t>(reason.feature);
+    ev.reasons.push_back({schema.feature_names()[i],
+                          core::describe_feature_value(schema, i, reason.value),
+                          static_cast<double>(reason.impact)});
+  }
+  return ev;
+}
+
+// Scores one parsed lead through the cache; queues its CRM event when it should be pushed.
+void score_lead(const model::Scorer& scorer, const ScoringOptions& opts, const core::Lead& lead,
+                model::ScoreResult& r, bool& cached, std::vector<crm::Event>& events) {
+  cached = false;
+  const bool consent = has_consent(lead);
+  cache::Key key;
+  if (opts.cache && consent) {
+    key = cache::make_key(scorer.version(), lead.features);
+    thread_local std::string bytes;
+    cached = opts.cache->get_into(key, bytes) &&
+             from_cache_value(bytes, scorer.schema().feature_count(), r);
+  }
+  if (!cached) {
+    scorer.score(lead, r);
+    if (opts.cache && consent) {
+      const auto tag = (opts.tagger && !lead.id.empty()) ? opts.tagger->tag(lead.id)
+                                                         : cache::LeadTag{};
+      opts.cache->put(key, cache::pack_score(to_cache_value(r)), opts.cache_ttl, tag);
+    }
+  }
+  if (opts.outbox && consent && !lead.id.empty()) events.push_back(make_event(scorer, lead, r));
+}
+
+// Withdrawal (consent: false for a lead id): cancel its queued pushes and drop its cache
+// entries now; the rest of its record goes with POST /v1/erase or retention.
+void withdraw(const ScoringOptions& opts, const core::Lead& lead) {
+  if (lead.id.empty() || !lead.consent.has_value() || *lead.consent) return;
+  if (opts.outbox) opts.outbox->cancel_lead(lead.id, [](core::Result<int64_t>) {});
+  if (opts.cache && opts.tagger) (void)opts.cache->erase_lead(opts.tagger->tag(lead.id));
+}
+
+core::Result<core::Lead> parse_for_policy(const model::Scorer& scorer, const ScoringOptions& opts,
+                                          simdjson::dom::element el) {
   LS_ASSIGN_OR_RETURN(core::Lead lead, parse_checked(scorer.schema(), el));
+  withdraw(opts, lead);
+  if (opts.require_consent && !has_consent(lead)) {
+    const auto* cf = scorer.schema().consent_field();
+    return core::make_error("consent_required",
+                            "this server scores only leads with consent: true",
+                            cf ? cf->name : std::string());
+  }
+  return lead;
+}
+
+core::Status score_single(const model::Scorer& scorer, const ScoringOptions& opts,
+                          simdjson::dom::element el, Response& res,
+                          std::vector<crm::Event>& events) {
+  LS_ASSIGN_OR_RETURN(core::Lead lead, parse_for_policy(scorer, opts, el));
   model::ScoreResult r;
-  scorer.score(lead, r);
+  bool cached = false;
+  score_lead(scorer, opts, lead, r, cached, events);
   res.body.clear();
   core::JsonWriter w(res.body);
-  write_result(w, scorer, lead, r, false);
+  write_result(w, scorer, lead, r, cached);
   res.lead_id = lead.id;
   return core::ok();
 }
 
 core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads,
-                         const ScoringOptions& opts, Response& res) {
+                         const ScoringOptions& opts, Response& res,
+                         std::vector<crm::Event>& events) {
   const size_t n = leads.size();
   if (n > opts.max_batch) {
     return core::make_error("batch_too_large",
@@ -139,17 +247,48 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
   model::ScoreResult r;
   size_t index = 0;
   for (simdjson::dom::element el : leads) {
-    auto lead = parse_checked(scorer.schema(), el);
+    auto lead = parse_for_policy(scorer, opts, el);
     if (!lead) {
       write_item_error(w, index, safe_item_id(scorer.schema(), el), lead.error());
     } else {
-      scorer.score(*lead, r);
-      write_result(w, scorer, *lead, r, false);
+      bool cached = false;
+      score_lead(scorer, opts, *lead, r, cached, events);
+      write_result(w, scorer, *lead, r, cached);
     }
     ++index;
   }
   w.end_array().field("model_version", std::string_view(scorer.version())).end_object();
   return core::ok();
+}
+
+// Answers once every CRM event of the request is committed to the outbox (DESIGN: a 200
+// means the push is durable). Group commit batches concurrent requests' events.
+void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> events, Response res,
+                       Responder responder) {
+  if (events.empty()) return responder.send(std::move(res));
+  struct Pending {
+    std::atomic<size_t> left;
+    std::atomic<bool> failed{false};
+    Response res;
+    Responder responder;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = events.size();
+  pending->res = std::move(res);
+  pending->responder = std::move(responder);
+  for (auto& ev : events) {
+    opts.outbox->append(std::move(ev), [pending](core::Status st) {
+      if (!st) pending->failed = true;
+      if (pending->left.fetch_sub(1) != 1) return;
+      if (pending->failed) {
+        Response err;
+        write_error(err, 503, "outbox_unavailable",
+                    "the score could not be queued for the CRM; retry the request");
+        return pending->responder.send(std::move(err));
+      }
+      pending->responder.send(std::move(pending->res));
+    });
+  }
 }
 
 void register_model_info(MetricsRegistry& metrics, const std::string& version) {
@@ -198,28 +337,34 @@ void add_scoring_routes(Server& server, std::shared_ptr<ModelHolder> models,
     return Readiness{Readiness::State::kOk, "version " + s->version()};
   });
 
-  r.add("POST", "/v1/score", Scope::kScore, BodyPolicy::kJsonRequired,
-        [models, opts](Request& req, Response& res) -> core::Status {
-          auto scorer = models->get();
-          if (!scorer) return core::make_error("not_ready", "no model loaded");
-          LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
-          simdjson::dom::object obj;
-          if (!el.get(obj)) {
-            simdjson::dom::array leads;
-            if (!obj["leads"].get(leads)) return score_batch(*scorer, leads, opts, res);
-          }
-          return score_single(*scorer, el, res);
-        });
-
+  // Scoring runs inline on the io thread (microseconds); only the outbox commit is waited
+  // for, asynchronously.
+  auto score_route = [models, opts](bool allow_batch) {
+    return [models, opts, allow_batch](Request& req, Responder responder) {
+      Response res;
+      std::vector<crm::Event> events;
+      auto st = [&]() -> core::Status {
+        auto scorer = models->get();
+        if (!scorer) return core::make_error("not_ready", "no model loaded");
+        LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
+        simdjson::dom::object obj;
+        if (allow_batch && !el.get(obj)) {
+          simdjson::dom::array leads;
+          if (!obj["leads"].get(leads)) return score_batch(*scorer, leads, opts, res, events);
+        }
+        return score_single(*scorer, opts, el, res, events);
+      }();
+      if (!st) {
+        write_error(res, st.error());
+        return responder.send(std::move(res));
+      }
+      send_after_commit(opts, std::move(events), std::move(res), std::move(responder));
+    };
+  };
+  r.add_async("POST", "/v1/score", Scope::kScore, BodyPolicy::kJsonRequired, score_route(true));
   // The original prototype's endpoint: one flat lead, answering at least intent_score and
   // cached; missing fields are scored (XGBoost default branch) and listed, not refused.
-  r.add("POST", "/score", Scope::kScore, BodyPolicy::kJsonRequired,
-        [models](Request& req, Response& res) -> core::Status {
-          auto scorer = models->get();
-          if (!scorer) return core::make_error("not_ready", "no model loaded");
-          LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
-          return score_single(*scorer, el, res);
-        });
+  r.add_async("POST", "/score", Scope::kScore, BodyPolicy::kJsonRequired, score_route(false));
 
   r.add("GET", "/v1/model", Scope::kAnyKey, BodyPolicy::kNone,
         [models](Request&, Response& res) -> core::Status {

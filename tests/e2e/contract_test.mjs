@@ -171,6 +171,23 @@ if (withModel) {
     ["POST", "/rerank", R, `{"target_intent":"2 bhk","leads":[${lead(1, { bhk: 99 })}]}`, 422],
   );
 }
+if (withModel) {
+  // DPDP routes (admin scope); with --crm-url the record carries outbox events too.
+  const A = { "X-API-Key": "c-admin", ...J };
+  cases.push(
+    ["GET", "/v1/leads/C-1/record", { "X-API-Key": "c-admin" }, undefined, 200],
+    ["GET", "/v1/leads/C-1/record", { "X-API-Key": "c-score" }, undefined, 403],
+    ["GET", "/v1/leads/9876543210/record", { "X-API-Key": "c-admin" }, undefined, 422],
+    ["POST", "/v1/erase", S, '{"lead_id":"C-1"}', 403],
+    ["POST", "/v1/erase", A, '{"lead_id":"C-1"}', 200],
+    ["POST", "/v1/erase", A, '{"lead_id":"C-never-seen"}', 200],
+    ["POST", "/v1/erase", A, '{"lead_id":"+91 98765 43210"}', 422],
+    ["POST", "/v1/erase", A, '{"lead_id":"C-1","x":1}', 422],
+    ["POST", "/v1/erase", A, "{}", 422],
+    ["POST", "/v1/erase", A, "{", 400],
+    ["GET", "/v1/leads/C-1/record", { "X-API-Key": "c-admin" }, undefined, 200],
+  );
+}
 // Extra cases appear here as endpoints get wired (scoring, rerank, erase, records).
 if (process.env.LEADSCORE_CONTRACT_CASES) {
   cases.push(...JSON.parse(readFileSync(process.env.LEADSCORE_CONTRACT_CASES, "utf8")));

@@ -63,7 +63,9 @@ def version_of(name):
 class Scoring(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = ServerProc(BIN, ["--model", model_dir("real_estate"), "--max-batch", "50"]).start()
+        # No cache: these tests compare fresh scores (cached answers: http_integration_test.py).
+        cls.srv = ServerProc(BIN, ["--model", model_dir("real_estate"), "--max-batch", "50",
+                                   "--cache", "none"]).start()
 
     @classmethod
     def tearDownClass(cls):

@@ -1,0 +1,184 @@
+// DPDP routes: erasure (POST /v1/erase) and access (GET /v1/leads/{id}/record), plus the
+// append-only audit log. Both routes need the admin scope: they act on one person's data.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "http/http.h"
+
+namespace http {
+namespace {
+
+core::Result<std::string> checked_lead_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) {
+    return core::make_error("field_out_of_range", "lead_id must be 1..128 characters", "lead_id");
+  }
+  // Ids that are phone numbers or e-mails are refused at scoring, so nothing is held under
+  // them; refusing here too keeps such values out of the audit log.
+  if (core::looks_like_pii(id)) {
+    return core::make_error("lead_id_looks_like_pii",
+                            "lead_id looks like a phone number, e-mail or ID number", "lead_id");
+  }
+  return std::string(id);
+}
+
+core::Result<std::string> erase_body_lead_id(const Request& req) {
+  LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
+  simdjson::dom::object obj;
+  if (el.get(obj)) return core::make_error("not_an_object", "the body must be a JSON object");
+  std::string_view id;
+  bool seen = false;
+  for (auto [k, v] : obj) {
+    if (k != "lead_id") {
+      return core::make_error("unknown_field", "only lead_id is accepted", std::string(k));
+    }
+    if (v.get(id)) {
+      return core::make_error("field_type_mismatch", "lead_id must be a string", "lead_id");
+    }
+    seen = true;
+  }
+  if (!seen) return core::make_error("missing_field", "lead_id is required", "lead_id");
+  return checked_lead_id(id);
+}
+
+// What the cache holds for a lead, without PII (scores and reason codes only).
+void write_cache_entries(core::JsonWriter& w, const std::vector<cache::LeadEntry>& entries) {
+  w.begin_array();
+  for (const auto& e : entries) {
+    w.begin_object();
+    if (auto v = cache::unpack_score(e.value)) {
+      w.field("intent_score", v->intent_score).field("score", static_cast<unsigned>(v->score));
+      w.field("grade", std::string_view(&v->grade, 1));
+      w.key("reason_features").begin_array();
+      for (int k = 0; k < v->n_reasons; ++k) {
+        w.value(static_cast<unsigned>(v->reasons[static_cast<size_t>(k)].feature));
+      }
+      w.end_array();
+    }
+    w.field("expires_in_s", static_cast<int64_t>(
+                                std::chrono::duration_cast<std::chrono::seconds>(e.ttl_left).count()));
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
+AuditHook open_audit_log(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return {};
+  return [fd](const AuditEvent& ev) {
+    std::string line;
+    core::JsonWriter w(line);
+    const auto now = std::chrono::system_clock::now();
+    w.begin_object().field("ts_ms", static_cast<int64_t>(
+                                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             now.time_since_epoch())
+                                             .count()));
+    w.field("action", ev.action).field("outcome", ev.outcome).field("route", ev.route);
+    w.field("request_id", ev.request_id).field("key_id", ev.key_id).field("detail", ev.detail);
+    w.end_object();
+    line.push_back('\n');
+    // One write(2) per record: O_APPEND keeps concurrent records whole.
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
+  };
+}
+
+void add_privacy_routes(Server& server, const PrivacyOptions& opts) {
+  auto& r = server.router();
+  r.add_async(
+      "POST", "/v1/erase", Scope::kAdmin, BodyPolicy::kJsonRequired,
+      [&server, opts](Request& req, Responder responder) {
+        Response res;
+        auto id = erase_body_lead_id(req);
+        if (!id) {
+          write_error(res, id.error());
+          return responder.send(std::move(res));
+        }
+        // The audit log records a keyed hash of the id, never the id itself.
+        const std::string tag = opts.tagger ? std::string(opts.tagger->tag(*id).str()) : "";
+        int64_t cache_removed = 0;
+        if (opts.cache && opts.tagger) {
+          auto n = opts.cache->erase_lead(opts.tagger->tag(*id));
+          if (!n) {
+            server.audit({"erase", "cache_unavailable", "/v1/erase", req.request_id, req.key_id, tag});
+            write_error(res, 503, "cache_unavailable",
+                        "the cache could not be erased now; nothing was reported erased, retry");
+            return responder.send(std::move(res));
+          }
+          cache_removed = static_cast<int64_t>(*n);
+        }
+        auto finish = [&server, tag, cache_removed, rid = std::string(req.request_id),
+                       kid = req.key_id](crm::EraseCounts counts, Responder rsp) {
+          Response out;
+          core::JsonWriter w(out.body);
+          w.begin_object().field("status", "erased").field("lead_id_hash", std::string_view(tag));
+          w.key("removed").begin_object().field("cache_entries", cache_removed);
+          w.field("outbox_pending", counts.pending).field("outbox_delivered", counts.delivered);
+          w.field("outbox_dead_letter", counts.dead_letter).end_object().end_object();
+          const std::string detail = tag + " cache=" + std::to_string(cache_removed) +
+                                     " outbox=" + std::to_string(counts.total());
+          server.audit({"erase", "ok", "/v1/erase", rid, kid, detail});
+          rsp.send(std::move(out));
+        };
+        if (!opts.outbox) return finish({}, std::move(responder));
+        auto rsp = std::make_shared<Responder>(std::move(responder));
+        opts.outbox->erase_lead(*id, [finish, rsp](core::Result<crm::EraseCounts> counts) {
+          if (!counts) {
+            Response err;
+            write_error(err, 503, "outbox_unavailable", "the outbox could not be erased; retry");
+            return rsp->send(std::move(err));
+          }
+          finish(*counts, std::move(*rsp));
+        });
+      });
+
+  r.add_async(
+      "GET", "/v1/leads/{id}/record", Scope::kAdmin, BodyPolicy::kNone,
+      [opts](Request& req, Responder responder) {
+        Response res;
+        auto id = checked_lead_id(req.param("id"));
+        if (!id) {
+          write_error(res, id.error());
+          return responder.send(std::move(res));
+        }
+        std::string cache_json = "[]";
+        if (opts.cache && opts.tagger) {
+          auto entries = opts.cache->lead_entries(opts.tagger->tag(*id));
+          if (!entries) {
+            write_error(res, 503, "cache_unavailable", "the cache could not be read; retry");
+            return responder.send(std::move(res));
+          }
+          cache_json.clear();
+          core::JsonWriter cw(cache_json);
+          write_cache_entries(cw, *entries);
+        }
+        auto finish = [id = *id, cache_json](const crm::LeadRecord* rec, Responder rsp) {
+          Response out;
+          core::JsonWriter w(out.body);
+          w.begin_object().field("lead_id", std::string_view(id));
+          w.key("cache").raw(cache_json);
+          w.key("crm");
+          if (rec) crm::write_lead_record_json(*rec, w);
+          else w.null();
+          w.end_object();
+          out.lead_id = id;
+          rsp.send(std::move(out));
+        };
+        if (!opts.outbox) return finish(nullptr, std::move(responder));
+        auto rsp = std::make_shared<Responder>(std::move(responder));
+        opts.outbox->record_for_lead(*id, [finish, rsp](core::Result<crm::LeadRecord> rec) {
+          if (!rec) {
+            Response err;
+            write_error(err, 503, "outbox_unavailable", "the outbox could not be read; retry");
+            return rsp->send(std::move(err));
+          }
+          finish(&*rec, std::move(*rsp));
+        });
+      });
+}
+
+}  // namespace http

@@ -1,0 +1,502 @@
+"""End-to-end tests of `leadscore serve` with its cache (in-process and a real redis-server), the
+CRM outbox (a real `leadscore crm-receiver`) and the DPDP routes (POST /v1/erase,
+GET /v1/leads/{id}/record): cached answers, consent policy, two replicas sharing Redis, Redis
+killed under load, PII canaries in Redis / logs / audit log / outbox files / receiver store,
+crash safety of the outbox (kill -9 mid-load), and erasure.
+
+Usage: python3 http_integration_test.py <leadscore binary> <models dir>"""
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serverproc import ServerProc  # noqa: E402
+
+warnings.simplefilter("ignore", ResourceWarning)
+BIN = ""
+MODELS = ""
+KEY = {"Authorization": "Bearer e2e-score-key"}
+ADMIN = {"X-API-Key": "e2e-admin-key"}
+CACHE_SECRET = "integ-cache-secret-0123456789abcdef"
+CRM_SECRET = "integ-crm-secret-0123456789abcdef"
+CANARIES = {"name": "Ottoline Brackenridge", "phone": "+91 98123 45670", "email": "ob.canary31@example.org"}
+NEEDLES = [b"Ottoline", b"Brackenridge", b"98123", b"45670", b"ob.canary31", b"Velvetmoss"]
+
+
+def lead(i, **over):
+    d = {"lead_id": "L-%d" % i, "source": ["99acres", "MagicBricks", "Housing.com"][i % 3],
+         "city": ["Mumbai", "Pune", "Bengaluru"][i % 3], "transaction_type": "Buy",
+         "property_type": "Apartment", "bhk": 1 + i % 4, "budget_lakh": 50 + i % 200,
+         "loan_preapproved": i % 2 == 0, "purpose": "Self-use", "site_visit_scheduled": i % 3 == 0,
+         "site_visits_done": i % 3, "calls_attempted": 3 + i % 5, "calls_answered": i % 4,
+         "whatsapp_replies": i % 7, "email_opens": i % 5, "page_views": 5 + i % 40,
+         "time_on_site_s": 60.5 * (1 + i % 9), "days_since_enquiry": i % 30,
+         "first_response_min": 5 + i % 50, "consent": True}
+    d.update(over)
+    return d
+
+
+def canary_lead(i, **over):
+    d = lead(i, notes="Call Ottoline Brackenridge on +91 98123 45670, ob.canary31@example.org, Velvetmoss Towers",
+             **CANARIES)
+    d.update(over)
+    return d
+
+
+def model_dir(name):
+    return os.path.join(MODELS, name, "latest")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=20, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+class Redis:
+    """A throw-away redis-server on a free loopback port (no persistence)."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for(lambda: self.cli("PING") == "PONG", 10):
+            raise RuntimeError("redis-server did not start")
+        return self
+
+    def cli(self, *args):
+        r = subprocess.run(["redis-cli", "-p", str(self.port), "--raw"] + list(args),
+                           capture_output=True, timeout=10)
+        return r.stdout.decode("latin-1").strip()
+
+    def cli_bytes(self, *args):
+        return subprocess.run(["redis-cli", "-p", str(self.port), "--raw"] + list(args),
+                              capture_output=True, timeout=10).stdout
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Receiver:
+    """`leadscore crm-receiver` with a JSON-lines store."""
+
+    def __init__(self, store, port=0, extra=()):
+        self.store = store
+        self.port = port
+        self.extra = list(extra)
+        self.proc = None
+        self.out = tempfile.NamedTemporaryFile(prefix="crm-recv-", suffix=".out", delete=False)
+
+    def start(self):
+        self.out.truncate(0)
+        self.proc = subprocess.Popen(
+            [BIN, "crm-receiver", "--port", str(self.port), "--secret", CRM_SECRET, "--store", self.store,
+             "--quiet"] + self.extra, stdout=self.out, stderr=subprocess.STDOUT)
+
+        def port():
+            with open(self.out.name) as f:
+                text = f.read()
+            for line in text.splitlines():
+                if "listening on http://" in line:
+                    return int(line.rsplit(":", 1)[1].strip("/\n "))
+            if self.proc.poll() is not None:
+                raise RuntimeError("receiver exited: " + text)
+            return None
+        self.port = wait_for(port, 10)
+        if not self.port:
+            raise RuntimeError("receiver did not start")
+        return self
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/" % self.port
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def events(self):
+        if not os.path.exists(self.store):
+            return []
+        with open(self.store) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+
+def metric(srv, name):
+    status, _, body = srv.request("GET", "/metrics")
+    total = None
+    for line in body.decode().splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total = (total or 0.0) + float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def score(srv, body, headers=KEY):
+    return srv.json("POST", "/v1/score", body, headers)
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="leadscore-integ-")
+        self.cleanups = []
+
+    def tearDown(self):
+        for fn in reversed(self.cleanups):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - best effort teardown
+                pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def server(self, *args, data_dir=None, env=None, model="real_estate"):
+        e = {"LEADSCORE_CACHE_SECRET": CACHE_SECRET, "LEADSCORE_CRM_SECRET": CRM_SECRET}
+        e.update(env or {})
+        srv = ServerProc(BIN, ["--model", model_dir(model), "--data-dir", data_dir or self.tmp] + list(args),
+                         env=e).start()
+        self.cleanups.append(srv.cleanup)
+        return srv
+
+    def redis(self):
+        r = Redis().start()
+        self.cleanups.append(r.kill)
+        return r
+
+    def receiver(self, name="received.jsonl", extra=()):
+        r = Receiver(os.path.join(self.tmp, name), extra=extra).start()
+        self.cleanups.append(r.stop)
+        return r
+
+
+class Cache(Base):
+    def test_second_identical_lead_is_cached_and_identical(self):
+        srv = self.server("--cache", "local")
+        s1, _, b1 = srv.request("POST", "/v1/score", lead(1), KEY)
+        s2, _, b2 = srv.request("POST", "/v1/score", lead(1), KEY)
+        self.assertEqual((s1, s2), (200, 200))
+        r1, r2 = json.loads(b1), json.loads(b2)
+        self.assertFalse(r1["cached"])
+        self.assertTrue(r2["cached"])
+        self.assertEqual(b1.replace(b'"cached":false', b'"cached":true'), b2)
+        # Another lead id with the same features is the same cache entry: same score.
+        _, _, r3 = score(srv, lead(1, lead_id="L-other"))
+        self.assertTrue(r3["cached"])
+        self.assertEqual(r3["intent_score"], r1["intent_score"])
+        self.assertGreaterEqual(metric(srv, "leadscore_cache_hits_total"), 2)
+        self.assertGreaterEqual(metric(srv, "leadscore_cache_misses_total"), 1)
+
+    def test_lead_without_consent_is_never_cached(self):
+        srv = self.server("--cache", "local")
+        for consent in (False, None):
+            body = lead(7, lead_id="NC-%s" % consent)
+            if consent is None:
+                del body["consent"]
+            else:
+                body["consent"] = consent
+            for _ in range(3):
+                status, _, r = score(srv, body)
+                self.assertEqual(status, 200)
+                self.assertFalse(r["cached"])
+        self.assertEqual(metric(srv, "leadscore_cache_hits_total"), 0)
+
+    def test_require_consent_refuses(self):
+        srv = self.server("--require-consent")
+        status, _, r = score(srv, lead(3, consent=False))
+        self.assertEqual(status, 422)
+        self.assertEqual(r["error"]["code"], "consent_required")
+
+    def test_cache_none(self):
+        srv = self.server("--cache", "none")
+        for _ in range(2):
+            _, _, r = score(srv, lead(2))
+            self.assertFalse(r["cached"])
+
+    def test_model_version_isolation_after_reload(self):
+        link = os.path.join(self.tmp, "current")
+        os.symlink(os.path.realpath(model_dir("real_estate")), link)
+        srv = ServerProc(BIN, ["--model", link, "--data-dir", self.tmp],
+                         env={"LEADSCORE_CACHE_SECRET": CACHE_SECRET}).start()
+        self.cleanups.append(srv.cleanup)
+        _, _, a1 = score(srv, lead(4))
+        _, _, a2 = score(srv, lead(4))
+        self.assertTrue(a2["cached"])
+        os.symlink(os.path.realpath(model_dir("real_estate_b")), link + ".new")
+        os.replace(link + ".new", link)
+        status, _, body = srv.json("POST", "/v1/model/reload", headers=ADMIN)
+        self.assertEqual((status, body["status"]), (200, "reloaded"), body)
+        _, _, b1 = score(srv, lead(4))
+        self.assertNotEqual(b1["model_version"], a1["model_version"])
+        self.assertFalse(b1["cached"])
+        _, _, b2 = score(srv, lead(4))
+        self.assertTrue(b2["cached"])
+        self.assertEqual(b2["model_version"], b1["model_version"])
+
+    def test_two_replicas_share_redis(self):
+        rd = self.redis()
+        for mode in ("redis", "two-level"):
+            a = self.server("--cache", mode, "--redis", rd.url, data_dir=os.path.join(self.tmp, "a" + mode))
+            b = self.server("--cache", mode, "--redis", rd.url, data_dir=os.path.join(self.tmp, "b" + mode))
+            body = lead(11, lead_id="R-" + mode, bhk=3 if mode == "redis" else 2)
+            _, _, ra = score(a, body)
+            self.assertFalse(ra["cached"], mode)
+            _, _, rb = score(b, body)
+            self.assertTrue(rb["cached"], mode)
+            self.assertEqual(rb["intent_score"], ra["intent_score"])
+            self.assertEqual(rb["reasons"], ra["reasons"])
+
+    def test_no_pii_in_redis(self):
+        rd = self.redis()
+        srv = self.server("--cache", "redis", "--redis", rd.url)
+        for i in range(20):
+            status, _, body = srv.request("POST", "/v1/score", canary_lead(100 + i, lead_id="PII-%d" % i), KEY)
+            self.assertEqual(status, 200)
+            for n in NEEDLES:
+                self.assertNotIn(n, body)
+        keys = [k for k in rd.cli("--scan").splitlines() if k]
+        self.assertGreater(len(keys), 0)
+        dump = b"\n".join(k.encode("latin-1") for k in keys)
+        for k in keys:
+            t = rd.cli("TYPE", k)
+            if t == "string":
+                dump += rd.cli_bytes("GET", k)
+            elif t == "set":
+                dump += rd.cli_bytes("SMEMBERS", k)
+            elif t == "hash":
+                dump += rd.cli_bytes("HGETALL", k)
+            dump += b"\n"
+        for n in NEEDLES + [b"PII-1"]:
+            self.assertNotIn(n, dump)
+        for n in NEEDLES:
+            self.assertNotIn(n, srv.log().encode())
+
+    def test_redis_killed_under_load(self):
+        rd = self.redis()
+        # redis mode: every request reaches Redis (two-level would answer repeats locally).
+        srv = self.server("--cache", "redis", "--redis", rd.url)
+        _, _, ref = score(srv, lead(21, lead_id="K-ref"))
+        failures, results, stop = [], [], threading.Event()
+
+        def load():
+            i = 0
+            while not stop.is_set():
+                try:
+                    status, _, r = score(srv, lead(21 + i % 5, lead_id="K-%d" % (i % 5)))
+                    if status != 200:
+                        failures.append(status)
+                    else:
+                        results.append((i % 5, r["intent_score"]))
+                except Exception as e:  # noqa: BLE001 - a failed request is what we count
+                    failures.append(repr(e))
+                i += 1
+        t = threading.Thread(target=load)
+        t.start()
+        try:
+            time.sleep(0.5)
+            rd.kill()
+            degraded = wait_for(lambda: srv.json("GET", "/readyz")[2].get("status") == "degraded", 15)
+            self.assertTrue(degraded, srv.json("GET", "/readyz"))
+            time.sleep(0.5)
+            rd2 = Redis(rd.port).start()
+            self.cleanups.append(rd2.kill)
+            ok = wait_for(lambda: srv.json("GET", "/readyz")[2].get("status") == "ok", 30, 0.2)
+            self.assertTrue(ok, srv.json("GET", "/readyz"))
+        finally:
+            stop.set()
+            t.join()
+        self.assertEqual(failures, [])
+        self.assertGreater(len(results), 20)
+        first = {}
+        for k, s in results:
+            first.setdefault(k, s)
+            self.assertEqual(first[k], s)
+        self.assertEqual(first[0], ref["intent_score"])
+
+
+class Crm(Base):
+    def test_consenting_leads_delivered_signed_others_never(self):
+        rc = self.receiver()
+        srv = self.server("--crm-url", rc.url)
+        for i in range(10):
+            status, _, _ = score(srv, canary_lead(i, lead_id="C-%d" % i, consent=(i % 2 == 0)))
+            self.assertEqual(status, 200)
+        got = wait_for(lambda: len(rc.events()) >= 5 and rc.events(), 20)
+        time.sleep(0.5)
+        ids = sorted(e["lead_id"] for e in rc.events())
+        self.assertEqual(ids, sorted("C-%d" % i for i in range(0, 10, 2)), got)
+        self.assertEqual(metric(srv, "leadscore_crm_outbox_depth"), 0)
+        # The receiver verifies the HMAC signature and timestamp of every request.
+        rc.stop()
+        with open(rc.out.name) as f:
+            summary = f.read()
+        self.assertIn("5 events accepted", summary)
+        self.assertIn(" 0 rejected", summary)
+        srv.stop()
+        files = glob.glob(os.path.join(self.tmp, "outbox.sqlite*")) + [rc.store, os.path.join(self.tmp, "audit.log")]
+        for path in files:
+            with open(path, "rb") as f:
+                data = f.read()
+            for n in NEEDLES:
+                self.assertNotIn(n, data, path)
+        for n in NEEDLES:
+            self.assertNotIn(n, srv.log().encode())
+
+    def test_crash_safety_kill9_receiver_down(self):
+        n = int(os.environ.get("LEADSCORE_CRASH_N", "10000"))
+        port = free_port()
+        url = "http://127.0.0.1:%d/" % port
+        srv = self.server("--crm-url", url, "--crm-max-attempts", "1000")
+        ok_ids, lock = [], threading.Lock()
+        stop = threading.Event()
+
+        def worker(start):
+            for i in range(start, n, 4):
+                if stop.is_set():
+                    return
+                try:
+                    status, _, _ = score(srv, lead(i, lead_id="X-%d" % i))
+                except Exception:  # noqa: BLE001 - the server is killed mid-load
+                    continue
+                if status == 200:
+                    with lock:
+                        ok_ids.append("X-%d" % i)
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: len(ok_ids) >= n // 2, 120)
+        srv.proc.kill()
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertGreater(len(ok_ids), 0)
+        rc = Receiver(os.path.join(self.tmp, "crash.jsonl"), port=port).start()
+        self.cleanups.append(rc.stop)
+        srv2 = self.server("--crm-url", url)
+        done = wait_for(lambda: metric(srv2, "leadscore_crm_outbox_depth") == 0, 120, 0.5)
+        self.assertTrue(done, metric(srv2, "leadscore_crm_outbox_depth"))
+        got = [e["lead_id"] for e in rc.events()]
+        self.assertEqual(len(got), len(set(got)), "a lead delivered twice")
+        missing = set(ok_ids) - set(got)
+        self.assertEqual(missing, set(), "%d answered 200 but not delivered" % len(missing))
+        print("\ncrash test: %d leads sent, %d answered 200 before kill -9, %d delivered after restart"
+              % (n, len(ok_ids), len(got)), file=sys.stderr)
+
+    def test_slow_receiver_does_not_slow_scoring(self):
+        rc = self.receiver(extra=["--delay-ms", "5000"])
+        srv = self.server("--crm-url", rc.url)
+        lat = []
+        for i in range(200):
+            t0 = time.time()
+            status, _, _ = score(srv, lead(i, lead_id="S-%d" % i))
+            lat.append(time.time() - t0)
+            self.assertEqual(status, 200)
+        lat.sort()
+        self.assertLess(lat[int(0.99 * len(lat))], 1.0)
+        self.assertGreater(metric(srv, "leadscore_crm_outbox_depth"), 0)
+
+
+class Privacy(Base):
+    def test_erase_and_record(self):
+        rc_port = free_port()  # receiver down: events stay queued
+        srv = self.server("--crm-url", "http://127.0.0.1:%d/" % rc_port)
+        status, _, _ = score(srv, canary_lead(1, lead_id="E-1"))
+        self.assertEqual(status, 200)
+        status, _, rec = srv.json("GET", "/v1/leads/E-1/record", None, ADMIN)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(rec["cache"]), 1)
+        self.assertEqual(len(rec["crm"]["pending"]), 1)
+        status, _, _ = srv.json("POST", "/v1/erase", {"lead_id": "E-1"}, KEY)
+        self.assertEqual(status, 403)
+        status, _, r = srv.json("POST", "/v1/erase", {"lead_id": "E-1"}, ADMIN)
+        self.assertEqual(status, 200, r)
+        self.assertEqual(r["removed"]["cache_entries"], 1)
+        self.assertEqual(r["removed"]["outbox_pending"], 1)
+        status, _, rec = srv.json("GET", "/v1/leads/E-1/record", None, ADMIN)
+        self.assertEqual(rec["cache"], [])
+        self.assertEqual(rec["crm"]["pending"] + rec["crm"]["delivered"] + rec["crm"]["dead_letter"], [])
+        _, _, again = score(srv, canary_lead(1, lead_id="E-1"))
+        self.assertFalse(again["cached"])
+        srv.stop()
+        with open(os.path.join(self.tmp, "audit.log"), "rb") as f:
+            audit = f.read()
+        erase_lines = [json.loads(x) for x in audit.splitlines() if b'"erase"' in x and b'"ok"' in x]
+        self.assertEqual(len(erase_lines), 1)
+        self.assertIn(r["lead_id_hash"], erase_lines[0]["detail"])
+        self.assertNotIn(b"E-1", audit)
+        for path in glob.glob(os.path.join(self.tmp, "outbox.sqlite*")):
+            with open(path, "rb") as f:
+                data = f.read()
+            for n in NEEDLES:
+                self.assertNotIn(n, data, path)
+
+    def test_withdrawal_cancels_queued_pushes(self):
+        srv = self.server("--crm-url", "http://127.0.0.1:%d/" % free_port())
+        score(srv, lead(5, lead_id="W-1"))
+        _, _, rec = srv.json("GET", "/v1/leads/W-1/record", None, ADMIN)
+        self.assertEqual(len(rec["crm"]["pending"]), 1)
+        self.assertEqual(len(rec["cache"]), 1)
+        status, _, r = score(srv, lead(5, lead_id="W-1", consent=False))
+        self.assertEqual(status, 200)
+        self.assertFalse(r["cached"])
+        _, _, rec = wait_for(lambda: (lambda x: x if not x[2]["crm"]["pending"] else None)(
+            srv.json("GET", "/v1/leads/W-1/record", None, ADMIN)), 10)
+        self.assertEqual(rec["crm"]["pending"], [])
+        self.assertEqual(rec["cache"], [])
+
+    def test_pii_lead_id_and_minor_refused(self):
+        srv = self.server()
+        status, _, r = score(srv, lead(1, lead_id="+919812345670"))
+        self.assertEqual(status, 422)
+        self.assertEqual(r["error"]["code"], "lead_id_looks_like_pii")
+        status, _, r = srv.json("POST", "/v1/erase", {"lead_id": "9812345670"}, ADMIN)
+        self.assertEqual(status, 422)
+        self.assertEqual(r["error"]["code"], "lead_id_looks_like_pii")
+        seed = ServerProc(BIN, ["--model", model_dir("seed"), "--data-dir", self.tmp]).start()
+        self.cleanups.append(seed.cleanup)
+        body = {"lead_id": "M-1", "age": 16, "city": "Pune", "city_tier": 1, "num_site_visits": 3}
+        status, _, r = seed.json("POST", "/v1/score", body, KEY)
+        self.assertEqual(status, 422)
+        self.assertEqual(r["error"]["code"], "minor_not_processed")
+
+
+if __name__ == "__main__":
+    BIN = sys.argv.pop(1)
+    MODELS = sys.argv.pop(1)
+    unittest.main(verbosity=2)
