@@ -243,12 +243,9 @@ void run_serve(const ServeOptions& o) {
     } else {
       ro.reranker = text::make_reranker({});
     }
-    // Embeddings of scrubbed texts only (no ids, no PII): an in-process LRU of ~80 MB of
-    // 384-float rows.
-    cache::LocalLruOptions lo;
-    lo.max_entries = 50'000;
-    lo.max_bytes = 96u << 20;
-    ro.cache = std::make_shared<cache::LocalLru>(lo);
+    // Lead and intent embeddings share the score cache (keys: digests of scrubbed text).
+    ro.cache = so.cache;
+    ro.embedding_ttl = so.cache_ttl;
     http::add_rerank_routes(server, models, ro);
     http::PrivacyOptions po;
     po.cache = so.cache;
@@ -351,7 +348,7 @@ void add_serve_command(CLI::App& root) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_flag("--no-access-log", opts->no_access_log, "No per-request log lines");
-  cmd->add_option("--cache", opts->cache_mode, "Score cache: local, none, redis, two-level")
+  cmd->add_option("--cache", opts->cache_mode, "Score and embedding cache: local, none, redis, two-level")
       ->capture_default_str();
   cmd->add_option("--redis", opts->redis_url,
                   "redis://[user:password@]host:port/db (shared cache for several replicas)");

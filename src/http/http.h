@@ -477,7 +477,7 @@ struct RerankOptions {
   // Lead and intent embeddings (MiniLM only), keyed by cache::make_key("emb:<model id>",
   // scrubbed text). Null: every text is encoded on every request.
   std::shared_ptr<cache::Cache> cache;
-  std::chrono::milliseconds embedding_ttl{std::chrono::hours(24)};
+  std::chrono::milliseconds embedding_ttl{std::chrono::hours(1)};
   size_t max_leads = 1000;       // more: 413 batch_too_large
   size_t max_text_chars = 2000;  // target_intent and each lead's free text (code points): 422
   // MiniLM requests with more texts to encode than this run on the background thread.
