@@ -2,6 +2,7 @@
 // append-only audit log. Both routes need the admin scope: they act on one person's data.
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -80,8 +81,11 @@ AuditHook open_audit_log(const std::string& path) {
     w.field("request_id", ev.request_id).field("key_id", ev.key_id).field("detail", ev.detail);
     w.end_object();
     line.push_back('\n');
-    // One write(2) per record: O_APPEND keeps concurrent records whole.
+    // One write(2) per record: O_APPEND keeps concurrent records whole. The shared lock keeps
+    // a record from landing while the retention job rewrites the file (it locks exclusively).
+    ::flock(fd, LOCK_SH);
     [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
+    ::flock(fd, LOCK_UN);
   };
 }
 
