@@ -1,5 +1,6 @@
 // Runs the real `leadscore` binary: generate and schema infer.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -27,13 +28,17 @@ std::string slurp(const std::string& path) {
 
 Run run(const std::string& args) {
   const std::string dir = ::testing::TempDir();
-  const std::string out = dir + "/cli_stdout", err = dir + "/cli_stderr";
+  // Per-process names: ctest runs these tests as parallel processes sharing TempDir().
+  const std::string tag = std::to_string(::getpid());
+  const std::string out = dir + "/cli_stdout." + tag, err = dir + "/cli_stderr." + tag;
   const std::string cmd = std::string(LEADSCORE_BIN) + " " + args + " >" + out + " 2>" + err;
   Run r;
   const int rc = std::system(cmd.c_str());
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
   return r;
 }
 
