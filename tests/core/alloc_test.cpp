@@ -22,6 +22,10 @@ void* counted_malloc(size_t n) {
 }
 }  // namespace
 
+// The replacement operator new below allocates with malloc, so free() is the right
+// deallocator; GCC 12 cannot see that through inlining and warns.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(size_t n) {
   if (void* p = counted_malloc(n)) return p;
   throw std::bad_alloc();

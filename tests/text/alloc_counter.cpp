@@ -16,6 +16,10 @@ void* counted_malloc(std::size_t n) {
 
 long allocation_count() { return g_allocations.load(std::memory_order_relaxed); }
 
+// The replacement operator new below allocates with malloc, so free() is the right
+// deallocator; GCC 12 cannot see that through inlining and warns.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t n) {
   if (void* p = counted_malloc(n)) return p;
   throw std::bad_alloc();
