@@ -1,6 +1,9 @@
-// forest vs XGBoost 1.7 (C API) on a model shaped like leadscore's default: 36 features of
-// which 8 categorical, depth 6, 300 trees, binary:logistic, trained here via the C API.
-// Prints the ratios (XGBoost time / ours) after the runs; both are measured in this run.
+// forest vs XGBoost 1.7 (C API), measured side by side in one run, on two models:
+//  - "default": the model README command 1 produces (1,000 generated real-estate leads,
+//    `leadscore train` defaults), trained here through the model module;
+//  - "large": 36 features of which 8 categorical, depth 6, 300 trees, binary:logistic,
+//    trained here via the C API (a stress case: 4-5x the default's nodes).
+// Prints the ratios (XGBoost time / ours) after the runs.
 //
 //   build/bench/forest_bench [--benchmark_min_time=0.2]
 
@@ -10,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -21,7 +25,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include "data/data.h"
 #include "forest/forest.h"
+#include "model/model.h"
 #include "tests/forest/xgb_oracle.h"
 
 namespace {
@@ -33,7 +39,7 @@ constexpr std::size_t kBatchRows = 100000;
 struct Fixture {
   xgb_oracle::Dataset data;
   std::unique_ptr<xgb_oracle::Booster> booster;
-  std::shared_ptr<const forest::Forest> perfect, flat;
+  std::shared_ptr<const forest::Forest> perfect, flat, quick;
   std::vector<float> rows;  // kBatchRows probe rows with missing values
 };
 
@@ -58,9 +64,57 @@ Fixture& fixture() {
     fx.booster->save(path);
     fx.perfect = *forest::Forest::load_file(path, {forest::Layout::kPerfect});
     fx.flat = *forest::Forest::load_file(path, {forest::Layout::kFlat});
+    fx.quick = *forest::Forest::load_file(path, {forest::Layout::kQuickScorer});
     std::filesystem::remove(path);
     auto probe = xgb_oracle::make_dataset(kBatchRows, kCols, kCatCols, 12, 0.15, false, 7);
     fx.rows = std::move(probe.x);
+    return fx;
+  }());
+  return f;
+}
+
+std::string layout_name(forest::Layout layout);
+
+// The default model: generate 1,000 leads and train with the defaults, as README command 1.
+struct DefaultFixture {
+  std::unique_ptr<xgb_oracle::Booster> booster;
+  std::shared_ptr<const forest::Forest> model, perfect;  // kAuto layout; kPerfect to compare
+  std::vector<float> rows;  // the generated leads' feature rows
+  std::size_t cols = 0, n_rows = 0;
+};
+
+const DefaultFixture& default_fixture() {
+  static const DefaultFixture& f = *new DefaultFixture([] {
+    namespace fs = std::filesystem;
+    DefaultFixture fx;
+    const fs::path dir = fs::temp_directory_path() / ("forest_bench_default_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::string csv;
+    {
+      data::CsvWriter w(&csv);
+      data::GenerateOptions g;
+      g.progress = false;
+      if (!data::generate(g, w)) std::abort();
+      (void)w.flush();
+    }
+    std::ofstream(dir / "leads.csv") << csv;
+    auto schema = core::load_schema(fs::path(LEADSCORE_SOURCE_DIR) / "schemas/real_estate.json");
+    if (!schema) std::abort();
+    auto d = model::load_dataset(dir / "leads.csv", **schema);
+    if (!d) std::abort();
+    auto run = model::train_and_save(*d, (*schema)->to_json(), dir / "models", {});
+    if (!run) std::abort();
+    const std::string path = (run->dir / "model.json").string();
+    fx.model = *forest::Forest::load_file(path);
+    fx.perfect = *forest::Forest::load_file(path, {forest::Layout::kPerfect});
+    fx.booster = std::make_unique<xgb_oracle::Booster>(path);
+    fx.rows = d->x.values;
+    fx.cols = d->x.cols;
+    fx.n_rows = d->x.rows;
+    std::printf("default model: %zu trees, max depth %d, %zu features, layout %s\n",
+                fx.model->num_trees(), fx.model->max_depth(), fx.model->num_features(),
+                layout_name(fx.model->layout()).c_str());
+    fs::remove_all(dir);
     return fx;
   }());
   return f;
@@ -103,17 +157,35 @@ class LoopClock {
   double wall_, cpu_;
 };
 
+const forest::Forest& large_model(forest::Layout layout) {
+  auto& fx = fixture();
+  switch (layout) {
+    case forest::Layout::kFlat: return *fx.flat;
+    case forest::Layout::kPerfect: return *fx.perfect;
+    default: return *fx.quick;
+  }
+}
+
+std::string layout_name(forest::Layout layout) {
+  switch (layout) {
+    case forest::Layout::kFlat: return "flat";
+    case forest::Layout::kPerfect: return "perfect";
+    case forest::Layout::kQuickScorer: return "quickscorer";
+    default: return "auto";
+  }
+}
+
 const float* row_at(std::size_t i) { return &fixture().rows[(i % kBatchRows) * kCols]; }
 
 void BM_SingleRow_Forest(benchmark::State& state, forest::Layout layout) {
-  auto& fx = fixture();
-  const auto& model = layout == forest::Layout::kFlat ? *fx.flat : *fx.perfect;
+  const auto& model = large_model(layout);
   std::size_t i = 0;
-  LoopClock clock(std::string("single_") + (layout == forest::Layout::kFlat ? "flat" : "perfect"), state);
+  LoopClock clock("single_" + layout_name(layout), state);
   for (auto _ : state) {
     benchmark::DoNotOptimize(model.predict(std::span<const float>(row_at(i++), kCols)));
   }
 }
+BENCHMARK_CAPTURE(BM_SingleRow_Forest, quickscorer, forest::Layout::kQuickScorer);
 BENCHMARK_CAPTURE(BM_SingleRow_Forest, perfect, forest::Layout::kPerfect);
 BENCHMARK_CAPTURE(BM_SingleRow_Forest, flat, forest::Layout::kFlat);
 
@@ -127,17 +199,81 @@ void BM_SingleRow_XGBoost(benchmark::State& state) {
 }
 BENCHMARK(BM_SingleRow_XGBoost);
 
+const float* default_row(std::size_t i) {
+  const auto& fx = default_fixture();
+  return &fx.rows[(i % fx.n_rows) * fx.cols];
+}
+
+void BM_DefaultSingleRow_Forest(benchmark::State& state) {
+  const auto& fx = default_fixture();
+  std::size_t i = 0;
+  LoopClock clock("default_single", state);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(fx.model->predict(std::span<const float>(default_row(i++), fx.cols)));
+  }
+}
+BENCHMARK(BM_DefaultSingleRow_Forest);
+
+void BM_DefaultSingleRow_ForestPerfect(benchmark::State& state) {
+  const auto& fx = default_fixture();
+  std::size_t i = 0;
+  LoopClock clock("default_single_perfect", state);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(fx.perfect->predict(std::span<const float>(default_row(i++), fx.cols)));
+  }
+}
+BENCHMARK(BM_DefaultSingleRow_ForestPerfect);
+
+void BM_DefaultSingleRow_XGBoost(benchmark::State& state) {
+  const auto& fx = default_fixture();
+  xgb_oracle::check(XGBoosterSetParam(fx.booster->handle(), "nthread", "1"), "nthread");
+  std::size_t i = 0;
+  LoopClock clock("default_single_xgboost", state);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(fx.booster->predict_dense(default_row(i++), 1, fx.cols, 0));
+  }
+}
+BENCHMARK(BM_DefaultSingleRow_XGBoost);
+
+void BM_DefaultShapTop3_Forest(benchmark::State& state) {
+  const auto& fx = default_fixture();
+  forest::ShapBuffer buffer(*fx.model);
+  std::size_t i = 0;
+  LoopClock clock("default_shap_top3", state);
+  for (auto _ : state) {
+    std::span<const float> row(default_row(i++), fx.cols);
+    benchmark::DoNotOptimize(fx.model->predict(row));
+    benchmark::DoNotOptimize(fx.model->top_contributions(row, 3, buffer).data());
+  }
+}
+BENCHMARK(BM_DefaultShapTop3_Forest)->Unit(benchmark::kMicrosecond);
+
+void BM_DefaultShap_XGBoost(benchmark::State& state) {
+  const auto& fx = default_fixture();
+  std::size_t i = 0;
+  LoopClock clock("default_shap_xgboost", state);
+  for (auto _ : state) {
+    std::vector<float> one(default_row(i), default_row(i) + fx.cols);
+    ++i;
+    xgb_oracle::DMatrix d(one, 1, fx.cols);
+    benchmark::DoNotOptimize(fx.booster->predict(d, 2).data());
+  }
+}
+BENCHMARK(BM_DefaultShap_XGBoost)->Unit(benchmark::kMicrosecond);
+
 void BM_Batch100k_Forest(benchmark::State& state, forest::Layout layout) {
   auto& fx = fixture();
-  const auto& model = layout == forest::Layout::kFlat ? *fx.flat : *fx.perfect;
+  const auto& model = large_model(layout);
   std::vector<float> out(kBatchRows);
-  LoopClock clock(std::string("batch_") + (layout == forest::Layout::kFlat ? "flat" : "perfect"), state);
+  LoopClock clock("batch_" + layout_name(layout), state);
   for (auto _ : state) {
     model.predict_batch(fx.rows.data(), kBatchRows, kCols, out.data(), false, 0);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(state.iterations() * kBatchRows);
 }
+BENCHMARK_CAPTURE(BM_Batch100k_Forest, quickscorer, forest::Layout::kQuickScorer)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Batch100k_Forest, perfect, forest::Layout::kPerfect)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Batch100k_Forest, flat, forest::Layout::kFlat)
@@ -191,12 +327,18 @@ void print_ratios() {
                 a->second.cpu_ns / b->second.cpu_ns, b->second.wall_ns / 1e3,
                 b->second.cpu_ns / 1e3);
   };
+  ratio("default_single_xgboost", "default_single");
+  ratio("default_single_xgboost", "default_single_perfect");
+  ratio("default_shap_xgboost", "default_shap_top3");
+  ratio("single_xgboost", "single_quickscorer");
   ratio("single_xgboost", "single_perfect");
   ratio("single_xgboost", "single_flat");
+  ratio("batch_xgboost", "batch_quickscorer");
   ratio("batch_xgboost", "batch_perfect");
   ratio("batch_xgboost", "batch_flat");
   ratio("shap_xgboost", "shap_top3");
   ratio("single_flat", "single_perfect");
+  ratio("single_perfect", "single_quickscorer");
 }
 
 }  // namespace
@@ -204,7 +346,8 @@ void print_ratios() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  fixture();  // train outside the timed runs
+  default_fixture();  // train outside the timed runs
+  fixture();
   benchmark::RunSpecifiedBenchmarks();
   print_ratios();
   std::fflush(stdout);

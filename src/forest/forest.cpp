@@ -318,8 +318,17 @@ core::Result<std::shared_ptr<const Forest>> Forest::load_json(std::string_view m
   build_flat(*impl, raw);
   std::size_t real_nodes = impl->flat.size();
   bool perfect = false;
+  bool quick = false;
   switch (options.layout) {
     case Layout::kFlat:
+      break;
+    case Layout::kQuickScorer:
+      if (!qs_supported(raw)) {
+        return core::make_error("unsupported_model",
+                                "QuickScorer layout needs trees of at most 64 leaves and "
+                                "categories below 65536");
+      }
+      quick = true;
       break;
     case Layout::kPerfect:
       if (f->max_depth_ > kMaxPerfectDepth) {
@@ -330,6 +339,8 @@ core::Result<std::shared_ptr<const Forest>> Forest::load_json(std::string_view m
       perfect = true;
       break;
     case Layout::kAuto: {
+      quick = qs_supported(raw);
+      if (quick) break;
       // Padding must stay small: at most 4x the real nodes (plus slack for tiny forests).
       const std::size_t padded = (std::size_t{2} << f->max_depth_) * raw.trees.size();
       perfect = f->max_depth_ <= 10 && padded <= 4 * real_nodes + 4096;
@@ -337,10 +348,17 @@ core::Result<std::shared_ptr<const Forest>> Forest::load_json(std::string_view m
     }
   }
   if (perfect) build_perfect(*impl, raw, f->max_depth_);
-  const Dispatch d = dispatch_for(*impl);
-  impl->margin_fn = d.margin;
-  impl->block_fn = d.block;
-  f->layout_ = perfect ? Layout::kPerfect : Layout::kFlat;
+  if (quick) {
+    build_quickscorer(*impl, raw);
+    impl->margin_fn = &qs_margin;
+    impl->block_fn = &qs_block;
+    f->layout_ = Layout::kQuickScorer;
+  } else {
+    const Dispatch d = dispatch_for(*impl);
+    impl->margin_fn = d.margin;
+    impl->block_fn = d.block;
+    f->layout_ = perfect ? Layout::kPerfect : Layout::kFlat;
+  }
   f->impl_ = std::move(impl);
   return std::shared_ptr<const Forest>(std::move(f));
 }

@@ -18,11 +18,16 @@ namespace forest {
 
 enum class Objective { kBinaryLogistic, kRegSquaredError };
 
-// How nodes are laid out in memory. kAuto picks kPerfect for shallow forests (every tree
-// padded to a complete binary tree of the forest's max depth: branch-free fixed-depth
-// descent, child index computed) and kFlat otherwise (per-tree node arrays with sibling
-// children adjacent, explicit child index). Both give identical results.
-enum class Layout { kAuto, kFlat, kPerfect };
+// How nodes are laid out in memory; every layout gives identical results.
+//  - kQuickScorer: per feature, split nodes sorted by threshold; a row clears leaf bits of
+//    the trees it goes right in, then each tree's exit leaf is its lowest bit (trees of up
+//    to 64 leaves). Fastest for single rows and batches on the models we train.
+//  - kPerfect: every tree padded to a complete binary tree of the forest's max depth:
+//    branch-free fixed-depth descent, child index computed (depth <= 12).
+//  - kFlat: per-tree node arrays with sibling children adjacent, explicit child index.
+// kAuto picks kQuickScorer when the forest allows it, else kPerfect for shallow forests,
+// else kFlat.
+enum class Layout { kAuto, kFlat, kPerfect, kQuickScorer };
 
 struct LoadOptions {
   Layout layout = Layout::kAuto;

@@ -69,6 +69,33 @@ struct Forest::Impl {
   std::vector<uint32_t> cat_words;
   bool has_categorical = false;
 
+  // QuickScorer layout (quickscorer.cpp; Lucchese et al., SIGIR 2015): per block of trees
+  // and per feature, the split nodes as (threshold, tree, mask) sorted by threshold. A row
+  // clears, in its trees' leaf bitvectors, the left-subtree leaves of every node it goes
+  // right at; each tree's exit leaf is then the lowest bit left. Only right-going nodes are
+  // touched, with no per-level dependency chain.
+  struct QsEntry {
+    float threshold;  // numeric: the row goes right iff value >= threshold
+    uint32_t tree;    // within the block
+    uint64_t mask;    // zeros over the node's left subtree leaves (in-order numbering)
+  };
+  struct QsRange {
+    uint32_t begin = 0, end = 0;  // into qs_entries
+  };
+  struct QsFeature {
+    QsRange numeric;           // numeric nodes on the feature, by threshold ascending
+    QsRange missing;           // nodes whose default direction (NaN) is right
+    uint32_t cat_first = 0;    // into qs_cat_ranges: categories 0..cat_count-1
+    uint32_t cat_count = 0;    // 0: no categorical nodes on the feature
+  };
+  static constexpr uint32_t kQsBlockTrees = 1024;  // leaf bitvectors on the stack: 8 KiB
+  std::vector<QsEntry> qs_entries;
+  std::vector<QsFeature> qs_features;   // per block, num_features entries
+  std::vector<QsRange> qs_cat_ranges;   // per category of a categorical feature
+  std::vector<uint32_t> qs_leaf_begin;  // per tree: its leaves (in order) in qs_leaves
+  std::vector<float> qs_leaves;
+  std::size_t num_features = 0;
+
   // Chosen at load for the layout, depth and categorical-ness.
   float (*margin_fn)(const Impl&, const float* row, float acc) = nullptr;
   void (*block_fn)(const Impl&, const float* rows, std::size_t n, std::size_t stride,
@@ -77,6 +104,17 @@ struct Forest::Impl {
 
 // Fills the shap_* tables of a forest whose flat layout is built (tree_shap.cpp).
 void build_shap_tables(Forest::Impl& m);
+
+// QuickScorer (quickscorer.cpp). qs_supported: every tree has at most 64 leaves and every
+// categorical set is small enough to index by category.
+namespace detail {
+struct RawModel;
+}
+bool qs_supported(const detail::RawModel& raw);
+void build_quickscorer(Forest::Impl& m, const detail::RawModel& raw);
+float qs_margin(const Forest::Impl& m, const float* row, float acc);
+void qs_block(const Forest::Impl& m, const float* rows, std::size_t n, std::size_t stride,
+              float* acc);
 
 // XGBoost 1.7 common::Decision inverted: 1 = go right. Valid categories are
 // 0 <= v < 2^24 (InvalidCat), truncated to an integer; invalid ones (and NaN) and

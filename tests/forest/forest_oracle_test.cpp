@@ -218,7 +218,7 @@ Booster::Params logistic(int depth, const char* eta = "0.3") {
 
 TEST(ForestOracle, LogisticDepth6WithMissingIsBitExact) {
   auto t = train("d6", xgb_oracle::make_dataset(train_rows(20000), 24, 0, 0, 0.15, false, 1), logistic(6), rounds(100));
-  EXPECT_EQ(t.forest->layout(), forest::Layout::kPerfect);
+  EXPECT_EQ(t.forest->layout(), forest::Layout::kQuickScorer);  // kAuto's pick here
   expect_bit_exact(t, kProbeRows, 11);
 }
 
@@ -278,15 +278,47 @@ TEST(ForestOracle, LogisticBaseScoreIsConvertedToMarginLikeXgboost) {
   expect_bit_exact(t, kProbeRows, 15);
 }
 
-TEST(ForestOracle, FlatAndPerfectLayoutsAgreeWithXgboost) {
-  for (auto layout : {forest::Layout::kFlat, forest::Layout::kPerfect}) {
-    auto params = logistic(5);
-    params.emplace_back("max_cat_to_onehot", "1");
-    auto t = train("layout", xgb_oracle::make_dataset(train_rows(8000), 14, 4, 20, 0.1, false, 7), params,
-                   rounds(60), {layout});
-    EXPECT_EQ(t.forest->layout(), layout);
-    expect_bit_exact(t, kProbeRows, 16);
+TEST(ForestOracle, EveryLayoutAgreesWithXgboost) {
+  for (auto layout :
+       {forest::Layout::kFlat, forest::Layout::kPerfect, forest::Layout::kQuickScorer}) {
+    for (const char* onehot : {"1", "64"}) {  // partition and one-hot categorical splits
+      SCOPED_TRACE("layout " + std::to_string(static_cast<int>(layout)) + ", max_cat_to_onehot " +
+                   onehot);
+      auto params = logistic(5);
+      params.emplace_back("max_cat_to_onehot", onehot);
+      auto t = train("layout", xgb_oracle::make_dataset(train_rows(8000), 14, 4, 20, 0.1, false, 7),
+                     params, rounds(60), {layout});
+      EXPECT_EQ(t.forest->layout(), layout);
+      expect_bit_exact(t, kProbeRows, 16);
+    }
   }
+}
+
+TEST(ForestOracle, QuickScorerOverSeveralTreeBlocksIsBitExact) {
+  // More trees than one QuickScorer block (1024) and depth 6 (64 leaves, the widest mask).
+  auto params = logistic(6, "0.05");
+  params.emplace_back("num_parallel_tree", "30");
+  params.emplace_back("colsample_bynode", "0.5");
+  params.emplace_back("min_child_weight", "0");
+  auto t = train("qsblocks", xgb_oracle::make_dataset(train_rows(4000), 10, 2, 8, 0.1, false, 31),
+                 params, 40, {forest::Layout::kQuickScorer});
+  ASSERT_EQ(t.forest->num_trees(), 1200u);
+  EXPECT_EQ(t.forest->layout(), forest::Layout::kQuickScorer);
+  expect_bit_exact(t, kProbeRows / 4, 32);
+}
+
+TEST(ForestOracle, QuickScorerRefusesTreesWiderThanSixtyFourLeaves) {
+  auto params = logistic(16, "0.1");
+  params.emplace_back("min_child_weight", "0");
+  params.emplace_back("grow_policy", "lossguide");
+  params.emplace_back("max_leaves", "80");
+  auto t = train("qswide", xgb_oracle::make_dataset(train_rows(8000), 12, 0, 0, 0.1, false, 33),
+                 params, 3);
+  EXPECT_NE(t.forest->layout(), forest::Layout::kQuickScorer);  // kAuto falls back
+  auto forced = forest::Forest::load_file(t.json_path, {forest::Layout::kQuickScorer});
+  ASSERT_FALSE(forced.has_value());
+  EXPECT_EQ(forced.error().code, "unsupported_model");
+  expect_bit_exact(t, 2000, 34);
 }
 
 TEST(ForestOracle, InplaceDensePredictionAgrees) {

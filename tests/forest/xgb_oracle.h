@@ -58,6 +58,11 @@ class Booster {
     }
     for (int i = 0; i < rounds; ++i) check(XGBoosterUpdateOneIter(h_, i, d), "UpdateOneIter");
   }
+  // Loads a saved model (JSON or UBJSON) for prediction.
+  explicit Booster(const std::string& model_path) {
+    check(XGBoosterCreate(nullptr, 0, &h_), "XGBoosterCreate");
+    check(XGBoosterLoadModel(h_, model_path.c_str()), "XGBoosterLoadModel");
+  }
   Booster(const Booster&) = delete;
   Booster& operator=(const Booster&) = delete;
   ~Booster() { XGBoosterFree(h_); }
