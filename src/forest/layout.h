@@ -47,10 +47,14 @@ struct Forest::Impl {
   // Precomputed TreeSHAP (see tree_shap.cpp): per flat node, the bit of its feature's slot
   // on the root path; per leaf, its unique path features, their zero fractions and the
   // table Q[mask] over subsets of them. Trees whose paths are too long use the recursion.
+  // Leaves with few path features also get the contributions themselves, C[s][j] for
+  // every subset s of followed slots (2^k * k entries): a row then costs k additions.
+  static constexpr uint32_t kNoPhi = ~0u;
   struct ShapLeaf {
     uint32_t slots_offset = 0;  // into shap_slot_feature / shap_slot_zero
     uint32_t q_offset = 0;      // into shap_q, 2^k entries
     uint32_t k = 0;             // unique features on the path
+    uint32_t phi_offset = kNoPhi;  // into shap_phi, 2^k * k entries, or kNoPhi
   };
   std::vector<uint8_t> shap_fast;        // per tree
   std::vector<uint32_t> shap_node_bit;   // per flat node (internal): 1 << slot
@@ -58,6 +62,7 @@ struct Forest::Impl {
   std::vector<uint32_t> shap_slot_feature;
   std::vector<float> shap_slot_zero;
   std::vector<float> shap_q;
+  std::vector<float> shap_phi;
   uint32_t max_tree_nodes = 0;
 
   int perfect_depth = -1;  // -1: perfect layout not built

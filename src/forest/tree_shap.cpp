@@ -145,7 +145,13 @@ struct PathSlot {
   float zero;
 };
 
-void tabulate_leaf(const std::vector<PathSlot>& path, std::vector<float>& q) {
+constexpr uint32_t kMaxPhiUnique = 6;                // 2^6 * 6 contributions per leaf
+constexpr std::size_t kMaxPhiTable = std::size_t{1} << 20;   // floats (4 MiB: stays in cache)
+
+// Q(M) for every subset M of the path's slots; with `phi`, also the contributions
+// C[s][j] = v Z0(s) (1 - z_j) Q(s \ j) for j in s, -v Z0(s) Q(s) otherwise.
+void tabulate_leaf(const std::vector<PathSlot>& path, float leaf_value, std::vector<float>& q,
+                   std::vector<float>* phi) {
   const std::size_t k = path.size();
   std::vector<double> w(k, 0.0);  // w(m) = m!(k-1-m)!/k!
   for (std::size_t m = 0; m < k; ++m) {
@@ -155,7 +161,7 @@ void tabulate_leaf(const std::vector<PathSlot>& path, std::vector<float>& q) {
     }
     w[m] = x;  // m!(k-1-m)!/k! = (1/k) * prod_{i=1..m} i/(k-i)
   }
-  std::vector<double> poly(k + 1);
+  std::vector<double> poly(k + 1), qd(std::size_t{1} << k);
   for (uint32_t mask = 0; mask < (1u << k); ++mask) {
     std::fill(poly.begin(), poly.end(), 0.0);
     poly[0] = 1.0;
@@ -169,7 +175,21 @@ void tabulate_leaf(const std::vector<PathSlot>& path, std::vector<float>& q) {
     }
     double sum = 0.0;
     for (std::size_t d = 0; d <= deg && d < k; ++d) sum += w[d] * poly[d];
-    q.push_back(deg < k ? static_cast<float>(sum) : 0.0f);  // |M| = k is never looked up
+    qd[mask] = deg < k ? sum : 0.0;  // |M| = k is never looked up
+    q.push_back(static_cast<float>(qd[mask]));
+  }
+  if (!phi) return;
+  for (uint32_t s = 0; s < (1u << k); ++s) {
+    double z0 = leaf_value;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (((s >> i) & 1u) == 0) z0 *= path[i].zero;
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      const bool in = (s >> j) & 1u;
+      const double c = in ? z0 * (1.0 - static_cast<double>(path[j].zero)) * qd[s ^ (1u << j)]
+                          : -z0 * qd[s];
+      phi->push_back(static_cast<float>(c));
+    }
   }
 }
 
@@ -179,6 +199,7 @@ struct TreeTables {
   std::vector<uint32_t> slot_feature;
   std::vector<float> slot_zero;
   std::vector<float> q;
+  std::vector<float> phi;
   bool fast = true;
 };
 
@@ -197,7 +218,9 @@ void visit(Impl& m, uint32_t node, std::vector<PathSlot>& path, TreeTables& out)
       out.slot_feature.push_back(s.feature);
       out.slot_zero.push_back(s.zero);
     }
-    tabulate_leaf(path, out.q);
+    const bool with_phi = leaf.k <= kMaxPhiUnique;
+    if (with_phi) leaf.phi_offset = static_cast<uint32_t>(out.phi.size());
+    tabulate_leaf(path, n.value, out.q, with_phi ? &out.phi : nullptr);
     out.leaves.push_back(leaf);
     out.leaf_nodes.push_back(node);
     return;
@@ -235,12 +258,16 @@ void build_shap_tables(Impl& m) {
     if (!tables.fast || m.shap_q.size() + tables.q.size() > kMaxShapTable) continue;
     const auto slot_base = static_cast<uint32_t>(m.shap_slot_feature.size());
     const auto q_base = static_cast<uint32_t>(m.shap_q.size());
+    const auto phi_base = static_cast<uint32_t>(m.shap_phi.size());
+    const bool phi_fits = m.shap_phi.size() + tables.phi.size() <= kMaxPhiTable;
     for (std::size_t i = 0; i < tables.leaves.size(); ++i) {
       Impl::ShapLeaf leaf = tables.leaves[i];
       leaf.slots_offset += slot_base;
       leaf.q_offset += q_base;
+      if (leaf.phi_offset != Impl::kNoPhi) leaf.phi_offset = phi_fits ? leaf.phi_offset + phi_base : Impl::kNoPhi;
       m.shap_leaf[tables.leaf_nodes[i]] = leaf;
     }
+    if (phi_fits) m.shap_phi.insert(m.shap_phi.end(), tables.phi.begin(), tables.phi.end());
     m.shap_slot_feature.insert(m.shap_slot_feature.end(), tables.slot_feature.begin(),
                                tables.slot_feature.end());
     m.shap_slot_zero.insert(m.shap_slot_zero.end(), tables.slot_zero.begin(),
@@ -278,6 +305,11 @@ void tree_shap_fast(const Impl& m, const float* row, float* phi, std::size_t tre
     if (k == 0) continue;
     const uint32_t s = ((1u << k) - 1) & ~mask;
     const uint32_t* feature = &m.shap_slot_feature[leaf.slots_offset];
+    if (leaf.phi_offset != Impl::kNoPhi) {
+      const float* c = &m.shap_phi[leaf.phi_offset + s * k];
+      for (uint32_t j = 0; j < k; ++j) phi[feature[j]] += c[j];
+      continue;
+    }
     const float* zero = &m.shap_slot_zero[leaf.slots_offset];
     const float* q = &m.shap_q[leaf.q_offset];
     float z0 = 1.0f;
