@@ -348,6 +348,7 @@ core::Result<std::shared_ptr<const Forest>> Forest::load_json(std::string_view m
     }
   }
   if (perfect) build_perfect(*impl, raw, f->max_depth_);
+  build_shap_paths(*impl, raw);
   if (quick) {
     build_quickscorer(*impl, raw);
     impl->margin_fn = &qs_margin;

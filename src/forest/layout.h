@@ -74,32 +74,56 @@ struct Forest::Impl {
   std::vector<uint32_t> cat_words;
   bool has_categorical = false;
 
-  // QuickScorer layout (quickscorer.cpp; Lucchese et al., SIGIR 2015): per block of trees
-  // and per feature, the split nodes as (threshold, tree, mask) sorted by threshold. A row
-  // clears, in its trees' leaf bitvectors, the left-subtree leaves of every node it goes
-  // right at; each tree's exit leaf is then the lowest bit left. Only right-going nodes are
-  // touched, with no per-level dependency chain.
+  // Split scans (quickscorer.cpp): per block of trees and per feature, the split nodes as
+  // (threshold, tree, bits) sorted by threshold, plus per-feature lists for missing values
+  // (default direction right) and per category. A row visits exactly the nodes it goes
+  // right at and combines their bits into a 64-bit word per tree; no step waits on the last.
+  //  - QuickScorer (Lucchese et al., SIGIR 2015): bits = ~(the node's left-subtree leaves),
+  //    ANDed into all-ones; each tree's exit leaf is then its lowest bit left.
+  //  - TreeSHAP decisions: bits = the node's own bit (pre-order among the tree's split
+  //    nodes), ORed into zero: the tree's "went right" word.
   struct QsEntry {
     float threshold;  // numeric: the row goes right iff value >= threshold
     uint32_t tree;    // within the block
-    uint64_t mask;    // zeros over the node's left subtree leaves (in-order numbering)
+    uint64_t bits;
   };
   struct QsRange {
-    uint32_t begin = 0, end = 0;  // into qs_entries
+    uint32_t begin = 0, end = 0;  // into SplitScan::entries
   };
   struct QsFeature {
     QsRange numeric;           // numeric nodes on the feature, by threshold ascending
     QsRange missing;           // nodes whose default direction (NaN) is right
-    uint32_t cat_first = 0;    // into qs_cat_ranges: categories 0..cat_count-1
+    uint32_t cat_first = 0;    // into SplitScan::cat_ranges: categories 0..cat_count-1
     uint32_t cat_count = 0;    // 0: no categorical nodes on the feature
   };
-  static constexpr uint32_t kQsBlockTrees = 1024;  // leaf bitvectors on the stack: 8 KiB
-  std::vector<QsEntry> qs_entries;
-  std::vector<QsFeature> qs_features;   // per block, num_features entries
-  std::vector<QsRange> qs_cat_ranges;   // per category of a categorical feature
+  struct SplitScan {
+    std::vector<QsEntry> entries;
+    std::vector<QsFeature> features;  // per block, num_features entries
+    std::vector<QsRange> cat_ranges;  // per category of a categorical feature
+  };
+  static constexpr uint32_t kQsBlockTrees = 1024;  // words on the stack: 8 KiB
+  SplitScan qs;                         // built for the QuickScorer layout
   std::vector<uint32_t> qs_leaf_begin;  // per tree: its leaves (in order) in qs_leaves
   std::vector<float> qs_leaves;
   std::size_t num_features = 0;
+
+  // TreeSHAP from decision words (tree_shap.cpp), for forests whose trees have <= 64
+  // leaves: per leaf, its path's split nodes and the side it takes at each, so a row's
+  // violations are (word ^ right) & path; pext packs them in path order into an index of
+  // the leaf's contribution table (2^depth rows of k floats).
+  SplitScan decisions;
+  struct PathLeaf {
+    uint64_t path = 0;   // bits of the split nodes on the root path
+    uint64_t right = 0;  // of those, where the path goes right
+    uint32_t table = 0;  // into shap_path_table
+    uint32_t k = 0;      // unique features on the path (slots)
+    uint32_t slots = 0;  // into shap_path_feature (k entries)
+  };
+  std::vector<PathLeaf> shap_path_leaves;
+  std::vector<uint32_t> shap_path_begin;  // per tree + 1, into shap_path_leaves
+  std::vector<uint8_t> shap_path_ok;      // per tree: 1 = tables built
+  std::vector<float> shap_path_table;
+  std::vector<uint32_t> shap_path_feature;
 
   // Chosen at load for the layout, depth and categorical-ness.
   float (*margin_fn)(const Impl&, const float* row, float acc) = nullptr;
@@ -117,6 +141,15 @@ struct RawModel;
 }
 bool qs_supported(const detail::RawModel& raw);
 void build_quickscorer(Forest::Impl& m, const detail::RawModel& raw);
+// The decision scan (m.decisions) and the per-leaf path tables for TreeSHAP
+// (build_shap_paths, tree_shap.cpp; builds nothing unless qs_supported).
+void build_decision_scan(Forest::Impl& m, const detail::RawModel& raw);
+void build_shap_paths(Forest::Impl& m, const detail::RawModel& raw);
+// Combines the bits of the nodes the row goes right at, for trees [block * kQsBlockTrees,
+// + n) of the scan, into words[0..n): AND (kClear, QuickScorer) or OR (decisions). The
+// caller initialises words.
+void scan_splits(const Forest::Impl::SplitScan& scan, std::size_t block, std::size_t features,
+                 bool has_categorical, bool clear, const float* row, uint64_t* words);
 float qs_margin(const Forest::Impl& m, const float* row, float acc);
 void qs_block(const Forest::Impl& m, const float* rows, std::size_t n, std::size_t stride,
               float* acc);

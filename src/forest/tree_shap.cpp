@@ -9,6 +9,7 @@
 
 #include "forest/forest.h"
 #include "forest/layout.h"
+#include "forest/model_json.h"
 
 namespace forest {
 namespace {
@@ -279,6 +280,140 @@ void build_shap_tables(Impl& m) {
 
 namespace {
 
+constexpr std::size_t kMaxPathDepth = 6;            // 2^6 table rows per leaf at most
+constexpr std::size_t kMaxPathTable = std::size_t{1} << 21;  // floats (8 MiB) per forest
+
+struct PathStep {
+  uint64_t bit;  // the split node's bit in its tree's decision word
+  bool right;    // the side the path takes
+  uint32_t slot;
+};
+
+// Collects one tree's leaves with their path tables; false if a path is too deep.
+bool collect_paths(const detail::RawTree& t, int node, const std::vector<uint32_t>& order,
+                   std::vector<PathStep>& steps, std::vector<PathSlot>& slots, Impl& m,
+                   std::vector<Impl::PathLeaf>& leaves, std::vector<float>& table,
+                   std::vector<uint32_t>& features) {
+  if (t.left[node] < 0) {
+    const std::size_t depth = steps.size();
+    if (depth > kMaxPathDepth) return false;
+    Impl::PathLeaf leaf;
+    const auto k = static_cast<uint32_t>(slots.size());
+    leaf.k = k;
+    leaf.slots = static_cast<uint32_t>(features.size());
+    leaf.table = static_cast<uint32_t>(table.size());
+    for (const auto& s : slots) features.push_back(s.feature);
+    for (const auto& st : steps) {
+      leaf.path |= st.bit;
+      if (st.right) leaf.right |= st.bit;
+    }
+    if (k > 0) {
+      std::vector<float> q, phi;  // phi: 2^k rows (by followed-slot set) of k
+      tabulate_leaf(slots, t.value[node], q, &phi);
+      const uint32_t full = (1u << k) - 1;
+      for (uint32_t u = 0; u < (1u << depth); ++u) {  // bit d: the row leaves the path at depth d
+        uint32_t cold = 0;
+        for (std::size_t d = 0; d < depth; ++d) {
+          if ((u >> d) & 1u) cold |= 1u << steps[d].slot;
+        }
+        const uint32_t s = full & ~cold;
+        table.insert(table.end(), phi.begin() + s * k, phi.begin() + (s + 1) * k);
+      }
+    }
+    leaves.push_back(leaf);
+    return true;
+  }
+  const uint32_t feature = t.feature[node];
+  std::size_t slot = 0;
+  while (slot < slots.size() && slots[slot].feature != feature) ++slot;
+  const bool fresh = slot == slots.size();
+  if (fresh) slots.push_back({feature, 1.0f});
+  const float incoming = slots[slot].zero;
+  bool ok = true;
+  for (int32_t child : {t.left[node], t.right[node]}) {
+    // XGBoost: zero fraction = cover(child) / cover(node) * incoming, in float.
+    slots[slot].zero = (t.cover[child] / t.cover[node]) * incoming;
+    steps.push_back({uint64_t{1} << order[node], child == t.right[node], static_cast<uint32_t>(slot)});
+    ok = collect_paths(t, child, order, steps, slots, m, leaves, table, features);
+    steps.pop_back();
+    if (!ok) break;
+  }
+  slots[slot].zero = incoming;
+  if (fresh) slots.pop_back();
+  return ok;
+}
+
+// Pre-order rank of each split node among the tree's splits (as the decision scan).
+void rank_splits(const detail::RawTree& t, int node, uint32_t& rank, std::vector<uint32_t>& order) {
+  if (t.left[node] < 0) return;
+  order[node] = rank++;
+  rank_splits(t, t.left[node], rank, order);
+  rank_splits(t, t.right[node], rank, order);
+}
+
+}  // namespace
+
+void build_shap_paths(Impl& m, const detail::RawModel& raw) {
+  if (!qs_supported(raw)) return;
+  build_decision_scan(m, raw);
+  m.shap_path_ok.assign(raw.trees.size(), 0);
+  m.shap_path_begin.assign(1, 0);
+  for (std::size_t ti = 0; ti < raw.trees.size(); ++ti) {
+    const auto& t = raw.trees[ti];
+    std::vector<uint32_t> order(t.left.size(), 0);
+    uint32_t rank = 0;
+    rank_splits(t, 0, rank, order);
+    std::vector<PathStep> steps;
+    std::vector<PathSlot> slots;
+    std::vector<Impl::PathLeaf> leaves;
+    std::vector<float> table;
+    std::vector<uint32_t> features;
+    const bool ok = collect_paths(t, 0, order, steps, slots, m, leaves, table, features) &&
+                    m.shap_path_table.size() + table.size() <= kMaxPathTable;
+    if (ok) {
+      const auto table_base = static_cast<uint32_t>(m.shap_path_table.size());
+      const auto feature_base = static_cast<uint32_t>(m.shap_path_feature.size());
+      for (auto& leaf : leaves) {
+        leaf.table += table_base;
+        leaf.slots += feature_base;
+        m.shap_path_leaves.push_back(leaf);
+      }
+      m.shap_path_table.insert(m.shap_path_table.end(), table.begin(), table.end());
+      m.shap_path_feature.insert(m.shap_path_feature.end(), features.begin(), features.end());
+      m.shap_path_ok[ti] = 1;
+    }
+    m.shap_path_begin.push_back(static_cast<uint32_t>(m.shap_path_leaves.size()));
+  }
+}
+
+namespace {
+
+// pext: the bits of v selected by mask, packed low (BMI2 when the build targets it).
+inline uint64_t extract_bits(uint64_t v, uint64_t mask) {
+#if defined(__BMI2__)
+  return _pext_u64(v, mask);
+#else
+  uint64_t out = 0;
+  for (uint64_t bit = 1; mask != 0; bit <<= 1, mask &= mask - 1) {
+    if (v & mask & (0 - mask)) out |= bit;
+  }
+  return out;
+#endif
+}
+
+// One tree from its decision word: each leaf adds its table row for the row's violations.
+inline void tree_shap_paths(const Impl& m, std::size_t tree, uint64_t word, float* phi) {
+  const Impl::PathLeaf* leaf = m.shap_path_leaves.data() + m.shap_path_begin[tree];
+  const Impl::PathLeaf* end = m.shap_path_leaves.data() + m.shap_path_begin[tree + 1];
+  for (; leaf != end; ++leaf) {
+    const uint32_t k = leaf->k;
+    const uint64_t u = extract_bits((word ^ leaf->right) & leaf->path, leaf->path);
+    const float* c = m.shap_path_table.data() + leaf->table + u * k;
+    const uint32_t* feature = m.shap_path_feature.data() + leaf->slots;
+    for (uint32_t j = 0; j < k; ++j) phi[feature[j]] += c[j];
+  }
+}
+
 // One tree with the tables: nodes in breadth-first order carry the row's "went cold" mask
 // (one bit per path slot) down to the leaves.
 template <bool kCat>
@@ -347,11 +482,22 @@ void Forest::contributions_into(const float* row_data, std::span<float> out, flo
   // the rounding then matches (direct accumulation drifts ~1e-5 over hundreds of trees).
   // tree_phi is all zeros between trees.
   PathElement path[kMaxPath];
+  uint64_t words[Impl::kQsBlockTrees];  // decision words of the current block of trees
+  const bool by_paths = !m.shap_path_ok.empty();
   float bias = 0.0f;
   for (std::size_t t = 0; t < m.flat_roots.size(); ++t) {
     const uint32_t root = m.flat_roots[t];
     bias += m.mean_value[root];
-    if (m.shap_fast[t]) {
+    const std::size_t in_block = t % Impl::kQsBlockTrees;
+    if (by_paths && in_block == 0) {
+      const std::size_t n = std::min<std::size_t>(Impl::kQsBlockTrees, m.flat_roots.size() - t);
+      std::fill(words, words + n, uint64_t{0});
+      scan_splits(m.decisions, t / Impl::kQsBlockTrees, num_features_, m.has_categorical,
+                  false, row.data(), words);
+    }
+    if (by_paths && m.shap_path_ok[t]) {
+      tree_shap_paths(m, t, words[in_block], tree_phi);
+    } else if (m.shap_fast[t]) {
       if (m.has_categorical) {
         tree_shap_fast<true>(m, row.data(), tree_phi, t, cold);
       } else {

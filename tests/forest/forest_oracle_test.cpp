@@ -347,6 +347,34 @@ TEST(ForestShap, MatchesXgboostContributionsCategoricalAndDeep) {
   expect_shap_close(t, kShapRows, 19);
 }
 
+TEST(ForestShap, MatchesXgboostWithCategoricalDecisionWords) {
+  // Trees of <= 64 leaves take TreeSHAP from decision words (per-leaf path tables indexed by
+  // the row's violations); categorical partition and one-hot splits, missing values.
+  for (const char* onehot : {"1", "64"}) {
+    SCOPED_TRACE(std::string("max_cat_to_onehot ") + onehot);
+    auto params = logistic(5, "0.2");
+    params.emplace_back("max_cat_to_onehot", onehot);
+    auto t = train("shapwords", xgb_oracle::make_dataset(train_rows(10000), 12, 4, 25, 0.15, false, 22),
+                   params, rounds(60));
+    EXPECT_EQ(t.forest->layout(), forest::Layout::kQuickScorer);
+    expect_shap_close(t, kShapRows, 23);
+  }
+}
+
+TEST(ForestShap, MatchesXgboostWhenOnlySomeTreesHavePathTables) {
+  // <= 64 leaves but paths up to 9 deep: trees with a path deeper than the table limit (6)
+  // take the per-node method, the others the decision words, in one forest.
+  auto params = logistic(9, "0.3");
+  params.emplace_back("grow_policy", "lossguide");
+  params.emplace_back("max_leaves", "12");
+  params.emplace_back("gamma", "4");  // later trees, with less gain left, stay shallow
+  auto t = train("shapmixed", xgb_oracle::make_dataset(train_rows(10000), 14, 3, 12, 0.1, false, 24),
+                 params, rounds(40));
+  EXPECT_GT(t.forest->max_depth(), 6);
+  EXPECT_EQ(t.forest->layout(), forest::Layout::kQuickScorer);
+  expect_shap_close(t, kShapRows, 25);
+}
+
 TEST(ForestShap, MatchesXgboostOnPathsTooLongForTables) {
   // Paths with more than 10 distinct features fall back to the recursive algorithm.
   auto params = logistic(16, "0.1");
