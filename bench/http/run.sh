@@ -19,7 +19,7 @@ if [ -z "$model" ]; then
   model="$tmp/models/latest"
 fi
 
-LEADSCORE_API_KEYS="bench-key:score" "$bin" serve --model "$model" --port 0 --no-access-log \
+LEADSCORE_API_KEYS="bench-key:score" "$bin" serve --model "$model" --port 0 --no-access-log --cache none \
   --max-body-bytes $((8 << 20)) >"$tmp/out" 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$tmp/out" 2>/dev/null && break; sleep 0.05; done

@@ -193,6 +193,42 @@ class Scoring(unittest.TestCase):
         s.close()
 
 
+class LargeBatch(unittest.TestCase):
+    """Batches of >= 256 leads are scored by several workers; results must stay in order."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = ServerProc(BIN, ["--model", model_dir("real_estate"), "--cache", "none"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def test_large_batch_keeps_order_and_item_errors_across_workers(self):
+        n = 701
+        leads = [lead(i, page_views=5 + i % 97, days_since_enquiry=i % 45) for i in range(n)]
+        bad = {0, 255, 256, 349, 350, 351, 699, 700}  # both ends and around every split point
+        for i in bad:
+            leads[i]["bhk"] = "many"
+        status, _, body = self.srv.json("POST", "/v1/score", body={"leads": leads}, headers=KEY)
+        self.assertEqual(status, 200)
+        res = body["results"]
+        self.assertEqual(len(res), n)
+        singles = {}
+        for i in sorted(bad | set(range(1, n, 25)) | {254, 257, 348, 352, 698}):
+            if i not in bad:
+                _, _, singles[i] = self.srv.json("POST", "/v1/score", body=leads[i], headers=KEY)
+        for i, r in enumerate(res):
+            if i in bad:
+                self.assertEqual(r["index"], i)
+                self.assertEqual(r["lead_id"], "L-%d" % i)
+                self.assertEqual(r["error"]["code"], "field_type_mismatch")
+            else:
+                self.assertEqual(r["lead_id"], "L-%d" % i)
+                if i in singles:
+                    self.assertEqual(singles[i], r)
+
+
 class LegacyScore(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
