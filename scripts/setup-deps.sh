@@ -14,6 +14,7 @@ PACKAGES=(
   libboost-dev libsimdjson-dev libexpected-dev libxgboost-dev
   libopenblas-dev libutf8proc-dev libhiredis-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev libssl-dev libcli11-dev libfmt-dev libspdlog-dev
+  libgoogle-perftools-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev redis-server wrk curl
   python3 python3-xgboost python3-numpy
