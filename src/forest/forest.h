@@ -94,6 +94,12 @@ class Forest {
   // its next use.
   std::span<const Contribution> top_contributions(std::span<const float> row, std::size_t k,
                                                   ShapBuffer& buffer) const;
+  // top_contributions for many rows (each points at num_features() floats): row i's top k
+  // go to out[i * k .. i * k + counts[i]), equal to what top_contributions gives for it.
+  // Trees are visited once per block of rows, so each tree's tables are read from cache for
+  // the whole block. Scratch per thread, allocated when it grows only.
+  void top_contributions_batch(std::span<const float* const> rows, std::size_t k,
+                               Contribution* out, std::size_t* counts) const;
 
   std::size_t num_features() const { return num_features_; }
   std::size_t num_trees() const { return num_trees_; }

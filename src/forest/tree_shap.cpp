@@ -518,23 +518,18 @@ void Forest::contributions_into(const float* row_data, std::span<float> out, flo
   out[num_features_] = bias + base_margin_;
 }
 
-std::span<const Contribution> Forest::top_contributions(std::span<const float> row,
-                                                        std::size_t k,
-                                                        ShapBuffer& buffer) const {
-  assert(buffer.phi_.size() == num_features_ + 1);
-  assert(row.size() >= num_features_);
-  contributions_into(row.data(), buffer.phi_, buffer.tree_phi_.data(), buffer.cold_.data());
-  k = std::min(k, num_features_);
-  if (k == 0) return {};
-  // Insertion into a sorted prefix of length <= k: k is small (3-10), features ~40.
+namespace {
+
+// The k largest |phi[f]| (f < n, zero and NaN left out), sorted by |value| descending, ties
+// by feature index, into top[0..count). Insertion into a sorted prefix: k is 3-10.
+std::size_t select_top(const float* phi, std::size_t n, std::size_t k, Contribution* top) {
   auto before = [](const Contribution& a, const Contribution& b) {
     const float fa = std::fabs(a.value), fb = std::fabs(b.value);
     return fa != fb ? fa > fb : a.feature < b.feature;
   };
   std::size_t count = 0;
-  Contribution* top = buffer.top_.data();
-  for (std::size_t f = 0; f < num_features_; ++f) {
-    const Contribution c{static_cast<uint32_t>(f), buffer.phi_[f]};
+  for (std::size_t f = 0; f < n; ++f) {
+    const Contribution c{static_cast<uint32_t>(f), phi[f]};
     if (c.value == 0.0f || !(std::fabs(c.value) >= 0.0f)) continue;  // zero or NaN
     if (count == k && !before(c, top[k - 1])) continue;
     std::size_t pos = count < k ? count++ : k - 1;
@@ -544,7 +539,82 @@ std::span<const Contribution> Forest::top_contributions(std::span<const float> r
     }
     top[pos] = c;
   }
-  return {top, count};
+  return count;
+}
+
+}  // namespace
+
+std::span<const Contribution> Forest::top_contributions(std::span<const float> row,
+                                                        std::size_t k,
+                                                        ShapBuffer& buffer) const {
+  assert(buffer.phi_.size() == num_features_ + 1);
+  assert(row.size() >= num_features_);
+  contributions_into(row.data(), buffer.phi_, buffer.tree_phi_.data(), buffer.cold_.data());
+  k = std::min(k, num_features_);
+  if (k == 0) return {};
+  return {buffer.top_.data(), select_top(buffer.phi_.data(), num_features_, k, buffer.top_.data())};
+}
+
+void Forest::top_contributions_batch(std::span<const float* const> rows, std::size_t k,
+                                     Contribution* out, std::size_t* counts) const {
+  const Impl& m = *impl_;
+  const std::size_t F = num_features_, stride = F + 1, trees = m.flat_roots.size();
+  k = std::min(k, F);
+  constexpr std::size_t kRows = 16;  // rows per block: their trees' words and phi stay in L1/L2
+  const std::size_t block_trees = std::min<std::size_t>(trees, Impl::kQsBlockTrees);
+  thread_local std::vector<float> phi, tree_phi;
+  thread_local std::vector<uint64_t> words;
+  thread_local std::vector<uint32_t> cold;
+  if (phi.size() < kRows * stride) phi.resize(kRows * stride);
+  if (tree_phi.size() < kRows * stride) tree_phi.assign(kRows * stride, 0.0f);
+  if (words.size() < kRows * block_trees) words.resize(kRows * block_trees);
+  if (cold.size() < m.max_tree_nodes) cold.resize(m.max_tree_nodes);
+  const bool by_paths = !m.shap_path_ok.empty();
+  PathElement path[kMaxPath];
+  for (std::size_t b = 0; b < rows.size(); b += kRows) {
+    const std::size_t n = std::min(kRows, rows.size() - b);
+    std::fill(phi.begin(), phi.begin() + n * stride, 0.0f);
+    for (std::size_t t = 0; t < trees; ++t) {
+      const std::size_t in_block = t % Impl::kQsBlockTrees;
+      if (by_paths && in_block == 0) {
+        const std::size_t nt = std::min<std::size_t>(Impl::kQsBlockTrees, trees - t);
+        for (std::size_t r = 0; r < n; ++r) {
+          uint64_t* w = words.data() + r * block_trees;
+          std::fill(w, w + nt, uint64_t{0});
+          scan_splits(m.decisions, t / Impl::kQsBlockTrees, F, m.has_categorical, false,
+                      rows[b + r], w);
+        }
+      }
+      const uint32_t root = m.flat_roots[t];
+      for (std::size_t r = 0; r < n; ++r) {
+        float* tp = tree_phi.data() + r * stride;
+        const float* row = rows[b + r];
+        if (by_paths && m.shap_path_ok[t]) {
+          tree_shap_paths(m, t, words[r * block_trees + in_block], tp);
+        } else if (m.shap_fast[t]) {
+          if (m.has_categorical) {
+            tree_shap_fast<true>(m, row, tp, t, cold.data());
+          } else {
+            tree_shap_fast<false>(m, row, tp, t, cold.data());
+          }
+        } else if (m.has_categorical) {
+          tree_shap<true>(m, row, tp, root, 0, path, 1, 1, -1);
+        } else {
+          tree_shap<false>(m, row, tp, root, 0, path, 1, 1, -1);
+        }
+        // Per tree, then into the total: the same additions as contributions_into.
+        float* total = phi.data() + r * stride;
+        for (uint32_t i = m.tree_features_begin[t]; i < m.tree_features_begin[t + 1]; ++i) {
+          const uint32_t f = m.tree_features[i];
+          total[f] += tp[f];
+          tp[f] = 0.0f;
+        }
+      }
+    }
+    for (std::size_t r = 0; r < n; ++r) {
+      counts[b + r] = k == 0 ? 0 : select_top(phi.data() + r * stride, F, k, out + (b + r) * k);
+    }
+  }
 }
 
 }  // namespace forest

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <iterator>
+#include <span>
 #include <thread>
 
 #include "cache/cache.h"
@@ -177,27 +178,36 @@ crm::Event make_event(const model::Scorer& scorer, const core::Lead& lead,
   return ev;
 }
 
+// A consenting lead's cached result, if any; `key` is set for the later store.
+bool cache_lookup(const model::Scorer& scorer, const ScoringOptions& opts,
+                  const core::Lead& lead, cache::Key& key, model::ScoreResult& r) {
+  if (!opts.cache || !has_consent(lead)) return false;
+  key = cache::make_key(scorer.version(), lead.features);
+  thread_local std::string bytes;
+  return opts.cache->get_into(key, bytes) &&
+         from_cache_value(bytes, scorer.schema().feature_count(), r);
+}
+
+// After a fresh score: caches it (consenting leads only) and queues the CRM event.
+void after_score(const model::Scorer& scorer, const ScoringOptions& opts, const core::Lead& lead,
+                 const cache::Key& key, const model::ScoreResult& r, bool cached,
+                 std::vector<crm::Event>& events) {
+  const bool consent = has_consent(lead);
+  if (!cached && opts.cache && consent) {
+    const auto tag = (opts.tagger && !lead.id.empty()) ? opts.tagger->tag(lead.id)
+                                                       : cache::LeadTag{};
+    opts.cache->put(key, cache::pack_score(to_cache_value(r)), opts.cache_ttl, tag);
+  }
+  if (opts.outbox && consent && !lead.id.empty()) events.push_back(make_event(scorer, lead, r));
+}
+
 // Scores one parsed lead through the cache; queues its CRM event when it should be pushed.
 void score_lead(const model::Scorer& scorer, const ScoringOptions& opts, const core::Lead& lead,
                 model::ScoreResult& r, bool& cached, std::vector<crm::Event>& events) {
-  cached = false;
-  const bool consent = has_consent(lead);
   cache::Key key;
-  if (opts.cache && consent) {
-    key = cache::make_key(scorer.version(), lead.features);
-    thread_local std::string bytes;
-    cached = opts.cache->get_into(key, bytes) &&
-             from_cache_value(bytes, scorer.schema().feature_count(), r);
-  }
-  if (!cached) {
-    scorer.score(lead, r);
-    if (opts.cache && consent) {
-      const auto tag = (opts.tagger && !lead.id.empty()) ? opts.tagger->tag(lead.id)
-                                                         : cache::LeadTag{};
-      opts.cache->put(key, cache::pack_score(to_cache_value(r)), opts.cache_ttl, tag);
-    }
-  }
-  if (opts.outbox && consent && !lead.id.empty()) events.push_back(make_event(scorer, lead, r));
+  cached = cache_lookup(scorer, opts, lead, key, r);
+  if (!cached) scorer.score(lead, r);
+  after_score(scorer, opts, lead, key, r, cached, events);
 }
 
 // Withdrawal (consent: false for a lead id): cancel its queued pushes and drop its cache
@@ -238,18 +248,42 @@ core::Status score_single(const model::Scorer& scorer, const ScoringOptions& opt
   return core::ok();
 }
 
-// One batch item in place: its result, or its error with its index.
-void score_item(const model::Scorer& scorer, const ScoringOptions& opts,
-                simdjson::dom::element el, size_t index, core::JsonWriter& w,
-                model::ScoreResult& r, std::vector<crm::Event>& events) {
-  auto lead = parse_for_policy(scorer, opts, el);
-  if (!lead) {
-    write_item_error(w, index, safe_item_id(scorer.schema(), el), lead.error());
-    return;
+// Batch items [begin, end) in place: parsed and looked up in the cache one by one, the
+// misses scored together (Scorer::score_rows), then results or errors written in order.
+void score_items(const model::Scorer& scorer, const ScoringOptions& opts,
+                 std::span<const simdjson::dom::element> items, size_t begin,
+                 core::JsonWriter& w, std::vector<crm::Event>& events) {
+  struct Item {
+    core::Result<core::Lead> lead;
+    cache::Key key;
+    model::ScoreResult r;
+    bool cached = false;
+  };
+  std::vector<Item> parsed;
+  parsed.reserve(items.size());
+  std::vector<const float*> rows;
+  std::vector<size_t> miss;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Item& it = parsed.emplace_back(Item{parse_for_policy(scorer, opts, items[i]), {}, {}, false});
+    if (!it.lead) continue;
+    it.cached = cache_lookup(scorer, opts, *it.lead, it.key, it.r);
+    if (!it.cached) {
+      rows.push_back(it.lead->features.data());
+      miss.push_back(i);
+    }
   }
-  bool cached = false;
-  score_lead(scorer, opts, *lead, r, cached, events);
-  write_result(w, scorer, *lead, r, cached);
+  std::vector<model::ScoreResult> fresh(rows.size());
+  scorer.score_rows(rows, fresh.data());
+  for (size_t j = 0; j < miss.size(); ++j) parsed[miss[j]].r = fresh[j];
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    Item& it = parsed[i];
+    if (!it.lead) {
+      write_item_error(w, begin + i, safe_item_id(scorer.schema(), items[i]), it.lead.error());
+      continue;
+    }
+    after_score(scorer, opts, *it.lead, it.key, it.r, it.cached, events);
+    write_result(w, scorer, *it.lead, it.r, it.cached);
+  }
 }
 
 // Batches of at least this many leads are split over the cores: each worker parses, scores
@@ -274,14 +308,13 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
       n < kParallelBatchMin
           ? 1
           : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), n / (kParallelBatchMin / 2));
+  std::vector<simdjson::dom::element> items;
+  items.reserve(n);
+  for (simdjson::dom::element el : leads) items.push_back(el);
+  const std::span<const simdjson::dom::element> all(items);
   if (workers <= 1) {
-    model::ScoreResult r;
-    size_t index = 0;
-    for (simdjson::dom::element el : leads) score_item(scorer, opts, el, index++, w, r, events);
+    score_items(scorer, opts, all, 0, w, events);
   } else {
-    std::vector<simdjson::dom::element> items;
-    items.reserve(n);
-    for (simdjson::dom::element el : leads) items.push_back(el);
     struct Chunk {
       std::string json;  // comma-separated results, no brackets
       std::vector<crm::Event> events;
@@ -291,8 +324,7 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
       const size_t begin = n * c / workers, end = n * (c + 1) / workers;
       chunks[c].json.reserve((end - begin) * 600);
       core::JsonWriter cw(chunks[c].json);
-      model::ScoreResult r;
-      for (size_t i = begin; i < end; ++i) score_item(scorer, opts, items[i], i, cw, r, chunks[c].events);
+      score_items(scorer, opts, all.subspan(begin, end - begin), begin, cw, chunks[c].events);
     };
     std::vector<std::thread> threads;
     threads.reserve(workers - 1);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "model/model.h"
 
@@ -65,7 +66,7 @@ void Scorer::score(const core::Lead& lead, ScoreResult& out, bool with_reasons) 
   score_row(lead.features, out, with_reasons);
 }
 
-void Scorer::score_row(std::span<const float> row, ScoreResult& out, bool with_reasons) const {
+void Scorer::score_only(std::span<const float> row, ScoreResult& out) const {
   const double margin = forest_->predict_margin(row);
   const double p = artifacts_.calibration.apply(margin);
   out.intent_score = p;
@@ -73,6 +74,27 @@ void Scorer::score_row(std::span<const float> row, ScoreResult& out, bool with_r
   out.grade = artifacts_.grades.grade(p);
   out.percentile = percentile_of(artifacts_.score_quantiles, p);
   out.n_reasons = 0;
+}
+
+void Scorer::score_rows(std::span<const float* const> rows, ScoreResult* out) const {
+  const std::size_t n_features = forest_->num_features();
+  constexpr std::size_t k = std::tuple_size_v<decltype(ScoreResult::reasons)>;
+  thread_local std::vector<forest::Contribution> top;
+  thread_local std::vector<std::size_t> counts;
+  if (top.size() < rows.size() * k) top.resize(rows.size() * k);
+  if (counts.size() < rows.size()) counts.resize(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) score_only({rows[i], n_features}, out[i]);
+  forest_->top_contributions_batch(rows, k, top.data(), counts.data());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (std::size_t j = 0; j < counts[i]; ++j) {
+      const auto& c = top[i * k + j];
+      out[i].reasons[out[i].n_reasons++] = Reason{static_cast<int>(c.feature), rows[i][c.feature], c.value};
+    }
+  }
+}
+
+void Scorer::score_row(std::span<const float> row, ScoreResult& out, bool with_reasons) const {
+  score_only(row, out);
   if (!with_reasons) return;
 
   // One SHAP buffer per thread and model, made on the thread's first score with this model.

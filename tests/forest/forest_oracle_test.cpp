@@ -387,6 +387,45 @@ TEST(ForestShap, MatchesXgboostOnPathsTooLongForTables) {
   expect_shap_close(t, kShapRows, 21);
 }
 
+TEST(ForestShap, BatchTopContributionsEqualPerRowOnes) {
+  // Decision words (depth 5), a mix (lossguide, some paths deeper than 6) and no words at
+  // all (trees wider than 64 leaves: tables and recursion): 101 rows, not a block multiple.
+  std::vector<Trained> models;
+  models.push_back(train("batch_words", xgb_oracle::make_dataset(train_rows(6000), 12, 3, 10, 0.1, false, 40),
+                         logistic(5), rounds(30)));
+  auto mixed = logistic(9, "0.3");
+  mixed.emplace_back("grow_policy", "lossguide");
+  mixed.emplace_back("max_leaves", "12");
+  mixed.emplace_back("gamma", "4");
+  models.push_back(train("batch_mixed", xgb_oracle::make_dataset(train_rows(6000), 14, 3, 12, 0.1, false, 41),
+                         mixed, rounds(30)));
+  auto wide = logistic(16, "0.1");
+  wide.emplace_back("min_child_weight", "0");
+  wide.emplace_back("grow_policy", "lossguide");
+  wide.emplace_back("max_leaves", "100");
+  models.push_back(train("batch_wide", xgb_oracle::make_dataset(train_rows(8000), 16, 2, 8, 0.1, false, 42),
+                         wide, rounds(8)));
+  for (const auto& t : models) {
+    SCOPED_TRACE(t.json_path);
+    const std::size_t rows = 101, cols = t.data.cols, k = 3;
+    const auto x = probe_rows(t, rows, 43);
+    std::vector<const float*> ptrs;
+    for (std::size_t r = 0; r < rows; ++r) ptrs.push_back(&x[r * cols]);
+    std::vector<forest::Contribution> out(rows * k);
+    std::vector<std::size_t> counts(rows);
+    t.forest->top_contributions_batch(ptrs, k, out.data(), counts.data());
+    forest::ShapBuffer buffer(*t.forest);
+    for (std::size_t r = 0; r < rows; ++r) {
+      auto one = t.forest->top_contributions(std::span<const float>(ptrs[r], cols), k, buffer);
+      ASSERT_EQ(counts[r], one.size()) << "row " << r;
+      for (std::size_t i = 0; i < one.size(); ++i) {
+        EXPECT_EQ(out[r * k + i].feature, one[i].feature) << "row " << r;
+        EXPECT_EQ(out[r * k + i].value, one[i].value) << "row " << r;
+      }
+    }
+  }
+}
+
 TEST(ForestShap, ContributionsSumToMarginAndTopIsSorted) {
   auto t = train("shapsum", xgb_oracle::make_dataset(train_rows(5000), 10, 2, 6, 0.1, false, 11),
                  logistic(6), rounds(40));

@@ -111,6 +111,30 @@ TEST_F(ScorerTest, ScoresEqualXgboostPlusCalibration) {
   }
 }
 
+TEST_F(ScorerTest, ScoreRowsEqualsScoreRowForEveryRow) {
+  auto scorer = model::Scorer::load(*model_dir_);
+  ASSERT_TRUE(scorer);
+  std::vector<const float*> rows;
+  for (size_t i = 0; i < data_->x.rows; ++i) rows.push_back(data_->x.row(i));
+  std::vector<model::ScoreResult> batch(rows.size());
+  (*scorer)->score_rows(rows, batch.data());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    model::ScoreResult one;
+    (*scorer)->score_row({rows[i], data_->x.cols}, one);
+    EXPECT_EQ(batch[i].intent_score, one.intent_score) << i;
+    EXPECT_EQ(batch[i].score, one.score) << i;
+    EXPECT_EQ(batch[i].grade, one.grade) << i;
+    EXPECT_EQ(batch[i].percentile, one.percentile) << i;
+    ASSERT_EQ(batch[i].n_reasons, one.n_reasons) << i;
+    for (int k = 0; k < one.n_reasons; ++k) {
+      EXPECT_EQ(batch[i].reasons[k].feature, one.reasons[k].feature) << i;
+      EXPECT_EQ(batch[i].reasons[k].impact, one.reasons[k].impact) << i;
+      EXPECT_TRUE(std::isnan(one.reasons[k].value) ? std::isnan(batch[i].reasons[k].value)
+                                                   : batch[i].reasons[k].value == one.reasons[k].value);
+    }
+  }
+}
+
 TEST_F(ScorerTest, PercentileAndGradeFollowTheScore) {
   auto scorer = model::Scorer::load(*model_dir_);
   ASSERT_TRUE(scorer);
