@@ -118,12 +118,19 @@ struct Forest::Impl {
     uint32_t table = 0;  // into shap_path_table
     uint32_t k = 0;      // unique features on the path (slots)
     uint32_t slots = 0;  // into shap_path_feature (k entries)
+    uint32_t dense = 0;  // into shap_dense_table when the tree is dense (see below)
   };
   std::vector<PathLeaf> shap_path_leaves;
   std::vector<uint32_t> shap_path_begin;  // per tree + 1, into shap_path_leaves
   std::vector<uint8_t> shap_path_ok;      // per tree: 1 = tables built
   std::vector<float> shap_path_table;
   std::vector<uint32_t> shap_path_feature;
+  // Dense rows: for trees with at most 16 distinct split features, each table row also laid
+  // out over the tree's features (tree_features order, zeros elsewhere, 8 or 16 wide), so a
+  // leaf is one vector add into register accumulators instead of k scattered additions
+  // whose store-to-load chains (every leaf adds to the root's feature) bound the speed.
+  std::vector<uint8_t> shap_dense_width;  // per tree: 0 (not dense), 8 or 16
+  std::vector<float> shap_dense_table;
 
   // Chosen at load for the layout, depth and categorical-ness.
   float (*margin_fn)(const Impl&, const float* row, float acc) = nullptr;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "forest/forest.h"
@@ -357,6 +358,7 @@ void build_shap_paths(Impl& m, const detail::RawModel& raw) {
   if (!qs_supported(raw)) return;
   build_decision_scan(m, raw);
   m.shap_path_ok.assign(raw.trees.size(), 0);
+  m.shap_dense_width.assign(raw.trees.size(), 0);
   m.shap_path_begin.assign(1, 0);
   for (std::size_t ti = 0; ti < raw.trees.size(); ++ti) {
     const auto& t = raw.trees[ti];
@@ -373,10 +375,39 @@ void build_shap_paths(Impl& m, const detail::RawModel& raw) {
     if (ok) {
       const auto table_base = static_cast<uint32_t>(m.shap_path_table.size());
       const auto feature_base = static_cast<uint32_t>(m.shap_path_feature.size());
+      // Dense rows over the tree's own features (tree_features[ti] order).
+      const uint32_t* tf = m.tree_features.data() + m.tree_features_begin[ti];
+      const uint32_t n_tf = m.tree_features_begin[ti + 1] - m.tree_features_begin[ti];
+      const uint32_t width = n_tf <= 8 ? 8 : n_tf <= 16 ? 16 : 0;
+      std::vector<float> dense;
+      if (width != 0) {
+        for (std::size_t li = 0; li < leaves.size(); ++li) {
+          const auto& leaf = leaves[li];
+          const std::size_t end = li + 1 < leaves.size() ? leaves[li + 1].table : table.size();
+          const std::size_t n_rows = leaf.k == 0 ? 1 : (end - leaf.table) / leaf.k;
+          leaves[li].dense = static_cast<uint32_t>(dense.size());
+          for (std::size_t u = 0; u < n_rows; ++u) {
+            const std::size_t at = dense.size();
+            dense.resize(at + width, 0.0f);
+            for (uint32_t j = 0; j < leaf.k; ++j) {
+              const uint32_t f = features[leaf.slots + j];
+              const auto local = static_cast<std::size_t>(std::lower_bound(tf, tf + n_tf, f) - tf);
+              dense[at + local] = table[leaf.table + u * leaf.k + j];
+            }
+          }
+        }
+      }
+      const bool dense_fits = width != 0 && m.shap_dense_table.size() + dense.size() <= kMaxPathTable;
+      const auto dense_base = static_cast<uint32_t>(m.shap_dense_table.size());
       for (auto& leaf : leaves) {
         leaf.table += table_base;
         leaf.slots += feature_base;
+        leaf.dense += dense_base;
         m.shap_path_leaves.push_back(leaf);
+      }
+      if (dense_fits) {
+        m.shap_dense_table.insert(m.shap_dense_table.end(), dense.begin(), dense.end());
+        m.shap_dense_width[ti] = static_cast<uint8_t>(width);
       }
       m.shap_path_table.insert(m.shap_path_table.end(), table.begin(), table.end());
       m.shap_path_feature.insert(m.shap_path_feature.end(), features.begin(), features.end());
@@ -412,6 +443,38 @@ inline void tree_shap_paths(const Impl& m, std::size_t tree, uint64_t word, floa
     const uint32_t* feature = m.shap_path_feature.data() + leaf->slots;
     for (uint32_t j = 0; j < k; ++j) phi[feature[j]] += c[j];
   }
+}
+
+// One dense tree from its decision word: per-tree sums over its own features, added to
+// `out` at the end (the same per-tree-then-total rounding as the sparse path).
+// Eight floats in one vector register (GCC/Clang vector extension: AVX with x86-64-v3).
+typedef float Float8 __attribute__((vector_size(32)));
+
+inline Float8 load8(const float* p) {
+  Float8 v;
+  std::memcpy(&v, p, sizeof v);  // unaligned load
+  return v;
+}
+
+template <std::size_t W>
+inline void tree_shap_dense(const Impl& m, std::size_t tree, uint64_t word, float* out) {
+  static_assert(W == 8 || W == 16);
+  const Impl::PathLeaf* leaf = m.shap_path_leaves.data() + m.shap_path_begin[tree];
+  const Impl::PathLeaf* end = m.shap_path_leaves.data() + m.shap_path_begin[tree + 1];
+  const float* table = m.shap_dense_table.data();
+  Float8 lo = {}, hi = {};
+  for (; leaf != end; ++leaf) {
+    const uint64_t u = extract_bits((word ^ leaf->right) & leaf->path, leaf->path);
+    const float* row = table + leaf->dense + u * W;
+    lo += load8(row);
+    if constexpr (W == 16) hi += load8(row + 8);
+  }
+  float acc[16];
+  std::memcpy(acc, &lo, sizeof lo);
+  std::memcpy(acc + 8, &hi, sizeof hi);
+  const uint32_t* f = m.tree_features.data() + m.tree_features_begin[tree];
+  const uint32_t n = m.tree_features_begin[tree + 1] - m.tree_features_begin[tree];
+  for (uint32_t i = 0; i < n; ++i) out[f[i]] += acc[i];
 }
 
 // One tree with the tables: nodes in breadth-first order carry the row's "went cold" mask
@@ -494,6 +557,14 @@ void Forest::contributions_into(const float* row_data, std::span<float> out, flo
       std::fill(words, words + n, uint64_t{0});
       scan_splits(m.decisions, t / Impl::kQsBlockTrees, num_features_, m.has_categorical,
                   false, row.data(), words);
+    }
+    if (by_paths && m.shap_dense_width[t] != 0) {
+      if (m.shap_dense_width[t] == 8) {
+        tree_shap_dense<8>(m, t, words[in_block], out.data());
+      } else {
+        tree_shap_dense<16>(m, t, words[in_block], out.data());
+      }
+      continue;
     }
     if (by_paths && m.shap_path_ok[t]) {
       tree_shap_paths(m, t, words[in_block], tree_phi);
@@ -589,6 +660,16 @@ void Forest::top_contributions_batch(std::span<const float* const> rows, std::si
       for (std::size_t r = 0; r < n; ++r) {
         float* tp = tree_phi.data() + r * stride;
         const float* row = rows[b + r];
+        float* total = phi.data() + r * stride;
+        if (by_paths && m.shap_dense_width[t] != 0) {
+          const uint64_t word = words[r * block_trees + in_block];
+          if (m.shap_dense_width[t] == 8) {
+            tree_shap_dense<8>(m, t, word, total);
+          } else {
+            tree_shap_dense<16>(m, t, word, total);
+          }
+          continue;
+        }
         if (by_paths && m.shap_path_ok[t]) {
           tree_shap_paths(m, t, words[r * block_trees + in_block], tp);
         } else if (m.shap_fast[t]) {
@@ -603,7 +684,6 @@ void Forest::top_contributions_batch(std::span<const float* const> rows, std::si
           tree_shap<false>(m, row, tp, root, 0, path, 1, 1, -1);
         }
         // Per tree, then into the total: the same additions as contributions_into.
-        float* total = phi.data() + r * stride;
         for (uint32_t i = m.tree_features_begin[t]; i < m.tree_features_begin[t + 1]; ++i) {
           const uint32_t f = m.tree_features[i];
           total[f] += tp[f];
