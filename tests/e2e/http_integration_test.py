@@ -2,9 +2,10 @@
 CRM outbox (a real `leadscore crm-receiver`) and the DPDP routes (POST /v1/erase,
 GET /v1/leads/{id}/record): cached answers, consent policy, two replicas sharing Redis, Redis
 killed under load, PII canaries in Redis / logs / audit log / outbox files / receiver store,
-crash safety of the outbox (kill -9 mid-load), and erasure.
+crash safety of the outbox (kill -9 mid-load), and erasure (scores, rerank embeddings in-process
+and in Redis, outbox events).
 
-Usage: python3 http_integration_test.py <leadscore binary> <models dir>"""
+Usage: python3 http_integration_test.py <leadscore binary> <models dir> [make_synthetic_minilm]"""
 import glob
 import json
 import os
@@ -25,6 +26,7 @@ from serverproc import ServerProc  # noqa: E402
 warnings.simplefilter("ignore", ResourceWarning)
 BIN = ""
 MODELS = ""
+MAKE_MINILM = ""  # tests/text tool writing a MiniLM checkpoint (embedding tests skip without it)
 KEY = {"Authorization": "Bearer e2e-score-key"}
 ADMIN = {"X-API-Key": "e2e-admin-key"}
 CACHE_SECRET = "integ-cache-secret-0123456789abcdef"
@@ -199,6 +201,18 @@ class Base(unittest.TestCase):
         r = Redis().start()
         self.cleanups.append(r.kill)
         return r
+
+    def minilm(self):
+        """A synthetic MiniLM checkpoint (same shape as all-MiniLM-L6-v2) for --text-model."""
+        if not MAKE_MINILM:
+            self.skipTest("no make_synthetic_minilm tool")
+        d = os.path.join(self.tmp, "minilm")
+        os.makedirs(d, exist_ok=True)
+        r = subprocess.run([MAKE_MINILM, d], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if r.returncode == 77:
+            self.skipTest("shared MiniLM files missing: " + r.stderr.decode(errors="replace"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return d
 
     def receiver(self, name="received.jsonl", extra=()):
         r = Receiver(os.path.join(self.tmp, name), extra=extra).start()
@@ -466,6 +480,100 @@ class Privacy(Base):
             for n in NEEDLES:
                 self.assertNotIn(n, data, path)
 
+    def test_erase_removes_rerank_embeddings(self):
+        """POST /v1/erase removes the lead's cached rerank embeddings, in-process and in Redis, and
+        nothing else's; the response, the record and the audit line say so. Black-box checks: the
+        Redis keys (SCAN) the lead's rerank added are gone, and re-ranking the erased lead has to
+        encode its text again (leadscore_text_encoded_total) while the kept lead's is still cached."""
+        text_model = self.minilm()
+        rd = self.redis()
+        intent = "ready to move flat near the metro"
+        for mode in ("local", "redis", "two-level"):
+            with self.subTest(mode=mode):
+                args = ["--text-model", text_model, "--cache", mode]
+                if mode != "local":
+                    rd.cli("FLUSHALL")
+                    args += ["--redis", rd.url]
+                data_dir = os.path.join(self.tmp, "emb-" + mode)
+                srv = self.server(*args, data_dir=data_dir)
+                keep = lead(21, lead_id="K-1", notes="wants a garden facing villa, east entrance")
+                gone = canary_lead(22, lead_id="G-1")
+
+                def rerank(l):
+                    status, _, r = srv.json("POST", "/v1/rerank", {"target_intent": intent, "leads": [l]},
+                                            {"Authorization": "Bearer e2e-all-key"})
+                    self.assertEqual(status, 200, r)
+                    self.assertEqual(r["encoder"], "minilm")
+
+                def emb_keys():
+                    return set(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()) if mode != "local" else set()
+
+                def encoded():
+                    return metric(srv, "leadscore_text_encoded_total")
+
+                def record(lead_id):
+                    status, _, rec = srv.json("GET", "/v1/leads/%s/record" % lead_id, None, ADMIN)
+                    self.assertEqual(status, 200, rec)
+                    return rec
+
+                rerank(keep)  # intent + K-1
+                before = emb_keys()
+                rerank(gone)  # the intent is cached: adds G-1's embedding only
+                added = emb_keys() - before
+                if mode != "local":
+                    self.assertEqual(len(before), 2, before)
+                    self.assertEqual(len(added), 1, added)
+                self.assertEqual(len(record("G-1")["embeddings"]), 1)
+                self.assertGreater(record("G-1")["embeddings"][0]["dimensions"], 0)
+                self.assertEqual(record("G-1")["cache"], [])  # reranking does not cache scores
+
+                status, _, r = srv.json("POST", "/v1/erase", {"lead_id": "G-1"}, ADMIN)
+                self.assertEqual(status, 200, r)
+                self.assertEqual(r["removed"]["embeddings"], 1)
+                self.assertEqual(r["removed"]["cache_entries"], 0)
+                self.assertEqual(record("G-1")["embeddings"], [])
+                self.assertEqual(len(record("K-1")["embeddings"]), 1)
+                if mode != "local":
+                    after = emb_keys()
+                    self.assertEqual(after & added, set(), "an erased embedding is still in Redis")
+                    self.assertEqual(after, before)  # the intent's and K-1's are kept
+                    for k in added:
+                        self.assertEqual(rd.cli("EXISTS", k), "0", k)
+                # No tier answers the erased lead's embedding any more; the kept one is still cached.
+                n0 = encoded()
+                rerank(keep)
+                self.assertEqual(encoded() - n0, 0)
+                rerank(gone)
+                self.assertEqual(encoded() - n0, 1, "the erased lead's embedding was served from a cache")
+                srv.stop()
+                with open(os.path.join(data_dir, "audit.log"), "rb") as f:
+                    lines = [json.loads(x) for x in f.read().splitlines() if b'"erase"' in x]
+                self.assertEqual(len(lines), 1)
+                self.assertIn(r["lead_id_hash"] + " cache=0 embeddings=1 ", lines[0]["detail"])
+
+    def test_rerank_embeddings_follow_consent(self):
+        """A lead without consent is encoded for the request only (no cache entry, nothing in
+        Redis); withdrawal (consent: false on /v1/score) drops the embeddings cached before."""
+        text_model = self.minilm()
+        rd = self.redis()
+        srv = self.server("--text-model", text_model, "--cache", "redis", "--redis", rd.url)
+        rr = {"Authorization": "Bearer e2e-all-key"}
+        body = {"target_intent": "villa with garden", "leads": [lead(31, lead_id="N-1", consent=False)]}
+        status, _, r = srv.json("POST", "/v1/rerank", body, rr)
+        self.assertEqual(status, 200, r)
+        self.assertEqual(len(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()), 1)  # the intent only
+        _, _, rec = srv.json("GET", "/v1/leads/N-1/record", None, ADMIN)
+        self.assertEqual(rec["embeddings"], [])
+        body["leads"] = [lead(32, lead_id="W-2")]
+        srv.json("POST", "/v1/rerank", body, rr)
+        _, _, rec = srv.json("GET", "/v1/leads/W-2/record", None, ADMIN)
+        self.assertEqual(len(rec["embeddings"]), 1)
+        status, _, _ = score(srv, lead(32, lead_id="W-2", consent=False))
+        self.assertEqual(status, 200)
+        _, _, rec = srv.json("GET", "/v1/leads/W-2/record", None, ADMIN)
+        self.assertEqual(rec["embeddings"], [])
+        self.assertEqual(len(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()), 1)
+
     def test_withdrawal_cancels_queued_pushes(self):
         srv = self.server("--crm-url", "http://127.0.0.1:%d/" % free_port())
         score(srv, lead(5, lead_id="W-1"))
@@ -499,4 +607,6 @@ class Privacy(Base):
 if __name__ == "__main__":
     BIN = sys.argv.pop(1)
     MODELS = sys.argv.pop(1)
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        MAKE_MINILM = sys.argv.pop(1)
     unittest.main(verbosity=2)
