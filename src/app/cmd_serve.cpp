@@ -151,6 +151,7 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
 }
 
 void run_serve(const ServeOptions& o) {
+  protect_process_memory(o.privacy);  // before any request body is in memory
   http::ServerConfig cfg;
   cfg.bind = o.bind;
   cfg.port = static_cast<uint16_t>(o.port);

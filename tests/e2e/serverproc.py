@@ -13,8 +13,11 @@ import time
 class ServerProc:
     """`leadscore serve --port 0 ...` on loopback; stderr (the JSON log) captured to a file."""
 
-    def __init__(self, binary, args=(), env=None, keys="e2e-score-key:score;e2e-admin-key:admin;e2e-all-key:all"):
+    def __init__(self, binary, args=(), env=None, keys="e2e-score-key:score;e2e-admin-key:admin;e2e-all-key:all",
+                 cwd=None, preexec_fn=None):
         self.binary = binary
+        self.cwd = cwd
+        self.preexec_fn = preexec_fn
         self.args = list(args)
         self.env = dict(os.environ)
         self.env.pop("LEADSCORE_API_KEYS", None)
@@ -29,7 +32,8 @@ class ServerProc:
 
     def start(self, timeout=20):
         cmd = [self.binary, "serve", "--port", "0"] + self.args
-        self.proc = subprocess.Popen(cmd, stdout=self.out_file, stderr=self.log_file, env=self.env)
+        self.proc = subprocess.Popen(cmd, stdout=self.out_file, stderr=self.log_file, env=self.env,
+                                     cwd=self.cwd, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         while time.time() < deadline:
             with open(self.out_file.name) as f:
