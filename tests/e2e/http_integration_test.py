@@ -2,8 +2,8 @@
 CRM outbox (a real `leadscore crm-receiver`) and the DPDP routes (POST /v1/erase,
 GET /v1/leads/{id}/record): cached answers, consent policy, two replicas sharing Redis, Redis
 killed under load, PII canaries in Redis / logs / audit log / outbox files / receiver store,
-crash safety of the outbox (kill -9 mid-load), and erasure (scores, rerank embeddings in-process
-and in Redis, outbox events).
+crash safety of the outbox (kill -9 mid-load), erasure (scores, rerank embeddings in-process
+and in Redis, outbox events), and retention enforced by the running server.
 
 Usage: python3 http_integration_test.py <leadscore binary> <models dir> [make_synthetic_minilm]"""
 import glob
@@ -170,6 +170,20 @@ def metric(srv, name):
         if line.startswith(name + " ") or line.startswith(name + "{"):
             total = (total or 0.0) + float(line.rsplit(" ", 1)[1])
     return total
+
+
+def metric_with(srv, name, labels):
+    """The value of one labelled sample (e.g. labels='store="cache"'), 0 when absent."""
+    _, _, body = srv.request("GET", "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith(name + "{") and labels in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def audit_line(ts, action="reload"):
+    return json.dumps({"ts": ts, "action": action, "outcome": "ok", "route": "/v1/model/reload",
+                       "request_id": "seeded", "key_id": "key#1", "detail": ""}, separators=(",", ":")) + "\n"
 
 
 def score(srv, body, headers=KEY):
@@ -446,6 +460,64 @@ class Crm(Base):
         self.assertGreater(metric(srv, "leadscore_crm_outbox_depth"), 0)
 
 
+class Retention(Base):
+    def test_running_server_purges_cache_delivered_events_and_old_audit_lines(self):
+        """Storage limitation end to end: `serve` with a 1 s retention round, 1 s cache TTL
+        (two-level: in-process and Redis), delivered CRM events kept 0 days and audit lines kept
+        1 day. Every check polls with a deadline (no fixed sleeps): the job's purge counters
+        (leadscore_retention_purged_total{store}), the access record, Redis (SCAN), the audit log
+        and the outbox files."""
+        rd = self.redis()
+        rc = self.receiver()
+        # Audit lines from long ago (a year and two days ago) before the server starts; the
+        # server's own lines (from now) must survive.
+        old = ["2025-01-02T03:04:05.678Z", time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 2 * 86400))]
+        audit = os.path.join(self.tmp, "audit.log")
+        with open(audit, "w") as f:
+            f.write("".join(audit_line(ts) for ts in old))
+        srv = self.server("--cache", "two-level", "--redis", rd.url, "--cache-ttl", "1",
+                          "--crm-url", rc.url, "--retention-delivered-days", "0",
+                          "--audit-retention-days", "1", "--retention-interval-s", "1")
+
+        def purged(store):
+            return metric_with(srv, "leadscore_retention_purged_total", 'store="%s"' % store)
+
+        # Old audit lines: trimmed by the job, the server's own fresh line kept.
+        status, _, _ = srv.json("POST", "/v1/erase", {"lead_id": "nobody"}, ADMIN)  # audited now
+        self.assertEqual(status, 200)
+        self.assertTrue(wait_for(lambda: purged("audit_log") >= 2, 20), srv.log())
+        with open(audit) as f:
+            lines = [json.loads(x) for x in f.read().splitlines()]
+        self.assertEqual([l["ts"] for l in lines if l["ts"] in old], [])
+        self.assertEqual([l["action"] for l in lines], ["erase"])
+
+        # A consenting lead: cached (both tiers) and pushed; then everything expires or is purged.
+        status, _, r = score(srv, lead(41, lead_id="RT-41x7"))
+        self.assertEqual(status, 200, r)
+        self.assertTrue(wait_for(lambda: [e for e in rc.events() if e["lead_id"] == "RT-41x7"], 20))
+        self.assertTrue(wait_for(lambda: purged("cache") >= 1, 20), "the job purged no cache entry")
+        self.assertTrue(wait_for(lambda: purged("outbox_delivered") >= 1, 20), "no delivered event purged")
+        _, _, rec = srv.json("GET", "/v1/leads/RT-41x7/record", None, ADMIN)
+        self.assertEqual(rec["cache"], [])
+        self.assertEqual(rec["crm"], {"lead_id": "RT-41x7", "pending": [], "delivered": [], "dead_letter": []})
+        # Redis expires its copy (and the lead's index set) by the same TTL.
+        self.assertTrue(wait_for(lambda: rd.cli("--scan", "--pattern", "ls:v1:*") == "", 20),
+                        rd.cli("--scan", "--pattern", "ls:v1:*"))
+        # The purge deleted the delivered row (secure_delete, WAL checkpointed): no trace in the files.
+        for path in glob.glob(os.path.join(self.tmp, "outbox.sqlite*")):
+            with open(path, "rb") as f:
+                self.assertNotIn(b"RT-41x7", f.read(), path)
+        # The job logs what it purged, by count only.
+        rounds = [l for l in srv.log_lines() if l.get("event") == "retention"]
+        self.assertTrue(rounds)
+        for l in rounds:
+            self.assertLessEqual(set(l), {"ts", "level", "event", "cache_purged", "delivered_purged",
+                                          "audit_lines_dropped"}, l)
+        # The cached score is gone from every tier: scoring again misses.
+        _, _, again = score(srv, lead(41, lead_id="RT-41x7"))
+        self.assertFalse(again["cached"])
+
+
 class Privacy(Base):
     def test_erase_and_record(self):
         rc_port = free_port()  # receiver down: events stay queued
@@ -607,6 +679,6 @@ class Privacy(Base):
 if __name__ == "__main__":
     BIN = sys.argv.pop(1)
     MODELS = sys.argv.pop(1)
-    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+    if len(sys.argv) > 1 and os.path.isfile(sys.argv[1]):  # the optional tool, not a test name
         MAKE_MINILM = sys.argv.pop(1)
     unittest.main(verbosity=2)
