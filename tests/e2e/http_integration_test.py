@@ -646,6 +646,30 @@ class Privacy(Base):
         self.assertEqual(rec["embeddings"], [])
         self.assertEqual(len(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()), 1)
 
+    def test_audit_log_records_reloads_erasures_and_key_failures(self):
+        """DATA_DIR/audit.log gets one JSON line per model reload, erasure, missing or invalid key
+        and insufficient scope: action, outcome, route, request id, key position; never a key or
+        a lead id."""
+        srv = self.server()
+        self.assertEqual(srv.json("POST", "/v1/model/reload", None, ADMIN)[0], 200)
+        self.assertEqual(srv.json("POST", "/v1/erase", {"lead_id": "AU-1"}, ADMIN)[0], 200)
+        self.assertEqual(srv.json("POST", "/v1/erase", {"lead_id": "AU-1"}, KEY)[0], 403)
+        self.assertEqual(srv.json("POST", "/v1/score", lead(1), {"X-API-Key": "not-a-key-5c1e"})[0], 401)
+        self.assertEqual(srv.json("POST", "/v1/score", lead(1))[0], 401)
+        srv.stop()
+        with open(os.path.join(self.tmp, "audit.log"), "rb") as f:
+            raw = f.read()
+        lines = [json.loads(x) for x in raw.splitlines()]
+        self.assertEqual([(l["action"], l["outcome"], l["route"]) for l in lines],
+                         [("model_reload", "unchanged", "/v1/model/reload"), ("erase", "ok", "/v1/erase"),
+                          ("auth", "insufficient_scope", "/v1/erase"), ("auth", "invalid_key", "/v1/score"),
+                          ("auth", "missing_key", "/v1/score")])
+        self.assertEqual(lines[2]["key_id"], "key#1")  # the score key, by position
+        for l in lines:
+            self.assertTrue(l["ts"].endswith("Z") and l["request_id"], l)
+        for secret in (b"e2e-score-key", b"e2e-admin-key", b"not-a-key-5c1e", b"AU-1"):
+            self.assertNotIn(secret, raw)
+
     def test_withdrawal_cancels_queued_pushes(self):
         srv = self.server("--crm-url", "http://127.0.0.1:%d/" % free_port())
         score(srv, lead(5, lead_id="W-1"))
