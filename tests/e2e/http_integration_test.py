@@ -163,22 +163,8 @@ class Receiver:
             return [json.loads(line) for line in f if line.strip()]
 
 
-def metric(srv, name):
-    status, _, body = srv.request("GET", "/metrics")
-    total = None
-    for line in body.decode().splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            total = (total or 0.0) + float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def metric_with(srv, name, labels):
-    """The value of one labelled sample (e.g. labels='store="cache"'), 0 when absent."""
-    _, _, body = srv.request("GET", "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith(name + "{") and labels in line:
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+def metric(srv, name, labels=""):
+    return srv.metric(name, labels)
 
 
 def audit_line(ts, action="reload"):
@@ -480,7 +466,7 @@ class Retention(Base):
                           "--audit-retention-days", "1", "--retention-interval-s", "1")
 
         def purged(store):
-            return metric_with(srv, "leadscore_retention_purged_total", 'store="%s"' % store)
+            return metric(srv, "leadscore_retention_purged_total", 'store="%s"' % store) or 0
 
         # Old audit lines: trimmed by the job, the server's own fresh line kept.
         status, _, _ = srv.json("POST", "/v1/erase", {"lead_id": "nobody"}, ADMIN)  # audited now

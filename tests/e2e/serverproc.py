@@ -102,6 +102,17 @@ class ServerProc:
         status, h, data = self.request(method, path, body, headers)
         return status, h, json.loads(data) if data else None
 
+    def metric(self, name, labels=""):
+        """Sum of the samples of `name` on /metrics whose labels contain `labels` (e.g.
+        'store="cache"'; "" for all of them); None when there is none."""
+        _, _, body = self.request("GET", "/metrics")
+        total = None
+        for line in body.decode().splitlines():
+            head, _, value = line.rpartition(" ")
+            if (head == name and not labels) or (head.startswith(name + "{") and labels in head):
+                total = (total or 0.0) + float(value)
+        return total
+
     def connect(self, timeout=10):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
