@@ -608,6 +608,13 @@ class Privacy(Base):
                     lines = [json.loads(x) for x in f.read().splitlines() if b'"erase"' in x]
                 self.assertEqual(len(lines), 1)
                 self.assertIn(r["lead_id_hash"] + " cache=0 embeddings=1 ", lines[0]["detail"])
+                if mode == "redis":
+                    # Offline: `leadscore erase --redis` removes the kept lead's embedding too.
+                    out = subprocess.run([BIN, "erase", "--data-dir", data_dir, "--lead-id", "K-1", "--redis", rd.url],
+                                         capture_output=True, env=dict(os.environ, LEADSCORE_CACHE_SECRET=CACHE_SECRET))
+                    self.assertEqual(out.returncode, 0, out.stderr)
+                    self.assertEqual(json.loads(out.stdout)["removed"]["embeddings"], 1, out.stdout)
+                    self.assertEqual(len(emb_keys()), 2)  # the intent and G-1's re-encoded one
 
     def test_rerank_embeddings_follow_consent(self):
         """A lead without consent is encoded for the request only (no cache entry, nothing in
