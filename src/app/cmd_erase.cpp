@@ -90,6 +90,7 @@ void run_erase(const EraseOptions& o) {
   }
 
   int64_t cache_erased = -1;  // -1: no Redis given
+  int64_t embeddings_erased = -1;
   if (!o.redis_url.empty()) {
     cache::CacheConfig cfg;
     cfg.mode = cache::Mode::redis;
@@ -106,6 +107,10 @@ void run_erase(const EraseOptions& o) {
     auto n = (*c)->erase_lead(tagger->tag(o.lead_id));
     if (!n) fail(n.error().code + ": " + n.error().message);
     cache_erased = static_cast<int64_t>(*n);
+    // The lead's rerank embeddings (indexed under its embedding tag).
+    auto e = (*c)->erase_lead(tagger->embedding_tag(o.lead_id));
+    if (!e) fail(e.error().code + ": " + e.error().message);
+    embeddings_erased = static_cast<int64_t>(*e);
   }
 
   const std::string ts = utc_now();
@@ -121,7 +126,7 @@ void run_erase(const EraseOptions& o) {
   w.field("outbox_pending", outbox_counts.pending)
       .field("outbox_delivered", outbox_counts.delivered)
       .field("outbox_dead_letter", outbox_counts.dead_letter);
-  if (cache_erased >= 0) w.field("cache", cache_erased);
+  if (cache_erased >= 0) w.field("cache", cache_erased).field("embeddings", embeddings_erased);
   w.end_object().end_object();
   const std::string summary = line;
   line.push_back('\n');

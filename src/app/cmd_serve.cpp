@@ -151,6 +151,7 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
 }
 
 void run_serve(const ServeOptions& o) {
+  protect_process_memory(o.privacy);  // before any request body is in memory
   http::ServerConfig cfg;
   cfg.bind = o.bind;
   cfg.port = static_cast<uint16_t>(o.port);
@@ -243,8 +244,10 @@ void run_serve(const ServeOptions& o) {
     } else {
       ro.reranker = text::make_reranker({});
     }
-    // Lead and intent embeddings share the score cache (keys: digests of scrubbed text).
+    // Lead and intent embeddings share the score cache (keys: digests of scrubbed text); a
+    // lead's embeddings carry its keyed embedding tag so /v1/erase removes them.
     ro.cache = so.cache;
+    ro.tagger = so.tagger;
     ro.embedding_ttl = so.cache_ttl;
     http::add_rerank_routes(server, models, ro);
     http::PrivacyOptions po;

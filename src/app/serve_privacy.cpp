@@ -1,7 +1,12 @@
 #include "app/serve_privacy.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "app/app.h"
 
@@ -23,6 +28,31 @@ void add_privacy_serve_options(CLI::App* cmd, PrivacyServeOptions& o) {
                   "Days audit-log lines are kept (DPDP Rules: at least 365)")
       ->check(CLI::Range(int64_t{1}, int64_t{3650}))
       ->capture_default_str();
+  cmd->add_flag("--allow-core-dumps", o.allow_core_dumps,
+                "Let the process dump core and be traced (debugging only: a core holds the "
+                "request bodies in memory, names and phone numbers included)");
+}
+
+void protect_process_memory(const PrivacyServeOptions& o) {
+  if (o.allow_core_dumps) {
+    http::log_event("warn", "core_dumps_allowed",
+                    {{"message", "--allow-core-dumps: a crash may write request bodies (PII) "
+                                 "to a core file"}});
+    return;
+  }
+  // A core (or a debugger attaching) sees every request body still in memory: PII fields
+  // before they are dropped, notes before they are scrubbed. Both switches, because a pipe
+  // core_pattern (systemd-coredump, apport) ignores RLIMIT_CORE in the kernel and only the
+  // dumpable flag stops the kernel from dumping at all.
+  const rlimit none{0, 0};
+  const bool limit_ok = ::setrlimit(RLIMIT_CORE, &none) == 0;
+  const int limit_errno = errno;
+  const bool dumpable_ok = ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+  if (!limit_ok || !dumpable_ok) {
+    http::log_event("warn", "core_dump_protection_failed",
+                    {{"rlimit_core", limit_ok ? "0" : std::strerror(limit_errno)},
+                     {"dumpable", dumpable_ok ? "0" : std::strerror(errno)}});
+  }
 }
 
 http::LeadIdPseudonymiser lead_id_pseudonymiser(const PrivacyServeOptions& o) {

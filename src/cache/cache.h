@@ -118,9 +118,14 @@ class LeadTagger {
   static LeadTagger random();
 
   LeadTag tag(std::string_view lead_id) const;
+  // The tag of the lead's cached rerank embeddings: HMAC over a 0xFF-prefixed message (0xFF
+  // never occurs in UTF-8, so no lead id's tag() can equal another's embedding_tag()). Kept
+  // apart from tag() so erasure and access requests report scores and embeddings separately.
+  LeadTag embedding_tag(std::string_view lead_id) const;
 
  private:
   explicit LeadTagger(std::string_view secret);
+  LeadTag hmac_tag(std::string_view domain, std::string_view lead_id) const;
   // HMAC-SHA256 key blocks (key XOR ipad / opad), precomputed once.
   std::array<std::uint8_t, 64> ipad_{};
   std::array<std::uint8_t, 64> opad_{};

@@ -185,7 +185,14 @@ LeadTagger LeadTagger::random() {
   return LeadTagger(s);
 }
 
-LeadTag LeadTagger::tag(std::string_view lead_id) const {
+LeadTag LeadTagger::tag(std::string_view lead_id) const { return hmac_tag({}, lead_id); }
+
+LeadTag LeadTagger::embedding_tag(std::string_view lead_id) const {
+  static constexpr char kPrefix[] = "\xff" "emb";
+  return hmac_tag(std::string_view(kPrefix, sizeof kPrefix - 1), lead_id);
+}
+
+LeadTag LeadTagger::hmac_tag(std::string_view domain, std::string_view lead_id) const {
   // HMAC-SHA256 by hand over the fetched digest and the per-thread context: OpenSSL's HMAC()
   // sets up a new context and provider lookup per call (measured 1.2 us vs about 0.4 us).
   EVP_MD_CTX* ctx = thread_md_ctx();
@@ -193,6 +200,7 @@ LeadTag LeadTagger::tag(std::string_view lead_id) const {
   unsigned int md_len = 0;
   EVP_DigestInit_ex2(ctx, sha256(), nullptr);
   EVP_DigestUpdate(ctx, ipad_.data(), ipad_.size());
+  if (!domain.empty()) EVP_DigestUpdate(ctx, domain.data(), domain.size());
   EVP_DigestUpdate(ctx, lead_id.data(), lead_id.size());
   EVP_DigestFinal_ex(ctx, md, &md_len);
   EVP_DigestInit_ex2(ctx, sha256(), nullptr);

@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -199,6 +200,16 @@ Result<double> parse_money_inr_lakh(std::string_view text);
 // Parses ISO 8601 ("2024-03-15", "2024-03-15T10:20:30Z", "...+05:30", space instead of T) or
 // epoch seconds to epoch seconds (UTC). Error: `invalid_timestamp`.
 Result<double> parse_timestamp_seconds(std::string_view text);
+
+// A date of the proleptic Gregorian calendar.
+struct CivilDate {
+  int64_t year = 1970;
+  unsigned month = 1;  // 1..12
+  unsigned day = 1;    // 1..31
+  friend bool operator==(const CivilDate&, const CivilDate&) = default;
+};
+// The date `days` after 1970-01-01 (negative: before), UTC (Howard Hinnant's civil_from_days).
+CivilDate civil_from_days(int64_t days);
 
 // Words for an encoded feature value, for reasons: "yes"/"no", the category name, "other",
 // "missing", a date for timestamps, or the number ("90 lakh" for money).

@@ -183,6 +183,20 @@ bool read_digits(std::string_view s, size_t& pos, size_t n, int& out) {
 
 }  // namespace
 
+CivilDate civil_from_days(int64_t days) {
+  // Howard Hinnant's algorithm (the inverse of days_from_civil above).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {y + (m <= 2), m, d};
+}
+
 namespace detail {
 
 Result<double> parse_plain_number(std::string_view s) {
@@ -252,20 +266,11 @@ void format_iso8601(double epoch_seconds, std::string& out) {
   const auto total = static_cast<int64_t>(std::floor(epoch_seconds));
   int64_t days = total >= 0 ? total / 86400 : -((-total + 86399) / 86400);
   int64_t secs = total - days * 86400;
-  // civil_from_days (Hinnant)
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t y0 = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = y0 + (m <= 2);
+  const CivilDate date = civil_from_days(days);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+                static_cast<long long>(date.year), date.month, date.day,
+                static_cast<long long>(secs / 3600),
                 static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
   out.assign(buf);
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/core.h"
 #include "core/json_writer.h"
 #include "data/data.h"
 #include "data/rng.h"
@@ -180,22 +181,14 @@ void append_2d(std::string& s, int64_t v) {
   s.push_back(static_cast<char>('0' + v % 10));
 }
 
-// Epoch days → "YYYY-MM-DD" (Hinnant's civil_from_days).
+// Epoch days → "YYYY-MM-DD".
 void append_date(std::string& s, int64_t days) {
-  const int64_t z = days + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  append_int(s, y + (m <= 2));
+  const core::CivilDate date = core::civil_from_days(days);
+  append_int(s, date.year);
   s.push_back('-');
-  append_2d(s, m);
+  append_2d(s, date.month);
   s.push_back('-');
-  append_2d(s, d);
+  append_2d(s, date.day);
 }
 
 

@@ -475,8 +475,12 @@ AuditHook open_audit_log(const std::string& path);
 struct RerankOptions {
   std::shared_ptr<text::Reranker> reranker;  // required: minilm or bm25
   // Lead and intent embeddings (MiniLM only), keyed by cache::make_key("emb:<model id>",
-  // scrubbed text). Null: every text is encoded on every request.
+  // [lead's embedding tag digest +] scrubbed text). Only leads with consent are cached. Null:
+  // every text is encoded on every request.
   std::shared_ptr<cache::Cache> cache;
+  // Tags a lead's embeddings with tagger->embedding_tag(lead_id) so POST /v1/erase removes
+  // them. Null: embeddings are keyed by text alone and expire only by TTL.
+  std::shared_ptr<const cache::LeadTagger> tagger;
   std::chrono::milliseconds embedding_ttl{std::chrono::hours(1)};
   size_t max_leads = 1000;       // more: 413 batch_too_large
   size_t max_text_chars = 2000;  // target_intent and each lead's free text (code points): 422

@@ -66,6 +66,19 @@ void write_cache_entries(core::JsonWriter& w, const std::vector<cache::LeadEntry
   w.end_array();
 }
 
+// The lead's cached rerank embeddings: their size and time left (the vectors themselves are
+// derived from scrubbed text and say nothing a person could read).
+void write_embedding_entries(core::JsonWriter& w, const std::vector<cache::LeadEntry>& entries) {
+  w.begin_array();
+  for (const auto& e : entries) {
+    w.begin_object().field("dimensions", static_cast<uint64_t>(e.value.size() / sizeof(float)));
+    w.field("expires_in_s", static_cast<int64_t>(
+                                std::chrono::duration_cast<std::chrono::seconds>(e.ttl_left).count()));
+    w.end_object();
+  }
+  w.end_array();
+}
+
 }  // namespace
 
 AuditHook open_audit_log(const std::string& path) {
@@ -102,26 +115,32 @@ void add_privacy_routes(Server& server, const PrivacyOptions& opts) {
         }
         // The audit log records a keyed hash of the id, never the id itself.
         const std::string tag = opts.tagger ? std::string(opts.tagger->tag(*id).str()) : "";
-        int64_t cache_removed = 0;
+        // Scores (tag) and rerank embeddings (embedding_tag), in-process and in Redis.
+        int64_t cache_removed = 0, embeddings_removed = 0;
         if (opts.cache && opts.tagger) {
           auto n = opts.cache->erase_lead(opts.tagger->tag(*id));
-          if (!n) {
+          auto e = n ? opts.cache->erase_lead(opts.tagger->embedding_tag(*id)) : n;
+          if (!n || !e) {
             server.audit({"erase", "cache_unavailable", "/v1/erase", req.request_id, req.key_id, tag});
             write_error(res, 503, "cache_unavailable",
                         "the cache could not be erased now; nothing was reported erased, retry");
             return responder.send(std::move(res));
           }
           cache_removed = static_cast<int64_t>(*n);
+          embeddings_removed = static_cast<int64_t>(*e);
         }
-        auto finish = [&server, tag, cache_removed, rid = std::string(req.request_id),
+        auto finish = [&server, tag, cache_removed, embeddings_removed,
+                       rid = std::string(req.request_id),
                        kid = req.key_id](crm::EraseCounts counts, Responder rsp) {
           Response out;
           core::JsonWriter w(out.body);
           w.begin_object().field("status", "erased").field("lead_id_hash", std::string_view(tag));
           w.key("removed").begin_object().field("cache_entries", cache_removed);
+          w.field("embeddings", embeddings_removed);
           w.field("outbox_pending", counts.pending).field("outbox_delivered", counts.delivered);
           w.field("outbox_dead_letter", counts.dead_letter).end_object().end_object();
           const std::string detail = tag + " cache=" + std::to_string(cache_removed) +
+                                     " embeddings=" + std::to_string(embeddings_removed) +
                                      " outbox=" + std::to_string(counts.total());
           server.audit({"erase", "ok", "/v1/erase", rid, kid, detail});
           rsp.send(std::move(out));
@@ -147,22 +166,29 @@ void add_privacy_routes(Server& server, const PrivacyOptions& opts) {
           write_error(res, id.error());
           return responder.send(std::move(res));
         }
-        std::string cache_json = "[]";
+        std::string cache_json = "[]", embeddings_json = "[]";
         if (opts.cache && opts.tagger) {
           auto entries = opts.cache->lead_entries(opts.tagger->tag(*id));
-          if (!entries) {
+          auto embeddings = entries ? opts.cache->lead_entries(opts.tagger->embedding_tag(*id))
+                                    : entries;
+          if (!entries || !embeddings) {
             write_error(res, 503, "cache_unavailable", "the cache could not be read; retry");
             return responder.send(std::move(res));
           }
           cache_json.clear();
           core::JsonWriter cw(cache_json);
           write_cache_entries(cw, *entries);
+          embeddings_json.clear();
+          core::JsonWriter ew(embeddings_json);
+          write_embedding_entries(ew, *embeddings);
         }
-        auto finish = [id = *id, cache_json](const crm::LeadRecord* rec, Responder rsp) {
+        auto finish = [id = *id, cache_json, embeddings_json](const crm::LeadRecord* rec,
+                                                             Responder rsp) {
           Response out;
           core::JsonWriter w(out.body);
           w.begin_object().field("lead_id", std::string_view(id));
           w.key("cache").raw(cache_json);
+          w.key("embeddings").raw(embeddings_json);
           w.key("crm");
           if (rec) crm::write_lead_record_json(*rec, w);
           else w.null();

@@ -1,7 +1,9 @@
 // The rerank routes: a broker's free-text target intent against each lead's text.
 // Leads are parsed (PII dropped) and scored on the io thread; similarities come from the
 // text::Reranker (BM25 inline; MiniLM inline when few texts need encoding, else on the
-// background thread), with MiniLM embeddings cached by scrubbed text.
+// background thread), with MiniLM embeddings cached by scrubbed text. A lead's embedding is
+// cached only with its consent, under a key of its own tagged with the lead's keyed embedding
+// tag, so POST /v1/erase finds and removes it (docs/PRIVACY.md).
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +30,7 @@ constexpr std::string_view kIntentScoreKey = "intent_score";
 struct Item {
   size_t index = 0;  // position in the request's leads
   std::string lead_id;
+  bool consent = false;  // consent: true (its embedding may be cached)
   double intent_score = 0;
   int score = 0;
   char grade = 'D';
@@ -273,6 +276,7 @@ core::Status parse_leads(const model::Scorer& scorer, simdjson::dom::array leads
     Item it;
     it.index = i;
     it.lead_id = lead->id;
+    it.consent = lead->consent.value_or(false);
     if (std::isnan(*given)) {
       scorer.score(*lead, r, /*with_reasons=*/false);
       it.intent_score = r.intent_score;
@@ -331,26 +335,57 @@ struct Shared {
   std::atomic<int> background{0};
 };
 
-// MiniLM with the embedding cache. `texts[0]` is the intent. Looks every text up, encodes the
-// misses (each distinct text once), stores them, and fills sims.
+// MiniLM with the embedding cache. `texts[0]` is the intent. Looks every cacheable text up,
+// encodes the misses (each distinct text once), stores them, and fills sims.
+// Cacheable: the intent (the broker's words, keyed by text alone) and each lead with consent.
+// A lead with an id is keyed by (its embedding tag, text) and indexed under that tag, so
+// erasing the lead removes exactly its embeddings; two leads with the same text never share
+// an entry. A lead without consent is encoded for this request only (never looked up or
+// stored), as its score is (docs/PRIVACY.md, consent policy).
 struct EmbedPlan {
   std::vector<std::string> texts;
-  std::vector<cache::Key> keys;
+  std::vector<char> store;             // per text: cacheable (lookups and puts)
+  std::vector<cache::Key> keys;        // per text, where store
+  std::vector<cache::LeadTag> tags;    // per text: the lead's embedding tag (empty: none)
   std::vector<std::optional<std::string>> cached;
   std::vector<size_t> misses;  // indexes into texts of distinct texts to encode
 };
 
 EmbedPlan plan_embeddings(const Shared& sh, const Job& job) {
   EmbedPlan p;
-  p.texts.reserve(job.items.size() + 1);
+  const size_t n = job.items.size() + 1;
+  p.texts.reserve(n);
   p.texts.push_back(job.intent);
   for (const auto& it : job.items) p.texts.push_back(it.text);
+  p.cached.resize(n);
   if (sh.opts.cache) {
-    p.keys.reserve(p.texts.size());
-    for (const auto& t : p.texts) p.keys.push_back(cache::make_key(sh.emb_ns, t));
-    p.cached = sh.opts.cache->get_many(p.keys);
+    p.store.assign(n, 0);
+    p.keys.resize(n);
+    p.tags.resize(n);
+    std::vector<cache::Key> lookup;
+    std::vector<size_t> where;
+    lookup.reserve(n);
+    where.reserve(n);
+    std::string keyed;
+    for (size_t i = 0; i < n; ++i) {
+      const Item* it = i == 0 ? nullptr : &job.items[i - 1];
+      if (it && !it->consent) continue;
+      p.store[i] = 1;
+      if (it && sh.opts.tagger && !it->lead_id.empty()) {
+        p.tags[i] = sh.opts.tagger->embedding_tag(it->lead_id);
+        const auto& d = p.tags[i].digest();
+        keyed.assign(reinterpret_cast<const char*>(d.data()), d.size());
+        keyed += p.texts[i];
+        p.keys[i] = cache::make_key(sh.emb_ns, keyed);
+      } else {
+        p.keys[i] = cache::make_key(sh.emb_ns, p.texts[i]);
+      }
+      lookup.push_back(p.keys[i]);
+      where.push_back(i);
+    }
+    auto got = sh.opts.cache->get_many(lookup);
+    for (size_t j = 0; j < where.size(); ++j) p.cached[where[j]] = std::move(got[j]);
   }
-  p.cached.resize(p.texts.size());
   const size_t dim = sh.minilm->embedding_dim();
   std::unordered_map<std::string_view, size_t> seen;
   for (size_t i = 0; i < p.texts.size(); ++i) {
@@ -375,21 +410,21 @@ core::Status run_embeddings(const Shared& sh, EmbedPlan& p, Job& job) {
   sh.cache_hits->inc(p.texts.size() - p.misses.size());
   // Every text's embedding: cached bytes, or its (first) fresh row.
   std::unordered_map<std::string_view, const float*> fresh_rows;
-  std::vector<std::string> values;
-  values.reserve(p.misses.size());
-  std::vector<cache::PutItem> puts;
   for (size_t j = 0; j < p.misses.size(); ++j) {
-    const float* row = fresh.data() + j * dim;
-    fresh_rows.emplace(p.texts[p.misses[j]], row);
-    if (sh.opts.cache) {
-      values.emplace_back(reinterpret_cast<const char*>(row), dim * sizeof(float));
-    }
+    fresh_rows.emplace(p.texts[p.misses[j]], fresh.data() + j * dim);
   }
   if (sh.opts.cache && !p.misses.empty()) {
-    for (size_t j = 0; j < p.misses.size(); ++j) {
-      puts.push_back({p.keys[p.misses[j]], values[j], sh.opts.embedding_ttl, {}});
+    // One entry per cacheable text not found (its own key: a lead's text shared with another
+    // lead or the intent is still stored under each lead's key).
+    std::vector<cache::PutItem> puts;
+    for (size_t i = 0; i < p.texts.size(); ++i) {
+      if (!p.store[i] || p.cached[i]) continue;
+      const float* row = fresh_rows.at(p.texts[i]);
+      puts.push_back({p.keys[i],
+                      std::string_view(reinterpret_cast<const char*>(row), dim * sizeof(float)),
+                      sh.opts.embedding_ttl, p.tags[i]});
     }
-    sh.opts.cache->put_many(puts);
+    if (!puts.empty()) sh.opts.cache->put_many(puts);
   }
   std::vector<float> tmp(dim);
   auto row_of = [&](size_t i) -> std::span<const float> {

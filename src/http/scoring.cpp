@@ -211,11 +211,14 @@ void score_lead(const model::Scorer& scorer, const ScoringOptions& opts, const c
 }
 
 // Withdrawal (consent: false for a lead id): cancel its queued pushes and drop its cache
-// entries now; the rest of its record goes with POST /v1/erase or retention.
+// entries (scores and rerank embeddings) now; the rest of its record goes with POST /v1/erase or retention.
 void withdraw(const ScoringOptions& opts, const core::Lead& lead) {
   if (lead.id.empty() || !lead.consent.has_value() || *lead.consent) return;
   if (opts.outbox) opts.outbox->cancel_lead(lead.id, [](core::Result<int64_t>) {});
-  if (opts.cache && opts.tagger) (void)opts.cache->erase_lead(opts.tagger->tag(lead.id));
+  if (opts.cache && opts.tagger) {
+    (void)opts.cache->erase_lead(opts.tagger->tag(lead.id));
+    (void)opts.cache->erase_lead(opts.tagger->embedding_tag(lead.id));
+  }
 }
 
 core::Result<core::Lead> parse_for_policy(const model::Scorer& scorer, const ScoringOptions& opts,

@@ -102,6 +102,25 @@ TEST(CacheLeadTagger, TagIsHmacSha256OfTheLeadId) {
   }
 }
 
+TEST(CacheLeadTagger, EmbeddingTagIsAnHmacInItsOwnDomain) {
+  // HMAC-SHA256(secret, 0xFF "emb" id): keyed like tag(), never equal to any id's tag().
+  const std::string secret = "0123456789abcdef-secret";
+  const std::string msg = std::string("\xff" "emb") + "lead-42";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), md, &len);
+  auto tagger = LeadTagger::create(secret);
+  ASSERT_TRUE(tagger);
+  const LeadTag e = tagger->embedding_tag("lead-42");
+  EXPECT_TRUE(std::equal(e.digest().begin(), e.digest().end(), md));
+  EXPECT_TRUE(is_prefix_and_hex(e.str(), "ls:v1:lead:"));
+  EXPECT_NE(e, tagger->tag("lead-42"));
+  EXPECT_EQ(e, tagger->embedding_tag("lead-42"));
+  EXPECT_NE(e, tagger->embedding_tag("lead-43"));
+  EXPECT_NE(e, LeadTagger::create("0123456789abcdef-other")->embedding_tag("lead-42"));
+}
+
 TEST(CacheLeadTagger, SharedModesRequireASecret) {
   EXPECT_TRUE(make_lead_tagger(Mode::local, ""));
   EXPECT_TRUE(make_lead_tagger(Mode::none, ""));

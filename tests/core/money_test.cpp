@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "core/core.h"
@@ -126,6 +127,27 @@ TEST(Timestamp, ParsesIsoAndEpoch) {
   EXPECT_EQ(*core::parse_timestamp_seconds("2024-02-29"), 1709164800);
   EXPECT_EQ(*core::parse_timestamp_seconds("1710460800"), 1710460800);
   EXPECT_EQ(*core::parse_timestamp_seconds("1710460800000"), 1710460800);
+}
+
+TEST(CivilDate, FromDaysKnownDates) {
+  EXPECT_EQ(core::civil_from_days(0), (core::CivilDate{1970, 1, 1}));
+  EXPECT_EQ(core::civil_from_days(-1), (core::CivilDate{1969, 12, 31}));
+  EXPECT_EQ(core::civil_from_days(11016), (core::CivilDate{2000, 2, 29}));
+  EXPECT_EQ(core::civil_from_days(20392), (core::CivilDate{2025, 10, 31}));
+  EXPECT_EQ(core::civil_from_days(-719162), (core::CivilDate{1, 1, 1}));
+  EXPECT_EQ(core::civil_from_days(2932896), (core::CivilDate{9999, 12, 31}));
+}
+
+TEST(CivilDate, RoundTripsThroughTheTimestampParser) {
+  // parse_timestamp_seconds (days_from_civil) is the oracle: every 2749th day of years 1..9999.
+  char buf[32];
+  for (int64_t days = -719162; days <= 2932896; days += 2749) {
+    const core::CivilDate d = core::civil_from_days(days);
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(d.year), d.month, d.day);
+    auto secs = core::parse_timestamp_seconds(buf);
+    ASSERT_TRUE(secs) << buf;
+    EXPECT_EQ(*secs, static_cast<double>(days) * 86400.0) << buf;
+  }
 }
 
 TEST(Timestamp, RejectsMalformed) {

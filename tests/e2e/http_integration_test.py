@@ -2,9 +2,10 @@
 CRM outbox (a real `leadscore crm-receiver`) and the DPDP routes (POST /v1/erase,
 GET /v1/leads/{id}/record): cached answers, consent policy, two replicas sharing Redis, Redis
 killed under load, PII canaries in Redis / logs / audit log / outbox files / receiver store,
-crash safety of the outbox (kill -9 mid-load), and erasure.
+crash safety of the outbox (kill -9 mid-load), erasure (scores, rerank embeddings in-process
+and in Redis, outbox events), and retention enforced by the running server.
 
-Usage: python3 http_integration_test.py <leadscore binary> <models dir>"""
+Usage: python3 http_integration_test.py <leadscore binary> <models dir> [make_synthetic_minilm]"""
 import glob
 import json
 import os
@@ -25,6 +26,7 @@ from serverproc import ServerProc  # noqa: E402
 warnings.simplefilter("ignore", ResourceWarning)
 BIN = ""
 MODELS = ""
+MAKE_MINILM = ""  # tests/text tool writing a MiniLM checkpoint (embedding tests skip without it)
 KEY = {"Authorization": "Bearer e2e-score-key"}
 ADMIN = {"X-API-Key": "e2e-admin-key"}
 CACHE_SECRET = "integ-cache-secret-0123456789abcdef"
@@ -161,13 +163,13 @@ class Receiver:
             return [json.loads(line) for line in f if line.strip()]
 
 
-def metric(srv, name):
-    status, _, body = srv.request("GET", "/metrics")
-    total = None
-    for line in body.decode().splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            total = (total or 0.0) + float(line.rsplit(" ", 1)[1])
-    return total
+def metric(srv, name, labels=""):
+    return srv.metric(name, labels)
+
+
+def audit_line(ts, action="reload"):
+    return json.dumps({"ts": ts, "action": action, "outcome": "ok", "route": "/v1/model/reload",
+                       "request_id": "seeded", "key_id": "key#1", "detail": ""}, separators=(",", ":")) + "\n"
 
 
 def score(srv, body, headers=KEY):
@@ -199,6 +201,18 @@ class Base(unittest.TestCase):
         r = Redis().start()
         self.cleanups.append(r.kill)
         return r
+
+    def minilm(self):
+        """A synthetic MiniLM checkpoint (same shape as all-MiniLM-L6-v2) for --text-model."""
+        if not MAKE_MINILM:
+            self.skipTest("no make_synthetic_minilm tool")
+        d = os.path.join(self.tmp, "minilm")
+        os.makedirs(d, exist_ok=True)
+        r = subprocess.run([MAKE_MINILM, d], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if r.returncode == 77:
+            self.skipTest("shared MiniLM files missing: " + r.stderr.decode(errors="replace"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return d
 
     def receiver(self, name="received.jsonl", extra=()):
         r = Receiver(os.path.join(self.tmp, name), extra=extra).start()
@@ -432,6 +446,64 @@ class Crm(Base):
         self.assertGreater(metric(srv, "leadscore_crm_outbox_depth"), 0)
 
 
+class Retention(Base):
+    def test_running_server_purges_cache_delivered_events_and_old_audit_lines(self):
+        """Storage limitation end to end: `serve` with a 1 s retention round, 1 s cache TTL
+        (two-level: in-process and Redis), delivered CRM events kept 0 days and audit lines kept
+        1 day. Every check polls with a deadline (no fixed sleeps): the job's purge counters
+        (leadscore_retention_purged_total{store}), the access record, Redis (SCAN), the audit log
+        and the outbox files."""
+        rd = self.redis()
+        rc = self.receiver()
+        # Audit lines from long ago (a year and two days ago) before the server starts; the
+        # server's own lines (from now) must survive.
+        old = ["2025-01-02T03:04:05.678Z", time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 2 * 86400))]
+        audit = os.path.join(self.tmp, "audit.log")
+        with open(audit, "w") as f:
+            f.write("".join(audit_line(ts) for ts in old))
+        srv = self.server("--cache", "two-level", "--redis", rd.url, "--cache-ttl", "1",
+                          "--crm-url", rc.url, "--retention-delivered-days", "0",
+                          "--audit-retention-days", "1", "--retention-interval-s", "1")
+
+        def purged(store):
+            return metric(srv, "leadscore_retention_purged_total", 'store="%s"' % store) or 0
+
+        # Old audit lines: trimmed by the job, the server's own fresh line kept.
+        status, _, _ = srv.json("POST", "/v1/erase", {"lead_id": "nobody"}, ADMIN)  # audited now
+        self.assertEqual(status, 200)
+        self.assertTrue(wait_for(lambda: purged("audit_log") >= 2, 20), srv.log())
+        with open(audit) as f:
+            lines = [json.loads(x) for x in f.read().splitlines()]
+        self.assertEqual([l["ts"] for l in lines if l["ts"] in old], [])
+        self.assertEqual([l["action"] for l in lines], ["erase"])
+
+        # A consenting lead: cached (both tiers) and pushed; then everything expires or is purged.
+        status, _, r = score(srv, lead(41, lead_id="RT-41x7"))
+        self.assertEqual(status, 200, r)
+        self.assertTrue(wait_for(lambda: [e for e in rc.events() if e["lead_id"] == "RT-41x7"], 20))
+        self.assertTrue(wait_for(lambda: purged("cache") >= 1, 20), "the job purged no cache entry")
+        self.assertTrue(wait_for(lambda: purged("outbox_delivered") >= 1, 20), "no delivered event purged")
+        _, _, rec = srv.json("GET", "/v1/leads/RT-41x7/record", None, ADMIN)
+        self.assertEqual(rec["cache"], [])
+        self.assertEqual(rec["crm"], {"lead_id": "RT-41x7", "pending": [], "delivered": [], "dead_letter": []})
+        # Redis expires its copy (and the lead's index set) by the same TTL.
+        self.assertTrue(wait_for(lambda: rd.cli("--scan", "--pattern", "ls:v1:*") == "", 20),
+                        rd.cli("--scan", "--pattern", "ls:v1:*"))
+        # The purge deleted the delivered row (secure_delete, WAL checkpointed): no trace in the files.
+        for path in glob.glob(os.path.join(self.tmp, "outbox.sqlite*")):
+            with open(path, "rb") as f:
+                self.assertNotIn(b"RT-41x7", f.read(), path)
+        # The job logs what it purged, by count only.
+        rounds = [l for l in srv.log_lines() if l.get("event") == "retention"]
+        self.assertTrue(rounds)
+        for l in rounds:
+            self.assertLessEqual(set(l), {"ts", "level", "event", "cache_purged", "delivered_purged",
+                                          "audit_lines_dropped"}, l)
+        # The cached score is gone from every tier: scoring again misses.
+        _, _, again = score(srv, lead(41, lead_id="RT-41x7"))
+        self.assertFalse(again["cached"])
+
+
 class Privacy(Base):
     def test_erase_and_record(self):
         rc_port = free_port()  # receiver down: events stay queued
@@ -466,6 +538,131 @@ class Privacy(Base):
             for n in NEEDLES:
                 self.assertNotIn(n, data, path)
 
+    def test_erase_removes_rerank_embeddings(self):
+        """POST /v1/erase removes the lead's cached rerank embeddings, in-process and in Redis, and
+        nothing else's; the response, the record and the audit line say so. Black-box checks: the
+        Redis keys (SCAN) the lead's rerank added are gone, and re-ranking the erased lead has to
+        encode its text again (leadscore_text_encoded_total) while the kept lead's is still cached."""
+        text_model = self.minilm()
+        rd = self.redis()
+        intent = "ready to move flat near the metro"
+        for mode in ("local", "redis", "two-level"):
+            with self.subTest(mode=mode):
+                args = ["--text-model", text_model, "--cache", mode]
+                if mode != "local":
+                    rd.cli("FLUSHALL")
+                    args += ["--redis", rd.url]
+                data_dir = os.path.join(self.tmp, "emb-" + mode)
+                srv = self.server(*args, data_dir=data_dir)
+                keep = lead(21, lead_id="K-1", notes="wants a garden facing villa, east entrance")
+                gone = canary_lead(22, lead_id="G-1")
+
+                def rerank(l):
+                    status, _, r = srv.json("POST", "/v1/rerank", {"target_intent": intent, "leads": [l]},
+                                            {"Authorization": "Bearer e2e-all-key"})
+                    self.assertEqual(status, 200, r)
+                    self.assertEqual(r["encoder"], "minilm")
+
+                def emb_keys():
+                    return set(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()) if mode != "local" else set()
+
+                def encoded():
+                    return metric(srv, "leadscore_text_encoded_total")
+
+                def record(lead_id):
+                    status, _, rec = srv.json("GET", "/v1/leads/%s/record" % lead_id, None, ADMIN)
+                    self.assertEqual(status, 200, rec)
+                    return rec
+
+                rerank(keep)  # intent + K-1
+                before = emb_keys()
+                rerank(gone)  # the intent is cached: adds G-1's embedding only
+                added = emb_keys() - before
+                if mode != "local":
+                    self.assertEqual(len(before), 2, before)
+                    self.assertEqual(len(added), 1, added)
+                self.assertEqual(len(record("G-1")["embeddings"]), 1)
+                self.assertGreater(record("G-1")["embeddings"][0]["dimensions"], 0)
+                self.assertEqual(record("G-1")["cache"], [])  # reranking does not cache scores
+
+                status, _, r = srv.json("POST", "/v1/erase", {"lead_id": "G-1"}, ADMIN)
+                self.assertEqual(status, 200, r)
+                self.assertEqual(r["removed"]["embeddings"], 1)
+                self.assertEqual(r["removed"]["cache_entries"], 0)
+                self.assertEqual(record("G-1")["embeddings"], [])
+                self.assertEqual(len(record("K-1")["embeddings"]), 1)
+                if mode != "local":
+                    after = emb_keys()
+                    self.assertEqual(after & added, set(), "an erased embedding is still in Redis")
+                    self.assertEqual(after, before)  # the intent's and K-1's are kept
+                    for k in added:
+                        self.assertEqual(rd.cli("EXISTS", k), "0", k)
+                # No tier answers the erased lead's embedding any more; the kept one is still cached.
+                n0 = encoded()
+                rerank(keep)
+                self.assertEqual(encoded() - n0, 0)
+                rerank(gone)
+                self.assertEqual(encoded() - n0, 1, "the erased lead's embedding was served from a cache")
+                srv.stop()
+                with open(os.path.join(data_dir, "audit.log"), "rb") as f:
+                    lines = [json.loads(x) for x in f.read().splitlines() if b'"erase"' in x]
+                self.assertEqual(len(lines), 1)
+                self.assertIn(r["lead_id_hash"] + " cache=0 embeddings=1 ", lines[0]["detail"])
+                if mode == "redis":
+                    # Offline: `leadscore erase --redis` removes the kept lead's embedding too.
+                    out = subprocess.run([BIN, "erase", "--data-dir", data_dir, "--lead-id", "K-1", "--redis", rd.url],
+                                         capture_output=True, env=dict(os.environ, LEADSCORE_CACHE_SECRET=CACHE_SECRET))
+                    self.assertEqual(out.returncode, 0, out.stderr)
+                    self.assertEqual(json.loads(out.stdout)["removed"]["embeddings"], 1, out.stdout)
+                    self.assertEqual(len(emb_keys()), 2)  # the intent and G-1's re-encoded one
+
+    def test_rerank_embeddings_follow_consent(self):
+        """A lead without consent is encoded for the request only (no cache entry, nothing in
+        Redis); withdrawal (consent: false on /v1/score) drops the embeddings cached before."""
+        text_model = self.minilm()
+        rd = self.redis()
+        srv = self.server("--text-model", text_model, "--cache", "redis", "--redis", rd.url)
+        rr = {"Authorization": "Bearer e2e-all-key"}
+        body = {"target_intent": "villa with garden", "leads": [lead(31, lead_id="N-1", consent=False)]}
+        status, _, r = srv.json("POST", "/v1/rerank", body, rr)
+        self.assertEqual(status, 200, r)
+        self.assertEqual(len(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()), 1)  # the intent only
+        _, _, rec = srv.json("GET", "/v1/leads/N-1/record", None, ADMIN)
+        self.assertEqual(rec["embeddings"], [])
+        body["leads"] = [lead(32, lead_id="W-2")]
+        srv.json("POST", "/v1/rerank", body, rr)
+        _, _, rec = srv.json("GET", "/v1/leads/W-2/record", None, ADMIN)
+        self.assertEqual(len(rec["embeddings"]), 1)
+        status, _, _ = score(srv, lead(32, lead_id="W-2", consent=False))
+        self.assertEqual(status, 200)
+        _, _, rec = srv.json("GET", "/v1/leads/W-2/record", None, ADMIN)
+        self.assertEqual(rec["embeddings"], [])
+        self.assertEqual(len(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()), 1)
+
+    def test_audit_log_records_reloads_erasures_and_key_failures(self):
+        """DATA_DIR/audit.log gets one JSON line per model reload, erasure, missing or invalid key
+        and insufficient scope: action, outcome, route, request id, key position; never a key or
+        a lead id."""
+        srv = self.server()
+        self.assertEqual(srv.json("POST", "/v1/model/reload", None, ADMIN)[0], 200)
+        self.assertEqual(srv.json("POST", "/v1/erase", {"lead_id": "AU-1"}, ADMIN)[0], 200)
+        self.assertEqual(srv.json("POST", "/v1/erase", {"lead_id": "AU-1"}, KEY)[0], 403)
+        self.assertEqual(srv.json("POST", "/v1/score", lead(1), {"X-API-Key": "not-a-key-5c1e"})[0], 401)
+        self.assertEqual(srv.json("POST", "/v1/score", lead(1))[0], 401)
+        srv.stop()
+        with open(os.path.join(self.tmp, "audit.log"), "rb") as f:
+            raw = f.read()
+        lines = [json.loads(x) for x in raw.splitlines()]
+        self.assertEqual([(l["action"], l["outcome"], l["route"]) for l in lines],
+                         [("model_reload", "unchanged", "/v1/model/reload"), ("erase", "ok", "/v1/erase"),
+                          ("auth", "insufficient_scope", "/v1/erase"), ("auth", "invalid_key", "/v1/score"),
+                          ("auth", "missing_key", "/v1/score")])
+        self.assertEqual(lines[2]["key_id"], "key#1")  # the score key, by position
+        for l in lines:
+            self.assertTrue(l["ts"].endswith("Z") and l["request_id"], l)
+        for secret in (b"e2e-score-key", b"e2e-admin-key", b"not-a-key-5c1e", b"AU-1"):
+            self.assertNotIn(secret, raw)
+
     def test_withdrawal_cancels_queued_pushes(self):
         srv = self.server("--crm-url", "http://127.0.0.1:%d/" % free_port())
         score(srv, lead(5, lead_id="W-1"))
@@ -499,4 +696,6 @@ class Privacy(Base):
 if __name__ == "__main__":
     BIN = sys.argv.pop(1)
     MODELS = sys.argv.pop(1)
+    if len(sys.argv) > 1 and os.path.isfile(sys.argv[1]):  # the optional tool, not a test name
+        MAKE_MINILM = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -57,11 +57,7 @@ def model_dir(name):
 
 
 def metric(srv, name, labels):
-    status, _, body = srv.request("GET", "/metrics")
-    for line in body.decode().splitlines():
-        if line.startswith(name + "{") and labels in line:
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return srv.metric(name, labels) or 0.0
 
 
 class Bm25Rerank(unittest.TestCase):

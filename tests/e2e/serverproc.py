@@ -13,8 +13,11 @@ import time
 class ServerProc:
     """`leadscore serve --port 0 ...` on loopback; stderr (the JSON log) captured to a file."""
 
-    def __init__(self, binary, args=(), env=None, keys="e2e-score-key:score;e2e-admin-key:admin;e2e-all-key:all"):
+    def __init__(self, binary, args=(), env=None, keys="e2e-score-key:score;e2e-admin-key:admin;e2e-all-key:all",
+                 cwd=None, preexec_fn=None):
         self.binary = binary
+        self.cwd = cwd
+        self.preexec_fn = preexec_fn
         self.args = list(args)
         self.env = dict(os.environ)
         self.env.pop("LEADSCORE_API_KEYS", None)
@@ -29,7 +32,8 @@ class ServerProc:
 
     def start(self, timeout=20):
         cmd = [self.binary, "serve", "--port", "0"] + self.args
-        self.proc = subprocess.Popen(cmd, stdout=self.out_file, stderr=self.log_file, env=self.env)
+        self.proc = subprocess.Popen(cmd, stdout=self.out_file, stderr=self.log_file, env=self.env,
+                                     cwd=self.cwd, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         while time.time() < deadline:
             with open(self.out_file.name) as f:
@@ -97,6 +101,17 @@ class ServerProc:
     def json(self, method, path, body=None, headers=None):
         status, h, data = self.request(method, path, body, headers)
         return status, h, json.loads(data) if data else None
+
+    def metric(self, name, labels=""):
+        """Sum of the samples of `name` on /metrics whose labels contain `labels` (e.g.
+        'store="cache"'; "" for all of them); None when there is none."""
+        _, _, body = self.request("GET", "/metrics")
+        total = None
+        for line in body.decode().splitlines():
+            head, _, value = line.rpartition(" ")
+            if (head == name and not labels) or (head.startswith(name + "{") and labels in head):
+                total = (total or 0.0) + float(value)
+        return total
 
     def connect(self, timeout=10):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
