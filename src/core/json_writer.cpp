@@ -32,9 +32,21 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   size_t i = 0;
   while (i < s.size()) {
+    // Printable ASCII that needs no escape is copied a run at a time (the common case:
+    // per-byte push_back made this a tenth of a 1,000-lead batch's time).
+    size_t run = i;
+    while (run < s.size()) {
+      const auto b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
+      ++run;
+    }
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const size_t len = utf8_sequence_length(s, i);
