@@ -2,6 +2,7 @@
 // percentile, TreeSHAP reasons).
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -118,10 +119,18 @@ std::string reason_text(const Scorer& scorer, const Reason& r) {
   const auto& schema = scorer.schema();
   const auto i = static_cast<size_t>(r.feature);
   const auto& field = schema.feature_field(i);
+  // "%+.1f" without printf (a tenth of a microsecond per reason on the request path).
   char impact[32];
-  std::snprintf(impact, sizeof impact, "%+.1f", static_cast<double>(r.impact));
-  return (field.description.empty() ? field.name : field.description) + ": " +
-         core::describe_feature_value(schema, i, r.value) + " (" + impact + ")";
+  char* p = impact;
+  const double v = static_cast<double>(r.impact);
+  if (!std::signbit(v)) *p++ = '+';
+  p = std::to_chars(p, impact + sizeof impact, v, std::chars_format::fixed, 1).ptr;
+  const std::string& name = field.description.empty() ? field.name : field.description;
+  const std::string value = core::describe_feature_value(schema, i, r.value);
+  std::string out;
+  out.reserve(name.size() + value.size() + static_cast<size_t>(p - impact) + 5);
+  out.append(name).append(": ").append(value).append(" (").append(impact, p).append(")");
+  return out;
 }
 
 }  // namespace model

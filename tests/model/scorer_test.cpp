@@ -8,6 +8,8 @@
 #include <new>
 #include <string>
 
+#include <cstdio>
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -170,6 +172,14 @@ TEST_F(ScorerTest, ReasonTextIsPlainWords) {
   // A hand-made reason: category code 2 of "Lead Origin" is "Lead Add Form".
   EXPECT_EQ(model::reason_text(**scorer, model::Reason{0, 2.0f, 1.84f}),
             "Lead origin: Lead Add Form (+1.8)");
+  // The impact reads like printf's "%+.1f" for every sign and rounding case.
+  for (float impact : {0.0f, -0.0f, -0.04f, 0.05f, 0.25f, -0.25f, 1.25f, -2.35f, 12.95f, -7.0f,
+                       0.149999f, 123.45f}) {
+    char expected[32];
+    std::snprintf(expected, sizeof expected, "%+.1f", static_cast<double>(impact));
+    const std::string text = model::reason_text(**scorer, model::Reason{0, 2.0f, impact});
+    EXPECT_EQ(text, std::string("Lead origin: Lead Add Form (") + expected + ")") << impact;
+  }
 }
 
 TEST_F(ScorerTest, NoHeapAllocationPerScoreOnceWarm) {
