@@ -11,7 +11,9 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
+#include "text/math_kernels.h"
 #include "text/text.h"
 
 namespace {
@@ -104,6 +106,48 @@ BENCHMARK(BM_MiniLmEncode)
     ->ArgsProduct({{16, 64, 200}, {1, 32}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// One dense layer y = x W^T of the encoder's shapes, our packed AVX-512 kernel (impl 0) vs
+// OpenBLAS sgemm (impl 1, what PyTorch's nn.Linear calls), single thread: where the FLOPs go.
+void BM_DenseGemm(benchmark::State& state) {
+  const auto rows = static_cast<size_t>(state.range(0));
+  const auto n = static_cast<size_t>(state.range(1));
+  const auto k = static_cast<size_t>(state.range(2));
+  const bool blas = state.range(3) == 1;
+  if (!blas && !text::have_avx512()) {
+    state.SkipWithError("no AVX-512");
+    return;
+  }
+  openblas_set_num_threads(1);
+  std::vector<float> x(rows * k), w(n * k), y(rows * n), bias(n, 0.0f);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(splitmix64(i) >> 40) / 16777216.0f - 0.5f;
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(splitmix64(i + 7) >> 40) / 16777216.0f - 0.5f;
+  const text::PackedWeights packed = blas ? text::PackedWeights{} : text::pack_weights(w.data(), n, k);
+  auto no_epilogue = [](float*, size_t, size_t, size_t, const float*) {};
+  timespec c0{}, c1{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+  for (auto _ : state) {
+    if (blas) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(n),
+                  static_cast<int>(k), 1.0f, x.data(), static_cast<int>(k), w.data(), static_cast<int>(k), 0.0f,
+                  y.data(), static_cast<int>(n));
+    } else {
+      text::gemm_packed(x.data(), rows, packed, 0, packed.panels, y.data(), bias.data(), no_epilogue);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  const double cpu = static_cast<double>(c1.tv_sec - c0.tv_sec) + static_cast<double>(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+  const double gflop = 2.0 * static_cast<double>(rows * n * k) * static_cast<double>(state.iterations()) / 1e9;
+  state.counters["GFLOP/cpu-s"] = gflop / cpu;
+  if (g_peak_gflops_per_core > 0) state.counters["%peak"] = gflop / cpu * 100.0 / g_peak_gflops_per_core;
+}
+BENCHMARK(BM_DenseGemm)
+    ->ArgNames({"rows", "n", "k", "blas"})
+    ->ArgsProduct({{16, 200, 6400}, {1152}, {384}, {0, 1}})
+    ->ArgsProduct({{16, 200, 6400}, {384}, {1536}, {0, 1}})
+    ->ArgsProduct({{16, 200, 6400}, {1536}, {384}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
 
 // Thread CPU seconds: the peak loop must not count time the (shared) machine gave to others.
 double thread_cpu_seconds() {

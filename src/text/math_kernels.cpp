@@ -245,16 +245,28 @@ LS_AVX512 void attention512(const float* q, const float* k, const float* v, size
   }
 }
 
-// MR rows x 32 columns of y over the full depth k: 2*MR accumulators stay in registers.
+// MR rows x 32 columns of y over the depth block: 2*MR accumulators stay in registers. With
+// `prefetch`, the weight stream is fetched 2 KB ahead: the first row block of a pass reads each
+// panel slice from L3/memory, and for short inputs (a few rows, so little reuse per weight) the
+// hardware prefetchers alone left the FMAs waiting (1.7x slower for 16 rows, 2.7x for 8).
 template <int MR>
 LS_AVX512 void gemm_micro(const float* x, size_t ldx, const float* panel, size_t k, float* y, size_t ldy,
-                          __mmask16 m0, __mmask16 m1, bool accumulate) {
+                          __mmask16 m0, __mmask16 m1, bool accumulate, bool prefetch) {
   __m512 c0[MR], c1[MR];
-  for (int m = 0; m < MR; ++m) {
-    c0[m] = accumulate ? _mm512_maskz_loadu_ps(m0, y + static_cast<size_t>(m) * ldy) : _mm512_setzero_ps();
-    c1[m] = accumulate ? _mm512_maskz_loadu_ps(m1, y + static_cast<size_t>(m) * ldy + 16) : _mm512_setzero_ps();
+  if (accumulate) {
+    for (int m = 0; m < MR; ++m) {
+      c0[m] = _mm512_maskz_loadu_ps(m0, y + static_cast<size_t>(m) * ldy);
+      c1[m] = _mm512_maskz_loadu_ps(m1, y + static_cast<size_t>(m) * ldy + 16);
+    }
+  } else {
+    for (int m = 0; m < MR; ++m) c0[m] = c1[m] = _mm512_setzero_ps();
   }
+  constexpr size_t kAhead = 512;  // floats: 2 KB
   for (size_t kk = 0; kk < k; ++kk) {
+    if (prefetch) {  // loop-invariant: the compiler unswitches it
+      _mm_prefetch(reinterpret_cast<const char*>(panel + kk * 32 + kAhead), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(panel + kk * 32 + kAhead + 16), _MM_HINT_T0);
+    }
     const __m512 w0 = _mm512_loadu_ps(panel + kk * 32);
     const __m512 w1 = _mm512_loadu_ps(panel + kk * 32 + 16);
     for (int m = 0; m < MR; ++m) {
@@ -289,19 +301,23 @@ LS_AVX512 void gemm_packed_avx512(const float* x, size_t rows, const PackedWeigh
         const float* panel = w.data.data() + p * k * 32 + kb * 32;
         const float* xb = x + kb;
         size_t r = r0;
-        for (; r + 12 <= r1; r += 12) gemm_micro<12>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc);
+        // Only the first row block of the pass streams the slice in; the others find it in L1.
+        for (; r + 12 <= r1; r += 12) {
+          gemm_micro<12>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, r == r0);
+        }
         if (r + 8 <= r1) {
-          gemm_micro<8>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc);
+          gemm_micro<8>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, r == r0);
           r += 8;
         }
+        const bool pf = r == r0;
         switch (r1 - r) {
-          case 7: gemm_micro<7>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
-          case 6: gemm_micro<6>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
-          case 5: gemm_micro<5>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
-          case 4: gemm_micro<4>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
-          case 3: gemm_micro<3>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
-          case 2: gemm_micro<2>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
-          case 1: gemm_micro<1>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc); break;
+          case 7: gemm_micro<7>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
+          case 6: gemm_micro<6>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
+          case 5: gemm_micro<5>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
+          case 4: gemm_micro<4>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
+          case 3: gemm_micro<3>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
+          case 2: gemm_micro<2>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
+          case 1: gemm_micro<1>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
           default: break;
         }
       }
