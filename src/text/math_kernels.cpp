@@ -190,65 +190,61 @@ LS_AVX512 void softmax_row512(float* v, size_t n) {
   }
 }
 
-// One head, blocks of 4 queries: scores against K^T (L1-resident), softmax, then P.V with the
-// 4 x d outputs in registers. NV = d / 16.
-template <int NV>
+// One head, blocks of MQ queries: scores against K^T (L1-resident), softmax, then P.V with the
+// MQ x d outputs in registers. NV = d / 16. MQ independent accumulators per key block keep both
+// FMA ports busy (4 chains of d dependent FMAs only fed one port); MQ * NV <= 16 registers.
+template <int NV, int MQ>
 LS_AVX512 void attention512(const float* q, const float* k, const float* v, size_t ld, size_t n, size_t d,
                             float scale, float* out, size_t ldo, float* scratch) {
   const size_t n16 = (n + 15) / 16 * 16;
   float* kt = scratch;
-  float* s = scratch + n16 * d;  // 4 rows of n16
+  float* s = scratch + n16 * d;  // MQ rows of n16
   for (size_t c = 0; c < d; ++c) {
     float* row = kt + c * n16;
     for (size_t j = 0; j < n; ++j) row[j] = k[j * ld + c];
     for (size_t j = n; j < n16; ++j) row[j] = 0;
   }
   const __m512 sc = _mm512_set1_ps(scale);
-  for (size_t i0 = 0; i0 < n; i0 += 4) {
-    const size_t rows = n - i0 < 4 ? n - i0 : 4;
-    const float* q0 = q + i0 * ld;
-    const float* q1 = q + (i0 + (rows > 1 ? 1 : 0)) * ld;
-    const float* q2 = q + (i0 + (rows > 2 ? 2 : 0)) * ld;
-    const float* q3 = q + (i0 + (rows > 3 ? 3 : 0)) * ld;
+  for (size_t i0 = 0; i0 < n; i0 += MQ) {
+    const size_t rows = n - i0 < MQ ? n - i0 : MQ;
+    const float* qr[MQ];
+    for (size_t r = 0; r < MQ; ++r) qr[r] = q + (i0 + (r < rows ? r : 0)) * ld;
     for (size_t jb = 0; jb < n16; jb += 16) {
-      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      __m512 a[MQ];
+      for (int r = 0; r < MQ; ++r) a[r] = _mm512_setzero_ps();
       const float* kc = kt + jb;
       for (size_t c = 0; c < d; ++c, kc += n16) {
         const __m512 kv = _mm512_loadu_ps(kc);
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[c]), kv, a0);
-        a1 = _mm512_fmadd_ps(_mm512_set1_ps(q1[c]), kv, a1);
-        a2 = _mm512_fmadd_ps(_mm512_set1_ps(q2[c]), kv, a2);
-        a3 = _mm512_fmadd_ps(_mm512_set1_ps(q3[c]), kv, a3);
+        for (int r = 0; r < MQ; ++r) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(qr[r][c]), kv, a[r]);
       }
-      _mm512_storeu_ps(s + jb, _mm512_mul_ps(a0, sc));
-      _mm512_storeu_ps(s + n16 + jb, _mm512_mul_ps(a1, sc));
-      _mm512_storeu_ps(s + 2 * n16 + jb, _mm512_mul_ps(a2, sc));
-      _mm512_storeu_ps(s + 3 * n16 + jb, _mm512_mul_ps(a3, sc));
+      for (int r = 0; r < MQ; ++r) _mm512_storeu_ps(s + static_cast<size_t>(r) * n16 + jb, _mm512_mul_ps(a[r], sc));
     }
-    for (size_t r = 0; r < 4; ++r) softmax_row512(s + r * n16, n);
-    __m512 acc[4][NV];
-    for (int r = 0; r < 4; ++r) {
+    for (size_t r = 0; r < rows; ++r) softmax_row512(s + r * n16, n);
+    __m512 acc[MQ][NV];
+    for (int r = 0; r < MQ; ++r) {
       for (int u = 0; u < NV; ++u) acc[r][u] = _mm512_setzero_ps();
     }
     for (size_t j = 0; j < n; ++j) {
       const float* vj = v + j * ld;
       __m512 vv[NV];
       for (int u = 0; u < NV; ++u) vv[u] = _mm512_loadu_ps(vj + 16 * u);
-      for (int r = 0; r < 4; ++r) {
+      for (int r = 0; r < MQ; ++r) {
         const __m512 p = _mm512_set1_ps(s[static_cast<size_t>(r) * n16 + j]);
         for (int u = 0; u < NV; ++u) acc[r][u] = _mm512_fmadd_ps(p, vv[u], acc[r][u]);
       }
     }
     for (size_t r = 0; r < rows; ++r) {
-      for (int u = 0; u < NV; ++u) _mm512_storeu_ps(out + (i0 + r) * ldo + 16 * static_cast<size_t>(u), acc[r][u]);
+      for (int u = 0; u < NV; ++u) {
+        _mm512_storeu_ps(out + (i0 + r) * ldo + 16 * static_cast<size_t>(u), acc[r][u]);
+      }
     }
   }
 }
 
 // MR rows x 32 columns of y over the depth block: 2*MR accumulators stay in registers. With
-// `prefetch`, the weight stream is fetched 2 KB ahead: the first row block of a pass reads each
-// panel slice from L3/memory, and for short inputs (a few rows, so little reuse per weight) the
-// hardware prefetchers alone left the FMAs waiting (1.7x slower for 16 rows, 2.7x for 8).
+// `prefetch`, the weight stream is fetched 2 KB ahead: the hardware prefetchers alone left the
+// FMAs waiting, most of all for short inputs (few rows, so little reuse per weight: 1.7x slower
+// for 16 rows, 2.7x for 8).
 template <int MR>
 LS_AVX512 void gemm_micro(const float* x, size_t ldx, const float* panel, size_t k, float* y, size_t ldy,
                           __mmask16 m0, __mmask16 m1, bool accumulate, bool prefetch) {
@@ -293,23 +289,21 @@ LS_AVX512 void gemm_packed_avx512(const float* x, size_t rows, const PackedWeigh
       const size_t cols = std::min<size_t>(32, n - c0);
       const auto m0 = static_cast<__mmask16>(cols >= 16 ? 0xFFFFu : (1u << cols) - 1);
       const auto m1 = static_cast<__mmask16>(cols >= 32 ? 0xFFFFu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1);
-      // Depth blocks of kKc: the panel slice (kKc x 32 floats) stays in L1 for all row blocks.
-      constexpr size_t kKc = 128;
+      // Depth blocks of kKc: fewer passes over y (each reloads and stores the tile) matter more
+      // than keeping the 48 KB panel slice in L1; it streams from L2 under the prefetch.
+      constexpr size_t kKc = 384;
       for (size_t kb = 0; kb < k; kb += kKc) {
         const size_t kc = std::min(kKc, k - kb);
         const bool acc = kb > 0;
         const float* panel = w.data.data() + p * k * 32 + kb * 32;
         const float* xb = x + kb;
         size_t r = r0;
-        // Only the first row block of the pass streams the slice in; the others find it in L1.
-        for (; r + 12 <= r1; r += 12) {
-          gemm_micro<12>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, r == r0);
-        }
+        for (; r + 12 <= r1; r += 12) gemm_micro<12>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, true);
         if (r + 8 <= r1) {
-          gemm_micro<8>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, r == r0);
+          gemm_micro<8>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, true);
           r += 8;
         }
-        const bool pf = r == r0;
+        const bool pf = true;
         switch (r1 - r) {
           case 7: gemm_micro<7>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
           case 6: gemm_micro<6>(xb + r * k, k, panel, kc, y + r * n + c0, n, m0, m1, acc, pf); break;
@@ -440,17 +434,17 @@ void bias_gelu(float* y, size_t rows, size_t cols, size_t ld, const float* bias)
 
 size_t attention_scratch_floats(size_t n, size_t d) {
   const size_t n16 = (n + 15) / 16 * 16;
-  return n16 * d + 4 * n16;
+  return n16 * d + 8 * n16;
 }
 
 void attention_head(const float* q, const float* k, const float* v, size_t ld, size_t n, size_t d, float scale,
                     float* out, size_t ldo, float* scratch) {
   if (have_avx512() && d % 16 == 0 && d <= 64) {
     switch (d / 16) {
-      case 1: return attention512<1>(q, k, v, ld, n, d, scale, out, ldo, scratch);
-      case 2: return attention512<2>(q, k, v, ld, n, d, scale, out, ldo, scratch);
-      case 3: return attention512<3>(q, k, v, ld, n, d, scale, out, ldo, scratch);
-      default: return attention512<4>(q, k, v, ld, n, d, scale, out, ldo, scratch);
+      case 1: return attention512<1, 8>(q, k, v, ld, n, d, scale, out, ldo, scratch);
+      case 2: return attention512<2, 8>(q, k, v, ld, n, d, scale, out, ldo, scratch);
+      case 3: return attention512<3, 4>(q, k, v, ld, n, d, scale, out, ldo, scratch);
+      default: return attention512<4, 4>(q, k, v, ld, n, d, scale, out, ldo, scratch);
     }
   }
   const size_t n8 = (n + 7) / 8 * 8;
