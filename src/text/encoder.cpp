@@ -309,8 +309,6 @@ core::Status MiniLmEncoder::encode_ids(std::span<const std::vector<int32_t>> ids
 core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> batch, std::span<float> out) {
   const BertConfig& c = config_;
   const auto H = static_cast<size_t>(c.hidden_size);
-  const auto heads = static_cast<size_t>(c.num_heads);
-  const size_t d = H / heads;
   if (out.size() != batch.size() * H) {
     return core::make_error("invalid_argument", "output buffer has " + std::to_string(out.size()) +
                                                     " floats, expected " + std::to_string(batch.size() * H));
@@ -318,11 +316,7 @@ core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> 
   if (batch.empty()) return core::ok();
   // OpenBLAS' thread count is process-wide: keep it at 1 (see the constructor).
   if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
-  Workspace& ws = *ws_;
-  ws.offsets.resize(batch.size() + 1);
-  size_t total = 0, max_len = 0;
-  for (size_t s = 0; s < batch.size(); ++s) {
-    const auto& seq = batch[s];
+  for (const auto& seq : batch) {
     if (seq.empty()) return core::make_error("invalid_argument", "empty token sequence");
     if (seq.size() > static_cast<size_t>(c.max_position_embeddings)) {
       return core::make_error("sequence_too_long", "sequence of " + std::to_string(seq.size()) +
@@ -333,9 +327,35 @@ core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> 
         return core::make_error("token_id_out_of_range", "token id " + std::to_string(id) + " out of range");
       }
     }
+  }
+  // Sequences go through all layers in groups of about kGroupRows tokens: a group's activations
+  // (x, qkv, the FFN's intermediate) stay in L2 between the layers' products instead of streaming
+  // through memory; the weights, read once per group, are the cheaper stream (prefetched).
+  // Measured (batch 32, 1 thread): 128 / 256 / 512 / unbounded rows = 84 / 88 / 78 / 69 sentences
+  // per CPU-second at 64 tokens. The golden batch test (34 texts, 761 tokens) spans 4 groups.
+  constexpr size_t kGroupRows = 256;
+  for (size_t g0 = 0; g0 < batch.size();) {
+    size_t g1 = g0 + 1, rows = batch[g0].size();
+    while (g1 < batch.size() && rows + batch[g1].size() <= kGroupRows) rows += batch[g1++].size();
+    encode_group(batch.subspan(g0, g1 - g0), out.subspan(g0 * H, (g1 - g0) * H));
+    g0 = g1;
+  }
+  return core::ok();
+}
+
+// One group of validated sequences through embeddings, every layer and pooling.
+void MiniLmEncoder::encode_group(std::span<const std::vector<int32_t>> batch, std::span<float> out) {
+  const BertConfig& c = config_;
+  const auto H = static_cast<size_t>(c.hidden_size);
+  const auto heads = static_cast<size_t>(c.num_heads);
+  const size_t d = H / heads;
+  Workspace& ws = *ws_;
+  ws.offsets.resize(batch.size() + 1);
+  size_t total = 0, max_len = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
     ws.offsets[s] = total;
-    total += seq.size();
-    max_len = std::max(max_len, seq.size());
+    total += batch[s].size();
+    max_len = std::max(max_len, batch[s].size());
   }
   ws.offsets[batch.size()] = total;
   ws.reserve(total, max_len, c);
@@ -403,7 +423,6 @@ core::Status MiniLmEncoder::encode_locked(std::span<const std::vector<int32_t>> 
     const auto inv = static_cast<float>(1.0 / std::max(std::sqrt(norm), 1e-12));
     for (size_t k = 0; k < H; ++k) e[k] *= inv;
   }
-  return core::ok();
 }
 
 core::Status MiniLmEncoder::similarities(std::string_view query, std::span<const std::string> docs,

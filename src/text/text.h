@@ -241,6 +241,7 @@ class MiniLmEncoder final : public Reranker {
   MiniLmEncoder(BertConfig config, std::shared_ptr<const BertWeights> weights,
                 WordPieceTokenizer tokenizer, std::string model_id, const EncoderOptions& options);
   core::Status encode_locked(std::span<const std::vector<int32_t>> ids, std::span<float> out);
+  void encode_group(std::span<const std::vector<int32_t>> ids, std::span<float> out);
   template <typename Texts>
   core::Status encode_texts(Texts texts, std::span<float> out);
 
