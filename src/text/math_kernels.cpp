@@ -258,17 +258,30 @@ LS_AVX512 void gemm_micro(const float* x, size_t ldx, const float* panel, size_t
     for (int m = 0; m < MR; ++m) c0[m] = c1[m] = _mm512_setzero_ps();
   }
   constexpr size_t kAhead = 512;  // floats: 2 KB
-  for (size_t kk = 0; kk < k; ++kk) {
+  // Rows m and m + H share a pointer (the second at a fixed offset): 12 row pointers plus the
+  // loop's own registers did not fit the 15 general registers, and the spills cost a load per step.
+  constexpr int H = (MR + 1) / 2;
+  const float* xp[H];
+  for (int m = 0; m < H; ++m) xp[m] = x + static_cast<size_t>(m) * ldx;
+  const size_t off = static_cast<size_t>(H) * ldx;
+  const float* w = panel;
+  for (size_t kk = 0; kk < k; ++kk, w += 32) {
     if (prefetch) {  // loop-invariant: the compiler unswitches it
-      _mm_prefetch(reinterpret_cast<const char*>(panel + kk * 32 + kAhead), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(panel + kk * 32 + kAhead + 16), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w + kAhead), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w + kAhead + 16), _MM_HINT_T0);
     }
-    const __m512 w0 = _mm512_loadu_ps(panel + kk * 32);
-    const __m512 w1 = _mm512_loadu_ps(panel + kk * 32 + 16);
-    for (int m = 0; m < MR; ++m) {
-      const __m512 a = _mm512_set1_ps(x[static_cast<size_t>(m) * ldx + kk]);
+    const __m512 w0 = _mm512_loadu_ps(w);
+    const __m512 w1 = _mm512_loadu_ps(w + 16);
+    for (int m = 0; m < H; ++m) {
+      const __m512 a = _mm512_set1_ps(*xp[m]);
       c0[m] = _mm512_fmadd_ps(a, w0, c0[m]);
       c1[m] = _mm512_fmadd_ps(a, w1, c1[m]);
+      if (m + H < MR) {
+        const __m512 b = _mm512_set1_ps(xp[m][off]);
+        c0[m + H] = _mm512_fmadd_ps(b, w0, c0[m + H]);
+        c1[m + H] = _mm512_fmadd_ps(b, w1, c1[m + H]);
+      }
+      ++xp[m];
     }
   }
   for (int m = 0; m < MR; ++m) {
