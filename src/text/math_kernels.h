@@ -102,8 +102,10 @@ class ForkJoinPool {
   std::condition_variable cv_, done_cv_;
   void (*job_fn_)(void*, int) = nullptr;
   void* job_ctx_ = nullptr;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
+  // A job is published by bumping generation_ (workers that are still awake pick it up without
+  // the mutex); completion is counted down in pending_.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stop_ = false;
 };
 
