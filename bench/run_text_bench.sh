@@ -19,13 +19,18 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 fi
 cmake --build "$BUILD" --target text_bench >/dev/null
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for t in 1 2; do
   echo "run_text_bench: $t thread(s): PyTorch, then leadscore" >&2
-  /usr/bin/python3 bench/minilm_torch_bench.py --shared "$SHARED" --threads "$t" > "$OUT/torch_$t.txt"
+  # torch.set_num_threads only sets the OpenMP pool; Debian's torch runs nn.Linear through
+  # OpenBLAS (pthread build), which otherwise starts one thread per core on its own.
+  OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t \
+    /usr/bin/python3 bench/minilm_torch_bench.py --shared "$SHARED" --threads "$t" > "$OUT/torch_$t.txt"
   "$BUILD"/bench/text_bench --benchmark_min_time=0.3 --benchmark_filter="threads:$t/" \
     --benchmark_format=json > "$OUT/ours_$t.json" 2> "$OUT/peak_$t.txt"
 done
 
+echo "load average before / after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/python3 - "$OUT" <<'PY'
 import json, re, sys, glob, os
 out = sys.argv[1]
