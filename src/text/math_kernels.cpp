@@ -306,7 +306,9 @@ LS_AVX512 void gemm_packed_avx512(const float* x, size_t rows, const PackedWeigh
                                   float* y, const float* bias, Epilogue epilogue) {
   const size_t k = w.k, n = w.n;
   // Rows in chunks whose activations stay in L2 while every panel of this worker streams by.
-  const size_t chunk = std::max<size_t>(8, (256 * 1024 / (k * 4)) / 8 * 8);
+  // A multiple of the 12-row micro-kernel (40-row chunks for k = 1536 ended in 4-row tails that
+  // ran at half speed), about 512 KB of activations.
+  const size_t chunk = std::max<size_t>(12, (512 * 1024 / (k * 4)) / 12 * 12);
   for (size_t r0 = 0; r0 < rows; r0 += chunk) {
     const size_t r1 = std::min(rows, r0 + chunk);
     for (size_t p = p0; p < p1; ++p) {
