@@ -64,8 +64,17 @@ class SyntheticGolden : public ::testing::Test {
     auto weights = text::load_bert_weights(*config, src);
     if (!config || !tok || !weights) return;
     encoder_ = text::MiniLmEncoder::create(*config, *weights, *std::move(tok), "synthetic").release();
+    // The same weights on 3 workers: the column split of every product, the attention tasks and
+    // the pool's hand-offs must not change a value.
+    auto tok3 = text::WordPieceTokenizer::load(minilm_dir() / "vocab.txt", 256);
+    if (tok3) {
+      encoder3_ = text::MiniLmEncoder::create(*config, *weights, *std::move(tok3), "synthetic", {.threads = 3})
+                      .release();
+    }
   }
   static void TearDownTestSuite() {
+    delete encoder3_;
+    encoder3_ = nullptr;
     delete encoder_;
     delete cases_;
     delete specs_;
@@ -87,6 +96,7 @@ class SyntheticGolden : public ::testing::Test {
   static inline std::vector<SynthCase>* cases_ = nullptr;
   static inline std::map<std::string, std::vector<float>> probes_;
   static inline text::MiniLmEncoder* encoder_ = nullptr;
+  static inline text::MiniLmEncoder* encoder3_ = nullptr;
 };
 
 TEST_F(SyntheticGolden, GeneratedWeightsMatchProbeValues) {
@@ -124,6 +134,26 @@ TEST_F(SyntheticGolden, OneBatchEqualsSingleEncodes) {
   for (size_t i = 0; i < texts.size(); ++i) {
     SCOPED_TRACE(i);
     EXPECT_LE(max_abs_diff(std::span<const float>(batch.data() + i * dim, dim), (*cases_)[i].embedding), 5e-6f);
+  }
+}
+
+TEST_F(SyntheticGolden, ThreeWorkersMatchReferenceInBatchesAndAlone) {
+  ASSERT_NE(encoder3_, nullptr);
+  const size_t dim = encoder3_->embedding_dim();
+  std::vector<std::string> texts;
+  for (const auto& c : *cases_) texts.push_back(c.text);
+  std::vector<float> batch(texts.size() * dim), one(dim);
+  for (int round = 0; round < 3; ++round) {  // repeated: the pool's job hand-offs, warm and cold
+    ASSERT_TRUE(encoder3_->encode(texts, batch));
+    for (size_t i = 0; i < texts.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_LE(max_abs_diff(std::span<const float>(batch.data() + i * dim, dim), (*cases_)[i].embedding), 5e-6f);
+    }
+  }
+  for (size_t i = 0; i < texts.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(encoder3_->encode(std::span<const std::string>(&texts[i], 1), one));
+    EXPECT_LE(max_abs_diff(one, (*cases_)[i].embedding), 5e-6f);
   }
 }
 
