@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <new>
+
+#include <sys/mman.h>
 
 namespace text {
 namespace {
@@ -367,6 +370,20 @@ LS_AVX512 void gemm_packed_avx512(const float* x, size_t rows, const PackedWeigh
 #pragma GCC diagnostic pop
 
 }  // namespace
+
+void* huge_page_alloc(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (bytes < kHuge) {
+    void* p = std::malloc(bytes == 0 ? 1 : bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+  }
+  const size_t size = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, size);
+  if (p == nullptr) throw std::bad_alloc();
+  madvise(p, size, MADV_HUGEPAGE);  // advisory: without THP it is plain memory
+  return p;
+}
 
 PackedWeights pack_weights(const float* w, size_t n, size_t k) {
   PackedWeights p;
