@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include "crm/crm.h"
 
@@ -76,6 +77,7 @@ class Deliverer::Impl {
   }
 
   void run() {
+    pthread_setname_np(pthread_self(), "ls-deliver");  // for top -H, perf, /proc/*/task
     auto next_claim = std::chrono::steady_clock::now();
     const size_t concurrency = static_cast<size_t>(opt.concurrency);
     while (!stopping) {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "crm/crm.h"
@@ -234,6 +235,7 @@ class Outbox::Impl {
   }
 
   void run() {
+    pthread_setname_np(pthread_self(), "ls-outbox");  // for top -H, perf, /proc/*/task
     std::unique_lock lock(mu);
     for (;;) {
       cv.wait(lock, [&] { return stopping || !appends.empty() || !ops.empty(); });
