@@ -47,6 +47,15 @@ cpu_by_thread() {
   done | awk '{t[$1] += $2 + $3} END {for (k in t) print k, t[k]}'
 }
 cpu_total() { awk '{print $14 + $15}' /proc/"$1"/stat; }
+# Outbox counters from /metrics: "appends commits append_cpu_s delivery_cpu_s" (0s without CRM).
+outbox_counters() {
+  curl -s "$1/metrics" | awk '
+    /^leadscore_crm_outbox_appends_total / {a = $2}
+    /^leadscore_crm_outbox_commits_total / {c = $2}
+    /^leadscore_crm_outbox_writer_cpu_seconds_total\{work="append"\}/ {ca = $2}
+    /^leadscore_crm_outbox_writer_cpu_seconds_total\{work="delivery"\}/ {cd = $2}
+    END {printf "%d %d %.6f %.6f\n", a, c, ca, cd}'
+}
 
 "$bin" crm-receiver --port 0 --secret bench-crm-secret --quiet >"$tmp/recv.out" 2>&1 &
 recv_pid=$!
@@ -71,9 +80,17 @@ run() {  # name connections [serve flags...]
   BENCH_CONSENT=all wrk -t"$t" -c"$c" -d2s -s bench/http/score.lua "$url" >/dev/null
   local cpu0 rcpu0 th0; cpu0=$(cpu_total "$pid"); rcpu0=$(cpu_total "$recv_pid")
   th0="$(cpu_by_thread "$pid")"
+  local ob0; ob0=$(outbox_counters "$url")
   local out; out="$(BENCH_CONSENT=all wrk -t"$t" -c"$c" -d"${secs}s" -s bench/http/score.lua "$url" | grep RESULT)"
   local cpu1 rcpu1 th1; cpu1=$(cpu_total "$pid"); rcpu1=$(cpu_total "$recv_pid")
   th1="$(cpu_by_thread "$pid")"
+  local ob1; ob1=$(outbox_counters "$url")
+  # events per group commit, writer-thread CPU µs per appended event (append work only)
+  local obs
+  obs=$(awk -v a="$ob0" -v b="$ob1" 'BEGIN {split(a, x, " "); split(b, y, " ");
+    n = y[1] - x[1]; c = y[2] - x[2];
+    if (n > 0) printf "ev/commit=%.1f writer_append_us/ev=%.1f", n / c, (y[3] - x[3]) * 1e6 / n;
+    else printf "-"}')
   local n r; n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out"); r=$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$out")
   local p50 p99; p50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$out"); p99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$out")
   local bad; bad=$(sed -n 's/.*non2xx=\([0-9]*\) errors=\([0-9]*\).*/\1+\2/p' <<<"$out")
@@ -85,11 +102,11 @@ run() {  # name connections [serve flags...]
     awk -v n="$n" -v hz="$hz" '{d = $3 - $2; if (d > 0) printf "%s=%.1f ", $1, d * 1e6 / hz / n}')
   local depth
   depth=$(curl -s "$url/metrics" | sed -n 's/^leadscore_crm_outbox_depth \(.*\)/\1/p')
-  printf "%-5s c=%-3s rps=%-6s x%-6s p50_us=%-6s p99_us=%-7s err=%-4s cpu_us/req=%-6s recv_us/req=%-5s depth=%-7s [%s]\n" \
+  printf "%-5s c=%-3s rps=%-6s x%-6s p50_us=%-6s p99_us=%-7s err=%-4s cpu_us/req=%-6s recv_us/req=%-5s depth=%-7s [%s] %s\n" \
     "$name" "$c" "$r" "$ratio" "$p50" "$p99" "$bad" \
     "$(awk -v d=$((cpu1 - cpu0)) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.1f", d * 1e6 / hz / n}')" \
     "$(awk -v d=$((rcpu1 - rcpu0)) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.1f", d * 1e6 / hz / n}')" \
-    "${depth:--}" "$per_thread"
+    "${depth:--}" "$per_thread" "$obs"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

@@ -131,6 +131,22 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
   auto& m = server.metrics();
   m.callback("leadscore_crm_outbox_depth", "CRM events waiting for delivery", "gauge", {},
              [d] { return static_cast<double>(d->stats().depth); });
+  std::shared_ptr<crm::Outbox> ob = so.outbox;
+  m.callback("leadscore_crm_outbox_appends_total", "CRM events committed to the outbox",
+             "counter", {}, [ob] { return static_cast<double>(ob->stats().appended); });
+  m.callback("leadscore_crm_outbox_commits_total",
+             "Outbox append transactions (group commits)", "counter", {},
+             [ob] { return static_cast<double>(ob->stats().transactions); });
+  m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
+             "CPU time of the outbox writer thread by work: append (group commits) or "
+             "delivery (claim, ack, retry bookkeeping and other calls)",
+             "counter", {{"work", "append"}},
+             [ob] { return static_cast<double>(ob->stats().append_cpu_ns) / 1e9; });
+  m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
+             "CPU time of the outbox writer thread by work: append (group commits) or "
+             "delivery (claim, ack, retry bookkeeping and other calls)",
+             "counter", {{"work", "delivery"}},
+             [ob] { return static_cast<double>(ob->stats().other_cpu_ns) / 1e9; });
   for (const char* outcome : {"delivered", "retried", "dead_lettered"}) {
     const std::string o2 = outcome;
     m.callback("leadscore_crm_deliveries_total", "CRM delivery attempts by outcome", "counter",

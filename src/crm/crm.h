@@ -184,6 +184,10 @@ struct OutboxStats {
   uint64_t transactions = 0;   // append transactions (group commits)
   uint64_t refused = 0;        // appends refused (overloaded, closed, invalid, I/O error)
   int64_t depth = 0;           // pending events (this process's view)
+  // CPU time of the writer thread (CLOCK_THREAD_CPUTIME_ID): committing appends including
+  // their callbacks, and running everything else (claim, ack, reschedule, privacy, CLI).
+  uint64_t append_cpu_ns = 0;
+  uint64_t other_cpu_ns = 0;
 };
 
 // An event handed to the deliverer by `claim`.

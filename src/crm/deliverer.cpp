@@ -199,6 +199,9 @@ class Deliverer::Impl {
       }
     }
     if (ok.empty()) return;
+    // Acks promote the leads' next events to heads: claim again on the next turn (appends
+    // behind a head do not wake the deliverer).
+    wake->hint = true;
     std::vector<int64_t> seqs;
     for (const auto& req : ok) {
       for (const auto& e : req->events) seqs.push_back(e.seq);
@@ -231,7 +234,10 @@ class Deliverer::Impl {
       if (outcome == AttemptOutcome::kDeadLetter || attempts >= opt.retry.max_attempts ||
           too_old) {
         st = outbox.dead_letter(e.seq, attempts, error, http_status);
-        if (st) ++dead_lettered;
+        if (st) {
+          ++dead_lettered;
+          wake->hint = true;  // the lead's next event is due now
+        }
       } else {
         const auto delay = retry_after ? std::min(*retry_after, opt.retry.max_retry_after)
                                        : backoff_delay(opt.retry, attempts, opt.random());
