@@ -49,6 +49,7 @@ struct ServeOptions {
   std::string crm_url;
   int crm_concurrency = 8;
   int crm_max_attempts = 10;
+  int64_t crm_stuck_after_s = 300;  // /readyz: degraded after this long without progress
   bool require_consent = false;
   PrivacyServeOptions privacy;
 };
@@ -157,10 +158,13 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
                                                               : s.dead_lettered);
                });
   }
-  server.add_readiness_check("crm", [d] {
-    if (!d->stuck(std::chrono::minutes(5))) return http::Readiness{};
+  const auto stuck_after = std::chrono::seconds(o.crm_stuck_after_s);
+  server.add_readiness_check("crm", [d, stuck_after] {
+    if (!d->stuck(stuck_after)) return http::Readiness{};
     return http::Readiness{http::Readiness::State::kDegraded,
-                           "CRM deliverer made no progress for 5 minutes; events are queued"};
+                           "CRM deliverer made no progress for over " +
+                               std::to_string(stuck_after.count()) +
+                               " s (--crm-stuck-after); events are queued"};
   });
   http::log_event("info", "crm_push_enabled",
                   {{"outbox", oo.path}, {"crm", crm::redact_url(o.crm_url)}});
@@ -385,6 +389,11 @@ void add_serve_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--crm-max-attempts", opts->crm_max_attempts,
                   "Delivery attempts before an event is dead-lettered")
+      ->capture_default_str();
+  cmd->add_option("--crm-stuck-after", opts->crm_stuck_after_s,
+                  "Seconds without a delivery while events wait before /readyz reports the CRM "
+                  "push as degraded")
+      ->check(CLI::Range(int64_t{1}, int64_t{7} * 86400))
       ->capture_default_str();
   cmd->add_flag("--require-consent", opts->require_consent,
                 "Refuse leads without consent: true (default: score them for the broker's own "
