@@ -234,6 +234,15 @@ class Outbox {
   // Records a failed attempt: attempts = attempts_total, retry at next_attempt_at_ms.
   core::Status reschedule(int64_t seq, int attempts_total, int64_t next_attempt_at_ms,
                           std::string_view error, int http_status);
+  // The same for several failed attempts, in one transaction (one WAL commit, not one each).
+  struct Reschedule {
+    int64_t seq = 0;
+    int attempts_total = 0;
+    int64_t next_attempt_at_ms = 0;
+    std::string error;
+    int http_status = 0;
+  };
+  core::Status reschedule(const std::vector<Reschedule>& failures);
   // Moves one pending event to dead_letter.
   core::Status dead_letter(int64_t seq, int attempts_total, std::string_view error,
                            int http_status);

@@ -198,6 +198,15 @@ class Deliverer::Impl {
         failed(*req, outcome, code, http_status);
       }
     }
+    // All retries of one round share one transaction (a CRM outage fails many at once).
+    if (!retries.empty()) {
+      if (auto st = outbox.reschedule(retries); st) {
+        retried += retries.size();
+      } else {
+        report_error(st.error().message);  // they come back after the lease
+      }
+      retries.clear();
+    }
     if (ok.empty()) return;
     // Acks promote the leads' next events to heads: claim again on the next turn (appends
     // behind a head do not wake the deliverer).
@@ -241,8 +250,7 @@ class Deliverer::Impl {
       } else {
         const auto delay = retry_after ? std::min(*retry_after, opt.retry.max_retry_after)
                                        : backoff_delay(opt.retry, attempts, opt.random());
-        st = outbox.reschedule(e.seq, attempts, now + delay.count(), error, http_status);
-        if (st) ++retried;
+        retries.push_back({e.seq, attempts, now + delay.count(), error, http_status});
       }
       if (!st) report_error(st.error().message);
     }
@@ -270,6 +278,7 @@ class Deliverer::Impl {
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::unordered_map<CURL*, std::unique_ptr<Request>> inflight;
+  std::vector<Outbox::Reschedule> retries;  // failed attempts of the current finish() round
   std::chrono::steady_clock::time_point last_error_report{};
   std::atomic<uint64_t> delivered{0}, retried{0}, dead_lettered{0}, requests{0};
   std::atomic<int64_t> in_flight_events{0}, last_progress{0}, latency_sum_ms{0};

@@ -262,17 +262,18 @@ class Outbox::Impl {
     return query.i64(0);
   }
 
-  // Runs fn inside BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error).
+  // Runs fn inside BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error). The three statements are
+  // prepared once (sqlite3_exec would parse them again for every group commit).
   template <typename Fn>
   auto transaction(Fn&& fn) -> decltype(fn()) {
-    if (auto st = exec("BEGIN IMMEDIATE"); !st) return tl::unexpected(st.error());
+    if (auto st = q("BEGIN IMMEDIATE").run(); !st) return tl::unexpected(st.error());
     auto result = fn();
     if (!result) {
-      (void)exec("ROLLBACK");
+      (void)q("ROLLBACK").run();
       return result;
     }
-    if (auto st = exec("COMMIT"); !st) {
-      (void)exec("ROLLBACK");
+    if (auto st = q("COMMIT").run(); !st) {
+      (void)q("ROLLBACK").run();
       return tl::unexpected(st.error());
     }
     return result;
@@ -507,13 +508,23 @@ core::Status Outbox::ack(const std::vector<int64_t>& seqs, std::string_view reci
 
 core::Status Outbox::reschedule(int64_t seq, int attempts_total, int64_t next_attempt_at_ms,
                                 std::string_view error, int http_status) {
+  return reschedule({{seq, attempts_total, next_attempt_at_ms, std::string(error), http_status}});
+}
+
+core::Status Outbox::reschedule(const std::vector<Reschedule>& failures) {
+  if (failures.empty()) return core::ok();
   return impl_->call<void>([&]() -> core::Status {
-    auto up = impl_->q(
-        "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3, "
-        "last_status = ?4 WHERE seq = ?5");
-    up.bind(1, attempts_total).bind(2, next_attempt_at_ms).bind(3, error).bind(4, http_status);
-    up.bind(5, seq);
-    return up.run();
+    return impl_->transaction([&]() -> core::Status {
+      for (const auto& f : failures) {
+        auto up = impl_->q(
+            "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3, "
+            "last_status = ?4 WHERE seq = ?5");
+        up.bind(1, f.attempts_total).bind(2, f.next_attempt_at_ms).bind(3, f.error);
+        up.bind(4, f.http_status).bind(5, f.seq);
+        LS_TRY(up.run());
+      }
+      return core::ok();
+    });
   });
 }
 

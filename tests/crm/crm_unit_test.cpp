@@ -298,12 +298,18 @@ TEST_F(OutboxTest, CommitListenerFiresOnlyForNewHeads) {
   auto outbox = open();
   std::atomic<int> wakes{0};
   outbox->set_commit_listener([&wakes] { ++wakes; });
-  ASSERT_TRUE(outbox->append(make_event("H", 1)).get());
+  // The listener runs on the writer thread after the commit's callbacks; a blocking call
+  // (counts) runs after it there, so it orders the check after the listener.
+  auto append = [&](crm::Event e) {
+    ASSERT_TRUE(outbox->append(std::move(e)).get());
+    ASSERT_TRUE(outbox->counts());
+  };
+  append(make_event("H", 1));
   EXPECT_EQ(wakes.load(), 1);
-  ASSERT_TRUE(outbox->append(make_event("H", 2)).get());
-  ASSERT_TRUE(outbox->append(make_event("H", 3)).get());
+  append(make_event("H", 2));
+  append(make_event("H", 3));
   EXPECT_EQ(wakes.load(), 1);
-  ASSERT_TRUE(outbox->append(make_event("J", 4)).get());
+  append(make_event("J", 4));
   EXPECT_EQ(wakes.load(), 2);
   outbox->set_commit_listener(nullptr);
 }
