@@ -49,7 +49,8 @@ struct ServeOptions {
   std::string crm_url;
   int crm_concurrency = 8;
   int crm_max_attempts = 10;
-  int64_t crm_stuck_after_s = 300;  // /readyz: degraded after this long without progress
+  int64_t crm_stuck_after_s = 300;
+  int64_t crm_batch_delay_us = 0;  // outbox group-commit window (0: commit when free)  // /readyz: degraded after this long without progress
   bool require_consent = false;
   PrivacyServeOptions privacy;
 };
@@ -118,6 +119,7 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
   if (secret.empty()) fail("--crm-url needs LEADSCORE_CRM_SECRET (the webhook signing key)");
   crm::OutboxOptions oo;
   oo.path = o.outbox_path.empty() ? o.data_dir + "/outbox.sqlite" : o.outbox_path;
+  oo.max_batch_delay = std::chrono::microseconds(o.crm_batch_delay_us);
   auto outbox = crm::Outbox::open(oo);
   if (!outbox) fail("cannot open outbox " + oo.path + ": " + outbox.error().message);
   so.outbox = std::shared_ptr<crm::Outbox>(std::move(*outbox));
@@ -389,6 +391,11 @@ void add_serve_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--crm-max-attempts", opts->crm_max_attempts,
                   "Delivery attempts before an event is dead-lettered")
+      ->capture_default_str();
+  cmd->add_option("--crm-batch-delay-us", opts->crm_batch_delay_us,
+                  "Hold an outbox group commit open up to this long for more events (0: commit "
+                  "as soon as the writer is free; see docs/BENCHMARKS.md ## crm before raising)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000}))
       ->capture_default_str();
   cmd->add_option("--crm-stuck-after", opts->crm_stuck_after_s,
                   "Seconds without a delivery while events wait before /readyz reports the CRM "
