@@ -47,14 +47,16 @@ cpu_by_thread() {
   done | awk '{t[$1] += $2 + $3} END {for (k in t) print k, t[k]}'
 }
 cpu_total() { awk '{print $14 + $15}' /proc/"$1"/stat; }
-# Outbox counters from /metrics: "appends commits append_cpu_s delivery_cpu_s" (0s without CRM).
+# Outbox counters from /metrics: "appends commits append_cpu_s delivery_cpu_s delivered"
+# (0s without CRM).
 outbox_counters() {
   curl -s "$1/metrics" | awk '
     /^leadscore_crm_outbox_appends_total / {a = $2}
     /^leadscore_crm_outbox_commits_total / {c = $2}
     /^leadscore_crm_outbox_writer_cpu_seconds_total\{work="append"\}/ {ca = $2}
     /^leadscore_crm_outbox_writer_cpu_seconds_total\{work="delivery"\}/ {cd = $2}
-    END {printf "%d %d %.6f %.6f\n", a, c, ca, cd}'
+    /^leadscore_crm_deliveries_total\{outcome="delivered"\}/ {dv = $2}
+    END {printf "%d %d %.6f %.6f %d\n", a, c, ca, cd, dv}'
 }
 
 "$bin" crm-receiver --port 0 --secret bench-crm-secret --quiet >"$tmp/recv.out" 2>&1 &
@@ -87,10 +89,10 @@ run() {  # name connections [serve flags...]
   local ob1; ob1=$(outbox_counters "$url")
   # events per group commit, writer-thread CPU µs per appended event (append work only)
   local obs
-  obs=$(awk -v a="$ob0" -v b="$ob1" 'BEGIN {split(a, x, " "); split(b, y, " ");
+  obs=$(awk -v a="$ob0" -v b="$ob1" -v secs="$secs" 'BEGIN {split(a, x, " "); split(b, y, " ");
     n = y[1] - x[1]; c = y[2] - x[2];
-    if (n > 0) printf "ev/commit=%.1f writer_append_us/ev=%.1f", n / c, (y[3] - x[3]) * 1e6 / n;
-    else printf "-"}')
+    if (n > 0) printf "ev/commit=%.1f writer_append_us/ev=%.1f ", n / c, (y[3] - x[3]) * 1e6 / n;
+    printf "delivered/s=%.0f", (y[5] - x[5]) / secs}')
   local n r; n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out"); r=$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$out")
   local p50 p99; p50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$out"); p99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$out")
   local bad; bad=$(sed -n 's/.*non2xx=\([0-9]*\) errors=\([0-9]*\).*/\1+\2/p' <<<"$out")
