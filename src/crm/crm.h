@@ -226,8 +226,9 @@ class Outbox {
 
   // --- deliverer side ---
   // Up to `limit` due events (next_attempt_at ≤ now) that are each the oldest pending event of
-  // their lead, in outbox order. Claimed events get next_attempt_at = now + lease, so an event
-  // is never claimed twice at once and a crashed deliverer's claims come back after the lease.
+  // their lead, earliest due first, then in outbox order. Claimed events are leased until
+  // now + lease (a column of their own), so an event is never claimed twice at once and a
+  // crashed deliverer's claims come back after the lease; `reschedule` ends the lease.
   core::Result<std::vector<ClaimedEvent>> claim(size_t limit, std::chrono::milliseconds lease);
   // Moves events acknowledged with 2xx to `delivered` (recipient stored without query string).
   core::Status ack(const std::vector<int64_t>& seqs, std::string_view recipient);

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS outbox(
   next_attempt_at INTEGER NOT NULL,
   last_error TEXT NOT NULL DEFAULT '',
   last_status INTEGER NOT NULL DEFAULT 0,
-  head INTEGER NOT NULL DEFAULT 0);
+  head INTEGER NOT NULL DEFAULT 0,
+  leased_until INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS outbox_lead ON outbox(lead_id, seq);
 CREATE TABLE IF NOT EXISTS dead_letter(
   seq INTEGER PRIMARY KEY,
@@ -184,6 +185,11 @@ class Outbox::Impl {
     LS_TRY(setup(pragmas.c_str()));
     LS_TRY(setup(kSchema));
     // Outboxes created before the `head` column: add it and mark the heads once.
+    // A claim's lease lives in its own column (not next_attempt_at, which is in outbox_due:
+    // every claim would move the event's index entry).
+    if (!has_column("outbox", "leased_until")) {
+      LS_TRY(setup("ALTER TABLE outbox ADD COLUMN leased_until INTEGER NOT NULL DEFAULT 0;"));
+    }
     if (!has_column("outbox", "head")) {
       LS_TRY(setup("BEGIN IMMEDIATE; ALTER TABLE outbox ADD COLUMN head INTEGER NOT NULL "
                    "DEFAULT 0; " LS_OUTBOX_SET_HEADS "; COMMIT;"));
@@ -217,21 +223,24 @@ class Outbox::Impl {
   // Deletes one pending event; promotes the lead's next event if it was the head.
   // Returns how many rows were deleted (0 or 1).
   core::Result<int64_t> delete_pending(int64_t seq) {
+    // (Separate SELECT and DELETE: RETURNING goes through an ephemeral table and measured
+    // slower.)
     std::string lead_id;
     bool was_head = false;
-    int64_t n = 0;
     {
-      auto del = q("DELETE FROM outbox WHERE seq = ?1 RETURNING lead_id, head");
-      del.bind(1, seq);
-      int rc;
-      while ((rc = del.step()) == SQLITE_ROW) {
-        lead_id = del.text(0);
-        was_head = del.i64(1) != 0;
-        ++n;
-      }
-      if (rc != SQLITE_DONE) return tl::unexpected(sql_error(db, "delete"));
+      auto sel = q("SELECT lead_id, head FROM outbox WHERE seq = ?1");
+      sel.bind(1, seq);
+      const int rc = sel.step();
+      if (rc == SQLITE_DONE) return int64_t{0};
+      if (rc != SQLITE_ROW) return tl::unexpected(sql_error(db, "select"));
+      lead_id = sel.text(0);
+      was_head = sel.i64(1) != 0;
     }
-    if (was_head) LS_TRY(promote_next(lead_id));
+    auto del = q("DELETE FROM outbox WHERE seq = ?1");
+    del.bind(1, seq);
+    LS_TRY(del.run());
+    const int64_t n = del.changes();
+    if (was_head && n > 0) LS_TRY(promote_next(lead_id));
     return n;
   }
 
@@ -349,16 +358,21 @@ class Outbox::Impl {
     auto st = transaction([&]() -> core::Status {
       for (auto& a : batch) {
         // An event is its lead's head when the lead has nothing else pending.
-        auto ins = q("INSERT OR IGNORE INTO outbox(event_id, lead_id, body, created_at, "
-                     "next_attempt_at, head) VALUES(?1, ?2, ?3, ?4, ?4, NOT EXISTS "
-                     "(SELECT 1 FROM outbox WHERE lead_id = ?2)) RETURNING head");
-        ins.bind(1, a.event_id).bind(2, a.lead_id).bind(3, a.body).bind(4, now);
-        int rc;
-        while ((rc = ins.step()) == SQLITE_ROW) {
-          ++inserted;
-          new_heads += ins.i64(0);
+        int64_t head = 0;
+        {
+          auto pending = q("SELECT NOT EXISTS (SELECT 1 FROM outbox WHERE lead_id = ?1)");
+          pending.bind(1, a.lead_id);
+          if (pending.step() != SQLITE_ROW) return tl::unexpected(sql_error(db, "select"));
+          head = pending.i64(0);
         }
-        if (rc != SQLITE_DONE) return tl::unexpected(sql_error(db, "insert"));
+        auto ins = q("INSERT OR IGNORE INTO outbox(event_id, lead_id, body, created_at, "
+                     "next_attempt_at, head) VALUES(?1, ?2, ?3, ?4, ?4, ?5)");
+        ins.bind(1, a.event_id).bind(2, a.lead_id).bind(3, a.body).bind(4, now).bind(5, head);
+        LS_TRY(ins.run());
+        if (ins.changes() > 0) {
+          ++inserted;
+          new_heads += head;
+        }
       }
       return core::ok();
     });
@@ -464,6 +478,7 @@ core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
         auto sel = d.q(
             "SELECT seq, event_id, lead_id, body, attempts, created_at FROM outbox "
             "INDEXED BY outbox_due WHERE head = 1 AND next_attempt_at <= ?1 "
+            "AND leased_until <= ?1 "
             "ORDER BY next_attempt_at, seq LIMIT ?2");
         sel.bind(1, now).bind(2, static_cast<int64_t>(limit));
         int rc;
@@ -474,7 +489,7 @@ core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
         if (rc != SQLITE_DONE) return tl::unexpected(sql_error(d.db, "claim"));
       }
       for (const auto& e : out) {
-        auto up = d.q("UPDATE outbox SET next_attempt_at = ?1 WHERE seq = ?2");
+        auto up = d.q("UPDATE outbox SET leased_until = ?1 WHERE seq = ?2");
         up.bind(1, now + lease.count()).bind(2, e.seq);
         LS_TRY(up.run());
       }
@@ -517,8 +532,8 @@ core::Status Outbox::reschedule(const std::vector<Reschedule>& failures) {
     return impl_->transaction([&]() -> core::Status {
       for (const auto& f : failures) {
         auto up = impl_->q(
-            "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3, "
-            "last_status = ?4 WHERE seq = ?5");
+            "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, leased_until = 0, "
+            "last_error = ?3, last_status = ?4 WHERE seq = ?5");
         up.bind(1, f.attempts_total).bind(2, f.next_attempt_at_ms).bind(3, f.error);
         up.bind(4, f.http_status).bind(5, f.seq);
         LS_TRY(up.run());
