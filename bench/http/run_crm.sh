@@ -79,6 +79,7 @@ run() {  # name connections [serve flags...]
   local pid=$!
   pids+=("$pid")
   local url; url="$(wait_url "$tmp/out")"
+  if [ -z "$url" ]; then echo "server did not start ($name c=$c):"; tail -5 "$tmp/log"; exit 1; fi
   BENCH_CONSENT=all wrk -t"$t" -c"$c" -d2s -s bench/http/score.lua "$url" >/dev/null
   local cpu0 rcpu0 th0; cpu0=$(cpu_total "$pid"); rcpu0=$(cpu_total "$recv_pid")
   th0="$(cpu_by_thread "$pid")"

@@ -184,9 +184,9 @@ class Outbox::Impl {
     };
     LS_TRY(setup(pragmas.c_str()));
     LS_TRY(setup(kSchema));
-    // Outboxes created before the `head` column: add it and mark the heads once.
-    // A claim's lease lives in its own column (not next_attempt_at, which is in outbox_due:
-    // every claim would move the event's index entry).
+    // Outboxes created before these columns are migrated. A claim's lease lives in its own
+    // column (not next_attempt_at, which is in outbox_due: every claim would move the event's
+    // index entry); `head` is added and marked once.
     if (!has_column("outbox", "leased_until")) {
       LS_TRY(setup("ALTER TABLE outbox ADD COLUMN leased_until INTEGER NOT NULL DEFAULT 0;"));
     }
