@@ -36,8 +36,9 @@ fi
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-wait_url() {  # file -> url printed by "listening on"
-  for _ in $(seq 200); do grep -q "listening on" "$1" 2>/dev/null && break; sleep 0.05; done
+wait_url() {  # file -> url printed by "listening on" (up to 60 s: startup fsyncs can stall
+  # behind other builds' disk I/O on a shared machine)
+  for _ in $(seq 1200); do grep -q "listening on" "$1" 2>/dev/null && break; sleep 0.05; done
   sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$1"
 }
 # CPU ticks per thread name of a process: "name ticks" lines.
