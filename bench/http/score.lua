@@ -1,6 +1,7 @@
 -- wrk script: POST /v1/score with varied, realistic single leads (not one repeated body).
 -- Usage: wrk -t2 -c64 -d10s -s bench/http/score.lua http://127.0.0.1:8000
--- Env: LEADSCORE_KEY (API key; default "bench-key").
+-- Env: LEADSCORE_KEY (API key; default "bench-key"); BENCH_CONSENT=all makes every lead
+-- consent (so every request is pushed to the CRM when the server has --crm-url).
 local sources = {"99acres", "MagicBricks", "Housing.com", "NoBroker", "Facebook Ads", "Google Ads",
                  "Website", "Walk-in", "Referral", "WhatsApp"}
 local cities = {"Mumbai", "Pune", "Bengaluru", "Hyderabad", "Delhi NCR", "Chennai", "Ahmedabad", "Kolkata"}
@@ -24,6 +25,8 @@ local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bea
 
 local function pick(t) return t[math.random(#t)] end
 local function bool() if math.random() < 0.5 then return "true" else return "false" end end
+local all_consent = os.getenv("BENCH_CONSENT") == "all"
+local function consent() if all_consent then return "true" else return bool() end end
 
 local function make_lead(i)
   local attempted = math.random(0, 12)
@@ -39,7 +42,7 @@ local function make_lead(i)
     bool(), (math.random() < 0.7) and "Self-use" or "Investment", bool(), math.random(0, 4),
     attempted, math.random(0, attempted), pick(outcomes), math.random(0, 20), math.random(0, 10),
     math.random(1, 200), math.random() * 3000, math.random(0, 90), math.random() * 600,
-    pick(stages), pick(notes), bool())
+    pick(stages), pick(notes), consent())
 end
 
 function init(args)

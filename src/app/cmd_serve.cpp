@@ -49,6 +49,8 @@ struct ServeOptions {
   std::string crm_url;
   int crm_concurrency = 8;
   int crm_max_attempts = 10;
+  int64_t crm_stuck_after_s = 300;
+  int64_t crm_batch_delay_us = 0;  // outbox group-commit window (0: commit when free)  // /readyz: degraded after this long without progress
   bool require_consent = false;
   PrivacyServeOptions privacy;
 };
@@ -117,6 +119,7 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
   if (secret.empty()) fail("--crm-url needs LEADSCORE_CRM_SECRET (the webhook signing key)");
   crm::OutboxOptions oo;
   oo.path = o.outbox_path.empty() ? o.data_dir + "/outbox.sqlite" : o.outbox_path;
+  oo.max_batch_delay = std::chrono::microseconds(o.crm_batch_delay_us);
   auto outbox = crm::Outbox::open(oo);
   if (!outbox) fail("cannot open outbox " + oo.path + ": " + outbox.error().message);
   so.outbox = std::shared_ptr<crm::Outbox>(std::move(*outbox));
@@ -131,6 +134,22 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
   auto& m = server.metrics();
   m.callback("leadscore_crm_outbox_depth", "CRM events waiting for delivery", "gauge", {},
              [d] { return static_cast<double>(d->stats().depth); });
+  std::shared_ptr<crm::Outbox> ob = so.outbox;
+  m.callback("leadscore_crm_outbox_appends_total", "CRM events committed to the outbox",
+             "counter", {}, [ob] { return static_cast<double>(ob->stats().appended); });
+  m.callback("leadscore_crm_outbox_commits_total",
+             "Outbox append transactions (group commits)", "counter", {},
+             [ob] { return static_cast<double>(ob->stats().transactions); });
+  m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
+             "CPU time of the outbox writer thread by work: append (group commits) or "
+             "delivery (claim, ack, retry bookkeeping and other calls)",
+             "counter", {{"work", "append"}},
+             [ob] { return static_cast<double>(ob->stats().append_cpu_ns) / 1e9; });
+  m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
+             "CPU time of the outbox writer thread by work: append (group commits) or "
+             "delivery (claim, ack, retry bookkeeping and other calls)",
+             "counter", {{"work", "delivery"}},
+             [ob] { return static_cast<double>(ob->stats().other_cpu_ns) / 1e9; });
   for (const char* outcome : {"delivered", "retried", "dead_lettered"}) {
     const std::string o2 = outcome;
     m.callback("leadscore_crm_deliveries_total", "CRM delivery attempts by outcome", "counter",
@@ -141,10 +160,13 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
                                                               : s.dead_lettered);
                });
   }
-  server.add_readiness_check("crm", [d] {
-    if (!d->stuck(std::chrono::minutes(5))) return http::Readiness{};
+  const auto stuck_after = std::chrono::seconds(o.crm_stuck_after_s);
+  server.add_readiness_check("crm", [d, stuck_after] {
+    if (!d->stuck(stuck_after)) return http::Readiness{};
     return http::Readiness{http::Readiness::State::kDegraded,
-                           "CRM deliverer made no progress for 5 minutes; events are queued"};
+                           "CRM deliverer made no progress for over " +
+                               std::to_string(stuck_after.count()) +
+                               " s (--crm-stuck-after); events are queued"};
   });
   http::log_event("info", "crm_push_enabled",
                   {{"outbox", oo.path}, {"crm", crm::redact_url(o.crm_url)}});
@@ -372,6 +394,16 @@ void add_serve_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--crm-max-attempts", opts->crm_max_attempts,
                   "Delivery attempts before an event is dead-lettered")
+      ->capture_default_str();
+  cmd->add_option("--crm-batch-delay-us", opts->crm_batch_delay_us,
+                  "Hold an outbox group commit open up to this long for more events (0: commit "
+                  "as soon as the writer is free; see docs/BENCHMARKS.md ## crm before raising)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000}))
+      ->capture_default_str();
+  cmd->add_option("--crm-stuck-after", opts->crm_stuck_after_s,
+                  "Seconds without a delivery while events wait before /readyz reports the CRM "
+                  "push as degraded")
+      ->check(CLI::Range(int64_t{1}, int64_t{7} * 86400))
       ->capture_default_str();
   cmd->add_flag("--require-consent", opts->require_consent,
                 "Refuse leads without consent: true (default: score them for the broker's own "

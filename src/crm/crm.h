@@ -184,6 +184,10 @@ struct OutboxStats {
   uint64_t transactions = 0;   // append transactions (group commits)
   uint64_t refused = 0;        // appends refused (overloaded, closed, invalid, I/O error)
   int64_t depth = 0;           // pending events (this process's view)
+  // CPU time of the writer thread (CLOCK_THREAD_CPUTIME_ID): committing appends including
+  // their callbacks, and running everything else (claim, ack, reschedule, privacy, CLI).
+  uint64_t append_cpu_ns = 0;
+  uint64_t other_cpu_ns = 0;
 };
 
 // An event handed to the deliverer by `claim`.
@@ -222,14 +226,24 @@ class Outbox {
 
   // --- deliverer side ---
   // Up to `limit` due events (next_attempt_at ≤ now) that are each the oldest pending event of
-  // their lead, in outbox order. Claimed events get next_attempt_at = now + lease, so an event
-  // is never claimed twice at once and a crashed deliverer's claims come back after the lease.
+  // their lead, earliest due first, then in outbox order. Claimed events are leased until
+  // now + lease (a column of their own), so an event is never claimed twice at once and a
+  // crashed deliverer's claims come back after the lease; `reschedule` ends the lease.
   core::Result<std::vector<ClaimedEvent>> claim(size_t limit, std::chrono::milliseconds lease);
   // Moves events acknowledged with 2xx to `delivered` (recipient stored without query string).
   core::Status ack(const std::vector<int64_t>& seqs, std::string_view recipient);
   // Records a failed attempt: attempts = attempts_total, retry at next_attempt_at_ms.
   core::Status reschedule(int64_t seq, int attempts_total, int64_t next_attempt_at_ms,
                           std::string_view error, int http_status);
+  // The same for several failed attempts, in one transaction (one WAL commit, not one each).
+  struct Reschedule {
+    int64_t seq = 0;
+    int attempts_total = 0;
+    int64_t next_attempt_at_ms = 0;
+    std::string error;
+    int http_status = 0;
+  };
+  core::Status reschedule(const std::vector<Reschedule>& failures);
   // Moves one pending event to dead_letter.
   core::Status dead_letter(int64_t seq, int attempts_total, std::string_view error,
                            int http_status);

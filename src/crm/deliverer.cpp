@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include "crm/crm.h"
 
@@ -76,6 +77,7 @@ class Deliverer::Impl {
   }
 
   void run() {
+    pthread_setname_np(pthread_self(), "ls-deliver");  // for top -H, perf, /proc/*/task
     auto next_claim = std::chrono::steady_clock::now();
     const size_t concurrency = static_cast<size_t>(opt.concurrency);
     while (!stopping) {
@@ -196,7 +198,19 @@ class Deliverer::Impl {
         failed(*req, outcome, code, http_status);
       }
     }
+    // All retries of one round share one transaction (a CRM outage fails many at once).
+    if (!retries.empty()) {
+      if (auto st = outbox.reschedule(retries); st) {
+        retried += retries.size();
+      } else {
+        report_error(st.error().message);  // they come back after the lease
+      }
+      retries.clear();
+    }
     if (ok.empty()) return;
+    // Acks promote the leads' next events to heads: claim again on the next turn (appends
+    // behind a head do not wake the deliverer).
+    wake->hint = true;
     std::vector<int64_t> seqs;
     for (const auto& req : ok) {
       for (const auto& e : req->events) seqs.push_back(e.seq);
@@ -229,12 +243,14 @@ class Deliverer::Impl {
       if (outcome == AttemptOutcome::kDeadLetter || attempts >= opt.retry.max_attempts ||
           too_old) {
         st = outbox.dead_letter(e.seq, attempts, error, http_status);
-        if (st) ++dead_lettered;
+        if (st) {
+          ++dead_lettered;
+          wake->hint = true;  // the lead's next event is due now
+        }
       } else {
         const auto delay = retry_after ? std::min(*retry_after, opt.retry.max_retry_after)
                                        : backoff_delay(opt.retry, attempts, opt.random());
-        st = outbox.reschedule(e.seq, attempts, now + delay.count(), error, http_status);
-        if (st) ++retried;
+        retries.push_back({e.seq, attempts, now + delay.count(), error, http_status});
       }
       if (!st) report_error(st.error().message);
     }
@@ -262,6 +278,7 @@ class Deliverer::Impl {
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::unordered_map<CURL*, std::unique_ptr<Request>> inflight;
+  std::vector<Outbox::Reschedule> retries;  // failed attempts of the current finish() round
   std::chrono::steady_clock::time_point last_error_report{};
   std::atomic<uint64_t> delivered{0}, retried{0}, dead_lettered{0}, requests{0};
   std::atomic<int64_t> in_flight_events{0}, last_progress{0}, latency_sum_ms{0};

@@ -2,6 +2,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <limits>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "crm/crm.h"
@@ -16,6 +18,12 @@
 
 namespace crm {
 namespace {
+
+uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS outbox(
@@ -27,7 +35,9 @@ CREATE TABLE IF NOT EXISTS outbox(
   attempts INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER NOT NULL,
   last_error TEXT NOT NULL DEFAULT '',
-  last_status INTEGER NOT NULL DEFAULT 0);
+  last_status INTEGER NOT NULL DEFAULT 0,
+  head INTEGER NOT NULL DEFAULT 0,
+  leased_until INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS outbox_lead ON outbox(lead_id, seq);
 CREATE TABLE IF NOT EXISTS dead_letter(
   seq INTEGER PRIMARY KEY,
@@ -52,6 +62,18 @@ CREATE TABLE IF NOT EXISTS delivered(
 CREATE INDEX IF NOT EXISTS delivered_lead ON delivered(lead_id);
 CREATE INDEX IF NOT EXISTS delivered_at ON delivered(delivered_at);
 )sql";
+
+// `head` = 1 marks the oldest pending event of its lead: the only one the deliverer may send
+// (per-lead order). It is kept up to date by every statement that inserts or deletes outbox
+// rows, so `claim` reads the due heads from this partial index in O(claimed · log n) instead
+// of testing every pending row for an older one of its lead (O(depth) per claim, which made
+// the writer thread, and with it every scoring response, slow once events queued up).
+constexpr const char* kHeadIndex =
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_attempt_at, seq) WHERE head = 1;";
+// Recomputes `head` for rows matching a WHERE clause (migration, dead-letter replay).
+#define LS_OUTBOX_SET_HEADS                                                             \
+  "UPDATE outbox SET head = NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lead_id = "      \
+  "outbox.lead_id AND p.seq < outbox.seq) "
 
 core::Error sql_error(sqlite3* db, std::string_view what) {
   return core::Error{"outbox_io_error", std::string(what) + ": " + sqlite3_errmsg(db), ""};
@@ -151,19 +173,75 @@ class Outbox::Impl {
         "; PRAGMA secure_delete=ON; PRAGMA journal_size_limit=67108864;"
         // A 16 MiB page cache: fewer pread copies on the append path.
         " PRAGMA cache_size=-16384;";
-    for (const char* sql : {pragmas.c_str(), kSchema}) {
+    auto setup = [&](const char* sql) -> core::Status {
       char* err = nullptr;
       if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
         std::string msg = err ? err : "unknown";
         sqlite3_free(err);
         return core::make_error("outbox_open_failed", "cannot set up " + opt.path + ": " + msg);
       }
+      return core::ok();
+    };
+    LS_TRY(setup(pragmas.c_str()));
+    LS_TRY(setup(kSchema));
+    // Outboxes created before these columns are migrated. A claim's lease lives in its own
+    // column (not next_attempt_at, which is in outbox_due: every claim would move the event's
+    // index entry); `head` is added and marked once.
+    if (!has_column("outbox", "leased_until")) {
+      LS_TRY(setup("ALTER TABLE outbox ADD COLUMN leased_until INTEGER NOT NULL DEFAULT 0;"));
     }
+    if (!has_column("outbox", "head")) {
+      LS_TRY(setup("BEGIN IMMEDIATE; ALTER TABLE outbox ADD COLUMN head INTEGER NOT NULL "
+                   "DEFAULT 0; " LS_OUTBOX_SET_HEADS "; COMMIT;"));
+    }
+    LS_TRY(setup(kHeadIndex));
     auto n = count("SELECT COUNT(*) FROM outbox");
     if (!n) return core::make_error("outbox_open_failed", n.error().message);
     depth = *n;
     writer = std::thread([this] { run(); });
     return core::ok();
+  }
+
+  bool has_column(const char* table, const char* column) {
+    const std::string sql = std::string("SELECT 1 FROM pragma_table_info('") + table +
+                            "') WHERE name = '" + column + "'";
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) return false;
+    const bool found = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return found;
+  }
+
+  // After deleting an event of `lead_id`: its next pending event (if any) becomes the head.
+  core::Status promote_next(std::string_view lead_id) {
+    auto up = q("UPDATE outbox SET head = 1 WHERE seq = (SELECT MIN(seq) FROM outbox "
+                "WHERE lead_id = ?1) AND head = 0");
+    up.bind(1, lead_id);
+    return up.run();
+  }
+
+  // Deletes one pending event; promotes the lead's next event if it was the head.
+  // Returns how many rows were deleted (0 or 1).
+  core::Result<int64_t> delete_pending(int64_t seq) {
+    // (Separate SELECT and DELETE: RETURNING goes through an ephemeral table and measured
+    // slower.)
+    std::string lead_id;
+    bool was_head = false;
+    {
+      auto sel = q("SELECT lead_id, head FROM outbox WHERE seq = ?1");
+      sel.bind(1, seq);
+      const int rc = sel.step();
+      if (rc == SQLITE_DONE) return int64_t{0};
+      if (rc != SQLITE_ROW) return tl::unexpected(sql_error(db, "select"));
+      lead_id = sel.text(0);
+      was_head = sel.i64(1) != 0;
+    }
+    auto del = q("DELETE FROM outbox WHERE seq = ?1");
+    del.bind(1, seq);
+    LS_TRY(del.run());
+    const int64_t n = del.changes();
+    if (was_head && n > 0) LS_TRY(promote_next(lead_id));
+    return n;
   }
 
   Query q(const char* sql) {
@@ -193,17 +271,18 @@ class Outbox::Impl {
     return query.i64(0);
   }
 
-  // Runs fn inside BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error).
+  // Runs fn inside BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error). The three statements are
+  // prepared once (sqlite3_exec would parse them again for every group commit).
   template <typename Fn>
   auto transaction(Fn&& fn) -> decltype(fn()) {
-    if (auto st = exec("BEGIN IMMEDIATE"); !st) return tl::unexpected(st.error());
+    if (auto st = q("BEGIN IMMEDIATE").run(); !st) return tl::unexpected(st.error());
     auto result = fn();
     if (!result) {
-      (void)exec("ROLLBACK");
+      (void)q("ROLLBACK").run();
       return result;
     }
-    if (auto st = exec("COMMIT"); !st) {
-      (void)exec("ROLLBACK");
+    if (auto st = q("COMMIT").run(); !st) {
+      (void)q("ROLLBACK").run();
       return tl::unexpected(st.error());
     }
     return result;
@@ -234,6 +313,7 @@ class Outbox::Impl {
   }
 
   void run() {
+    pthread_setname_np(pthread_self(), "ls-outbox");  // for top -H, perf, /proc/*/task
     std::unique_lock lock(mu);
     for (;;) {
       cv.wait(lock, [&] { return stopping || !appends.empty() || !ops.empty(); });
@@ -241,7 +321,9 @@ class Outbox::Impl {
         auto batch = std::move(ops);
         ops.clear();
         lock.unlock();
+        const uint64_t t0 = thread_cpu_ns();
         for (auto& op : batch) op();
+        other_cpu_ns += thread_cpu_ns() - t0;
         lock.lock();
         continue;
       }
@@ -260,7 +342,9 @@ class Outbox::Impl {
         }
         first_arrival = std::chrono::steady_clock::now();
         lock.unlock();
+        const uint64_t t0 = thread_cpu_ns();
         commit(batch);
+        append_cpu_ns += thread_cpu_ns() - t0;
         lock.lock();
         continue;
       }
@@ -270,14 +354,25 @@ class Outbox::Impl {
 
   void commit(std::vector<PendingAppend>& batch) {
     const int64_t now = opt.clock();
-    int64_t inserted = 0;
+    int64_t inserted = 0, new_heads = 0;
     auto st = transaction([&]() -> core::Status {
       for (auto& a : batch) {
+        // An event is its lead's head when the lead has nothing else pending.
+        int64_t head = 0;
+        {
+          auto pending = q("SELECT NOT EXISTS (SELECT 1 FROM outbox WHERE lead_id = ?1)");
+          pending.bind(1, a.lead_id);
+          if (pending.step() != SQLITE_ROW) return tl::unexpected(sql_error(db, "select"));
+          head = pending.i64(0);
+        }
         auto ins = q("INSERT OR IGNORE INTO outbox(event_id, lead_id, body, created_at, "
-                     "next_attempt_at) VALUES(?1, ?2, ?3, ?4, ?4)");
-        ins.bind(1, a.event_id).bind(2, a.lead_id).bind(3, a.body).bind(4, now);
+                     "next_attempt_at, head) VALUES(?1, ?2, ?3, ?4, ?4, ?5)");
+        ins.bind(1, a.event_id).bind(2, a.lead_id).bind(3, a.body).bind(4, now).bind(5, head);
         LS_TRY(ins.run());
-        inserted += ins.changes();
+        if (ins.changes() > 0) {
+          ++inserted;
+          new_heads += head;
+        }
       }
       return core::ok();
     });
@@ -289,7 +384,9 @@ class Outbox::Impl {
       refused += batch.size();
     }
     for (auto& a : batch) a.done(st);
-    if (st) {
+    // Events queued behind their lead's head are not deliverable yet: no wake-up for them
+    // (the deliverer claims again when it finishes the head).
+    if (st && new_heads > 0) {
       std::function<void()> l;
       {
         std::lock_guard lock(listener_mu);
@@ -313,6 +410,7 @@ class Outbox::Impl {
   std::function<void()> listener;
   std::atomic<int64_t> depth{0};
   std::atomic<uint64_t> appended{0}, transactions{0}, refused{0};
+  std::atomic<uint64_t> append_cpu_ns{0}, other_cpu_ns{0};
 };
 
 Outbox::Outbox(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -375,11 +473,13 @@ core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
       const int64_t now = d.opt.clock();
       std::vector<ClaimedEvent> out;
       {
-        // Per-lead order: only an event with no older pending event of its lead is due.
+        // Per-lead order: only a lead's oldest pending event (head) is due; earliest due
+        // first, then outbox order.
         auto sel = d.q(
-            "SELECT seq, event_id, lead_id, body, attempts, created_at FROM outbox o "
-            "WHERE next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p "
-            "WHERE p.lead_id = o.lead_id AND p.seq < o.seq) ORDER BY seq LIMIT ?2");
+            "SELECT seq, event_id, lead_id, body, attempts, created_at FROM outbox "
+            "INDEXED BY outbox_due WHERE head = 1 AND next_attempt_at <= ?1 "
+            "AND leased_until <= ?1 "
+            "ORDER BY next_attempt_at, seq LIMIT ?2");
         sel.bind(1, now).bind(2, static_cast<int64_t>(limit));
         int rc;
         while ((rc = sel.step()) == SQLITE_ROW) {
@@ -389,7 +489,7 @@ core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
         if (rc != SQLITE_DONE) return tl::unexpected(sql_error(d.db, "claim"));
       }
       for (const auto& e : out) {
-        auto up = d.q("UPDATE outbox SET next_attempt_at = ?1 WHERE seq = ?2");
+        auto up = d.q("UPDATE outbox SET leased_until = ?1 WHERE seq = ?2");
         up.bind(1, now + lease.count()).bind(2, e.seq);
         LS_TRY(up.run());
       }
@@ -411,10 +511,8 @@ core::Status Outbox::ack(const std::vector<int64_t>& seqs, std::string_view reci
             "attempts + 1, ?1, ?2 FROM outbox WHERE seq = ?3");
         ins.bind(1, now).bind(2, r).bind(3, seq);
         LS_TRY(ins.run());
-        auto del = d.q("DELETE FROM outbox WHERE seq = ?1");
-        del.bind(1, seq);
-        LS_TRY(del.run());
-        removed += del.changes();
+        LS_ASSIGN_OR_RETURN(const int64_t n, d.delete_pending(seq));
+        removed += n;
       }
       return core::ok();
     });
@@ -425,13 +523,23 @@ core::Status Outbox::ack(const std::vector<int64_t>& seqs, std::string_view reci
 
 core::Status Outbox::reschedule(int64_t seq, int attempts_total, int64_t next_attempt_at_ms,
                                 std::string_view error, int http_status) {
+  return reschedule({{seq, attempts_total, next_attempt_at_ms, std::string(error), http_status}});
+}
+
+core::Status Outbox::reschedule(const std::vector<Reschedule>& failures) {
+  if (failures.empty()) return core::ok();
   return impl_->call<void>([&]() -> core::Status {
-    auto up = impl_->q(
-        "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3, "
-        "last_status = ?4 WHERE seq = ?5");
-    up.bind(1, attempts_total).bind(2, next_attempt_at_ms).bind(3, error).bind(4, http_status);
-    up.bind(5, seq);
-    return up.run();
+    return impl_->transaction([&]() -> core::Status {
+      for (const auto& f : failures) {
+        auto up = impl_->q(
+            "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, leased_until = 0, "
+            "last_error = ?3, last_status = ?4 WHERE seq = ?5");
+        up.bind(1, f.attempts_total).bind(2, f.next_attempt_at_ms).bind(3, f.error);
+        up.bind(4, f.http_status).bind(5, f.seq);
+        LS_TRY(up.run());
+      }
+      return core::ok();
+    });
   });
 }
 
@@ -448,10 +556,7 @@ core::Status Outbox::dead_letter(int64_t seq, int attempts_total, std::string_vi
       ins.bind(1, attempts_total).bind(2, d.opt.clock()).bind(3, error).bind(4, http_status);
       ins.bind(5, seq);
       LS_TRY(ins.run());
-      auto del = d.q("DELETE FROM outbox WHERE seq = ?1");
-      del.bind(1, seq);
-      LS_TRY(del.run());
-      removed = del.changes();
+      LS_ASSIGN_OR_RETURN(removed, d.delete_pending(seq));
       return core::ok();
     });
     if (st) d.depth -= removed;
@@ -643,6 +748,11 @@ core::Result<int64_t> Outbox::retry_dead_letters(std::string_view event_id) {
       ins.bind(1, d.opt.clock()).bind(2, id);
       LS_TRY(ins.run());
       moved = ins.changes();
+      // A replayed event may be older than its lead's current head.
+      auto heads = d.q(LS_OUTBOX_SET_HEADS "WHERE lead_id IN (SELECT lead_id FROM dead_letter "
+                       "WHERE ?1 = '' OR event_id = ?1)");
+      heads.bind(1, id);
+      LS_TRY(heads.run());
       auto del = d.q("DELETE FROM dead_letter WHERE ?1 = '' OR event_id = ?1");
       del.bind(1, id);
       return del.run();
@@ -666,8 +776,8 @@ core::Result<int64_t> Outbox::purge_dead_letters(std::optional<std::chrono::mill
 }
 
 OutboxStats Outbox::stats() const {
-  return {impl_->appended.load(), impl_->transactions.load(), impl_->refused.load(),
-          impl_->depth.load()};
+  return {impl_->appended.load(),      impl_->transactions.load(), impl_->refused.load(),
+          impl_->depth.load(),         impl_->append_cpu_ns.load(), impl_->other_cpu_ns.load()};
 }
 
 const OutboxOptions& Outbox::options() const { return impl_->opt; }

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <set>
 
+#include <sqlite3.h>
+
 #include "crm/crm.h"
 #include "test_util.h"
 
@@ -251,6 +253,65 @@ TEST_F(OutboxTest, ClaimsOnlyTheOldestPendingEventOfEachLead) {
   ASSERT_TRUE(c4);
   ASSERT_EQ(ids(*c4), (std::vector<std::string>{a[1].event_id}));
   EXPECT_EQ((*c4)[0].attempts, 1);
+}
+
+// Outboxes written before the `head` column (claim used to scan every pending row) are
+// migrated at open: the oldest pending event of each lead becomes its head.
+TEST_F(OutboxTest, OpensAnOutboxFromBeforeTheHeadColumn) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+    const char* old_schema = R"sql(
+      PRAGMA journal_mode=WAL;
+      CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,
+        lead_id TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+        last_error TEXT NOT NULL DEFAULT '', last_status INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX outbox_lead ON outbox(lead_id, seq);
+      INSERT INTO outbox(event_id, lead_id, body, created_at, next_attempt_at) VALUES
+        ('a1', 'A', '{}', 1, 1), ('b1', 'B', '{}', 2, 2), ('a2', 'A', '{}', 3, 3);)sql";
+    ASSERT_EQ(sqlite3_exec(db, old_schema, nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto outbox = open();
+  EXPECT_EQ(outbox->depth(), 3);
+  auto c1 = outbox->claim(10, 60s);
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(ids(*c1), (std::vector<std::string>{"a1", "b1"}));
+  ASSERT_TRUE(outbox->ack({(*c1)[0].seq}, "http://crm/"));
+  auto c2 = outbox->claim(10, 60s);
+  ASSERT_TRUE(c2);
+  EXPECT_EQ(ids(*c2), (std::vector<std::string>{"a2"}));
+  // New events queue behind the lead's pending one, or lead their own lead.
+  auto a3 = make_event("A", 4), c = make_event("C", 5);
+  ASSERT_TRUE(outbox->append(a3).get());
+  ASSERT_TRUE(outbox->append(c).get());
+  auto c3 = outbox->claim(10, 60s);
+  ASSERT_TRUE(c3);
+  EXPECT_EQ(ids(*c3), (std::vector<std::string>{c.event_id}));
+}
+
+// The deliverer is woken by commits that make an event deliverable (a lead's first pending
+// event), not by events queued behind their lead's head.
+TEST_F(OutboxTest, CommitListenerFiresOnlyForNewHeads) {
+  auto outbox = open();
+  std::atomic<int> wakes{0};
+  outbox->set_commit_listener([&wakes] { ++wakes; });
+  // The listener runs on the writer thread after the commit's callbacks; a blocking call
+  // (counts) runs after it there, so it orders the check after the listener.
+  auto append = [&](crm::Event e) {
+    ASSERT_TRUE(outbox->append(std::move(e)).get());
+    ASSERT_TRUE(outbox->counts());
+  };
+  append(make_event("H", 1));
+  EXPECT_EQ(wakes.load(), 1);
+  append(make_event("H", 2));
+  append(make_event("H", 3));
+  EXPECT_EQ(wakes.load(), 1);
+  append(make_event("J", 4));
+  EXPECT_EQ(wakes.load(), 2);
+  outbox->set_commit_listener(nullptr);
 }
 
 TEST_F(OutboxTest, ExpiredLeaseMakesAClaimClaimableAgain) {

@@ -446,6 +446,31 @@ class Crm(Base):
         self.assertGreater(metric(srv, "leadscore_crm_outbox_depth"), 0)
 
 
+    def test_readyz_reports_a_stuck_deliverer_after_the_configured_time(self):
+        url = "http://127.0.0.1:%d/" % free_port()  # nothing listens: no delivery succeeds
+        srv = self.server("--crm-url", url, "--crm-stuck-after", "1")
+        self.assertEqual(srv.json("GET", "/readyz")[2]["checks"]["crm"]["status"], "ok")
+        status, _, _ = score(srv, lead(7, lead_id="R-1"))
+        self.assertEqual(status, 200)
+        got = wait_for(lambda: (lambda r: r if r[2]["status"] == "degraded" else None)(
+            srv.json("GET", "/readyz")), 20, 0.2)
+        self.assertTrue(got, srv.json("GET", "/readyz"))
+        crm = got[2]["checks"]["crm"]
+        self.assertEqual(crm["status"], "degraded")
+        self.assertIn("1 s", crm["detail"])
+        # The default (300 s) does not call a fresh outage stuck.
+        srv2 = self.server("--crm-url", url, data_dir=os.path.join(self.tmp, "default"))
+        score(srv2, lead(7, lead_id="R-2"))
+        time.sleep(1.5)
+        self.assertEqual(srv2.json("GET", "/readyz")[2]["checks"]["crm"]["status"], "ok")
+
+    def test_crm_stuck_after_must_be_positive(self):
+        proc = subprocess.run([BIN, "serve", "--no-auth", "--crm-stuck-after", "0"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("--crm-stuck-after", proc.stderr)
+
+
 class Retention(Base):
     def test_running_server_purges_cache_delivered_events_and_old_audit_lines(self):
         """Storage limitation end to end: `serve` with a 1 s retention round, 1 s cache TTL
