@@ -445,7 +445,6 @@ class Crm(Base):
         self.assertLess(lat[int(0.99 * len(lat))], 1.0)
         self.assertGreater(metric(srv, "leadscore_crm_outbox_depth"), 0)
 
-
     def test_readyz_reports_a_stuck_deliverer_after_the_configured_time(self):
         url = "http://127.0.0.1:%d/" % free_port()  # nothing listens: no delivery succeeds
         srv = self.server("--crm-url", url, "--crm-stuck-after", "1")
