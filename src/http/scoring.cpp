@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <iterator>
 #include <span>
 #include <thread>
@@ -289,6 +293,65 @@ void score_items(const model::Scorer& scorer, const ScoringOptions& opts,
   }
 }
 
+// Long-lived helper threads for large batches: starting threads per request cost a thread
+// start, a cold allocator cache and fresh per-thread scoring buffers every time. Never
+// destroyed (threads blocked on the condition variable are fine at exit).
+class BatchPool {
+ public:
+  static BatchPool& instance() {
+    static BatchPool* pool = new BatchPool(std::max(1u, std::thread::hardware_concurrency()) - 1);
+    return *pool;
+  }
+  size_t helpers() const { return threads_.size(); }
+
+  // Runs jobs[0] on the calling thread and the others on helpers; returns when all are done.
+  void run(const std::vector<std::function<void()>>& jobs) {
+    struct Latch {
+      std::mutex mu;
+      std::condition_variable cv;
+      size_t left;
+    };
+    auto latch = std::make_shared<Latch>();
+    latch->left = jobs.size() - 1;
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = 1; i < jobs.size(); ++i) {
+        queue_.push_back([job = &jobs[i], latch] {
+          (*job)();
+          std::lock_guard l(latch->mu);
+          if (--latch->left == 0) latch->cv.notify_one();
+        });
+      }
+    }
+    cv_.notify_all();
+    jobs[0]();
+    std::unique_lock l(latch->mu);
+    latch->cv.wait(l, [&] { return latch->left == 0; });
+  }
+
+ private:
+  explicit BatchPool(size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      threads_.emplace_back([this] {
+        for (;;) {
+          std::function<void()> job;
+          {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [&] { return !queue_.empty(); });
+            job = std::move(queue_.front());
+            queue_.pop_front();
+          }
+          job();
+        }
+      });
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  std::vector<std::thread> threads_;
+};
+
 // Batches of at least this many leads are split over the cores: each worker parses, scores
 // and writes a contiguous range into its own buffer, joined in request order. Smaller ones
 // stay inline on the io thread (a thread start costs tens of microseconds).
@@ -310,7 +373,7 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
   const size_t workers =
       n < kParallelBatchMin
           ? 1
-          : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), n / (kParallelBatchMin / 2));
+          : std::min<size_t>(BatchPool::instance().helpers() + 1, n / (kParallelBatchMin / 2));
   std::vector<simdjson::dom::element> items;
   items.reserve(n);
   for (simdjson::dom::element el : leads) items.push_back(el);
@@ -319,21 +382,21 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
     score_items(scorer, opts, all, 0, w, events);
   } else {
     struct Chunk {
-      std::string json;  // comma-separated results, no brackets
+      std::string json;  // comma-separated results, no brackets (unused for chunk 0)
       std::vector<crm::Event> events;
     };
-    std::vector<Chunk> chunks(workers);
+    std::vector<Chunk> chunks(workers);  // chunk 0 writes straight into the response
     auto run = [&](size_t c) {
       const size_t begin = n * c / workers, end = n * (c + 1) / workers;
+      const auto part = all.subspan(begin, end - begin);
+      if (c == 0) return score_items(scorer, opts, part, begin, w, events);
       chunks[c].json.reserve((end - begin) * 600);
       core::JsonWriter cw(chunks[c].json);
-      score_items(scorer, opts, all.subspan(begin, end - begin), begin, cw, chunks[c].events);
+      score_items(scorer, opts, part, begin, cw, chunks[c].events);
     };
-    std::vector<std::thread> threads;
-    threads.reserve(workers - 1);
-    for (size_t c = 1; c < workers; ++c) threads.emplace_back(run, c);
-    run(0);
-    for (auto& t : threads) t.join();
+    std::vector<std::function<void()>> jobs;
+    for (size_t c = 0; c < workers; ++c) jobs.emplace_back([&run, c] { run(c); });
+    BatchPool::instance().run(jobs);
     for (auto& c : chunks) {
       if (!c.json.empty()) w.raw(c.json);
       std::move(c.events.begin(), c.events.end(), std::back_inserter(events));
