@@ -354,7 +354,7 @@ class BatchPool {
 
 // Batches of at least this many leads are split over the cores: each worker parses, scores
 // and writes a contiguous range into its own buffer, joined in request order. Smaller ones
-// stay inline on the io thread (a thread start costs tens of microseconds).
+// stay inline on the io thread (handing work to a helper costs a wake-up and a hand-back).
 constexpr size_t kParallelBatchMin = 256;
 
 core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads,
