@@ -28,6 +28,7 @@
 #include "data/data.h"
 #include "forest/forest.h"
 #include "model/model.h"
+#include "bench/trained_model.h"
 #include "tests/forest/xgb_oracle.h"
 
 namespace {
@@ -87,30 +88,15 @@ const DefaultFixture& default_fixture() {
   static const DefaultFixture& f = *new DefaultFixture([] {
     namespace fs = std::filesystem;
     DefaultFixture fx;
-    const fs::path dir = fs::temp_directory_path() / ("forest_bench_default_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    std::string csv;
-    {
-      data::CsvWriter w(&csv);
-      data::GenerateOptions g;
-      g.progress = false;
-      if (!data::generate(g, w)) std::abort();
-      (void)w.flush();
-    }
-    std::ofstream(dir / "leads.csv") << csv;
-    auto schema = core::load_schema(fs::path(LEADSCORE_SOURCE_DIR) / "schemas/real_estate.json");
-    if (!schema) std::abort();
-    auto d = model::load_dataset(dir / "leads.csv", **schema);
-    if (!d) std::abort();
-    auto run = model::train_and_save(*d, (*schema)->to_json(), dir / "models", {});
-    if (!run) std::abort();
-    const std::string path = (run->dir / "model.json").string();
+    const fs::path dir = bench::temp_work_dir("forest_bench_default");
+    auto trained = bench::train_default_model(1000, dir);
+    const std::string path = (trained.dir / "model.json").string();
     fx.model = *forest::Forest::load_file(path);
     fx.perfect = *forest::Forest::load_file(path, {forest::Layout::kPerfect});
     fx.booster = std::make_unique<xgb_oracle::Booster>(path);
-    fx.rows = d->x.values;
-    fx.cols = d->x.cols;
-    fx.n_rows = d->x.rows;
+    fx.rows = trained.data.x.values;
+    fx.cols = trained.data.x.cols;
+    fx.n_rows = trained.data.x.rows;
     std::printf("default model: %zu trees, max depth %d, %zu features, layout %s\n",
                 fx.model->num_trees(), fx.model->max_depth(), fx.model->num_features(),
                 layout_name(fx.model->layout()).c_str());

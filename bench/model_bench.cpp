@@ -10,6 +10,7 @@
 
 #include "data/data.h"
 #include "model/model.h"
+#include "bench/trained_model.h"
 
 namespace {
 
@@ -23,28 +24,12 @@ struct Fixture {
 const Fixture& fixture() {
   static const Fixture f = [] {
     Fixture out;
-    const fs::path dir = fs::temp_directory_path() / ("model_bench_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    std::string csv;
-    {
-      data::CsvWriter w(&csv);
-      data::GenerateOptions g;
-      g.rows = 10000;
-      g.progress = false;
-      if (!data::generate(g, w)) std::abort();
-      (void)w.flush();
-    }
-    std::ofstream(dir / "leads.csv") << csv;
-    auto schema = core::load_schema(fs::path(LEADSCORE_SOURCE_DIR) / "schemas/real_estate.json");
-    if (!schema) std::abort();
-    auto d = model::load_dataset(dir / "leads.csv", **schema);
-    if (!d) std::abort();
-    auto run = model::train_and_save(*d, (*schema)->to_json(), dir / "models", {});
-    if (!run) std::abort();
-    auto s = model::Scorer::load(run->dir);
+    const fs::path dir = bench::temp_work_dir("model_bench");
+    auto trained = bench::train_default_model(10000, dir);
+    auto s = model::Scorer::load(trained.dir);
     if (!s) std::abort();
     out.scorer = *s;
-    out.data = std::move(*d);
+    out.data = std::move(trained.data);
     fs::remove_all(dir);
     return out;
   }();
