@@ -271,6 +271,7 @@ void run_serve(const ServeOptions& o) {
     ro.cache = so.cache;
     ro.tagger = so.tagger;
     ro.embedding_ttl = so.cache_ttl;
+    ro.policy = so;
     http::add_rerank_routes(server, models, ro);
     http::PrivacyOptions po;
     po.cache = so.cache;

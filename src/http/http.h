@@ -486,6 +486,11 @@ struct RerankOptions {
   size_t max_text_chars = 2000;  // target_intent and each lead's free text (code points): 422
   // MiniLM requests with more texts to encode than this run on the background thread.
   size_t inline_encode_max = 16;
+  // The lead policy shared with /v1/score: id pseudonymisation, withdrawal (`consent:
+  // false` cancels queued pushes and drops cached scores and embeddings) and
+  // require_consent (items without consent get consent_required). Only id_pseudonymiser,
+  // require_consent, outbox, cache and tagger are read.
+  ScoringOptions policy;
 };
 
 // POST /v1/rerank and the original prototype's POST /rerank (docs/HTTP.md, "Rerank").

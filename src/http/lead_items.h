@@ -9,7 +9,18 @@
 
 #include "core/core.h"
 
+namespace http {
+struct ScoringOptions;
+}
+
 namespace http::detail {
+
+// The consent policy for a parsed lead, the same on every route that takes leads
+// (docs/PRIVACY.md): `consent: false` for a lead id withdraws it (its queued CRM pushes are
+// cancelled, its cached scores and embeddings dropped now); with `require_consent`, a lead
+// without `consent: true` is refused (consent_required).
+core::Status apply_consent_policy(const ScoringOptions& opts, const core::Schema& schema,
+                                  const core::Lead& lead);
 
 // minor_not_processed when the lead's declared age is under 18 (DPDP Act, section 9).
 core::Status refuse_minor(const core::Schema& schema, const core::Lead& lead);

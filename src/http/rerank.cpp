@@ -168,8 +168,9 @@ core::Result<double> given_intent_score(const core::Schema& schema, simdjson::do
 // Parses a lead; with a schema that rejects unknown fields, a given intent_score is removed
 // first (it is a rerank input, not a lead field).
 core::Result<core::Lead> parse_rerank_lead(const core::Schema& schema, simdjson::dom::object obj,
-                                           simdjson::dom::element el, bool has_given) {
-  if (!has_given || !schema.unknown_fields_rejected()) return parse_checked(schema, el);
+                                           simdjson::dom::element el, bool has_given,
+                                           const core::ParseOptions& po) {
+  if (!has_given || !schema.unknown_fields_rejected()) return parse_checked(schema, el, po);
   std::string copy;
   core::JsonWriter w(copy);
   w.begin_object();
@@ -177,7 +178,7 @@ core::Result<core::Lead> parse_rerank_lead(const core::Schema& schema, simdjson:
     if (k != kIntentScoreKey) w.key(k).raw(simdjson::to_string(v));
   }
   w.end_object();
-  LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead_json(schema, copy));
+  LS_ASSIGN_OR_RETURN(core::Lead lead, core::parse_lead_json(schema, copy, po));
   LS_TRY(detail::refuse_minor(schema, lead));
   return lead;
 }
@@ -249,6 +250,8 @@ core::Status parse_leads(const model::Scorer& scorer, simdjson::dom::array leads
   };
   job.items.reserve(leads.size());
   model::ScoreResult r;
+  core::ParseOptions po;
+  po.pseudonymise_lead_id = opts.policy.id_pseudonymiser;
   size_t index = 0;
   for (simdjson::dom::element el : leads) {
     const size_t i = index++;
@@ -259,8 +262,13 @@ core::Status parse_leads(const model::Scorer& scorer, simdjson::dom::array leads
     }
     auto given = given_intent_score(schema, obj);
     core::Result<core::Lead> lead =
-        given ? parse_rerank_lead(schema, obj, el, !std::isnan(*given))
+        given ? parse_rerank_lead(schema, obj, el, !std::isnan(*given), po)
               : core::Result<core::Lead>(tl::unexpected(given.error()));
+    if (lead) {
+      if (auto st = detail::apply_consent_policy(opts.policy, schema, *lead); !st) {
+        lead = tl::unexpected(st.error());
+      }
+    }
     if (!lead) {
       if (lead.error().code == "field_too_long" && is_text_field(lead.error().field)) {
         return too_long(i, lead.error().field);

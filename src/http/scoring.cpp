@@ -67,6 +67,26 @@ std::string safe_item_id(const core::Schema& schema, simdjson::dom::element el) 
   return id;
 }
 
+core::Status apply_consent_policy(const ScoringOptions& opts, const core::Schema& schema,
+                                  const core::Lead& lead) {
+  // Withdrawal: cancel queued pushes and drop cache entries (scores and rerank embeddings)
+  // now; the rest of the lead's record goes with POST /v1/erase or retention.
+  if (!lead.id.empty() && lead.consent.has_value() && !*lead.consent) {
+    if (opts.outbox) opts.outbox->cancel_lead(lead.id, [](core::Result<int64_t>) {});
+    if (opts.cache && opts.tagger) {
+      (void)opts.cache->erase_lead(opts.tagger->tag(lead.id));
+      (void)opts.cache->erase_lead(opts.tagger->embedding_tag(lead.id));
+    }
+  }
+  if (opts.require_consent && !lead.consent.value_or(false)) {
+    const auto* cf = schema.consent_field();
+    return core::make_error("consent_required",
+                            "this server processes only leads with consent: true",
+                            cf ? cf->name : std::string());
+  }
+  return core::ok();
+}
+
 }  // namespace detail
 
 namespace {
@@ -214,30 +234,13 @@ void score_lead(const model::Scorer& scorer, const ScoringOptions& opts, const c
   after_score(scorer, opts, lead, key, r, cached, events);
 }
 
-// Withdrawal (consent: false for a lead id): cancel its queued pushes and drop its cache
-// entries (scores and rerank embeddings) now; the rest of its record goes with POST /v1/erase or retention.
-void withdraw(const ScoringOptions& opts, const core::Lead& lead) {
-  if (lead.id.empty() || !lead.consent.has_value() || *lead.consent) return;
-  if (opts.outbox) opts.outbox->cancel_lead(lead.id, [](core::Result<int64_t>) {});
-  if (opts.cache && opts.tagger) {
-    (void)opts.cache->erase_lead(opts.tagger->tag(lead.id));
-    (void)opts.cache->erase_lead(opts.tagger->embedding_tag(lead.id));
-  }
-}
-
 core::Result<core::Lead> parse_for_policy(const model::Scorer& scorer, const ScoringOptions& opts,
                                           simdjson::dom::element el) {
   // --pseudonymise-lead-ids: phone- or e-mail-like ids become keyed hashes instead of 422s.
   core::ParseOptions po;
   po.pseudonymise_lead_id = opts.id_pseudonymiser;
   LS_ASSIGN_OR_RETURN(core::Lead lead, parse_checked(scorer.schema(), el, po));
-  withdraw(opts, lead);
-  if (opts.require_consent && !has_consent(lead)) {
-    const auto* cf = scorer.schema().consent_field();
-    return core::make_error("consent_required",
-                            "this server scores only leads with consent: true",
-                            cf ? cf->name : std::string());
-  }
+  LS_TRY(detail::apply_consent_policy(opts, scorer.schema(), lead));
   return lead;
 }
 

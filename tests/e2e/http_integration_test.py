@@ -663,6 +663,33 @@ class Privacy(Base):
         self.assertEqual(rec["embeddings"], [])
         self.assertEqual(len(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()), 1)
 
+    def test_rerank_follows_the_consent_policy_of_score(self):
+        """/v1/rerank applies the same lead policy as /v1/score: with --require-consent an item
+        without consent is refused in place (consent_required), and consent: false for a lead
+        id withdraws it (queued pushes cancelled, cached score dropped)."""
+        srv = self.server("--require-consent")
+        rr = {"Authorization": "Bearer e2e-all-key"}
+        body = {"target_intent": "3bhk near metro", "leads": [lead(1, lead_id="C-1"),
+                                                              lead(2, lead_id="C-2", consent=False)]}
+        status, _, r = srv.json("POST", "/v1/rerank", body, rr)
+        self.assertEqual(status, 200, r)
+        self.assertEqual([x["lead_id"] for x in r["results"]], ["C-1"])
+        self.assertEqual([(e["index"], e["lead_id"], e["error"]["code"]) for e in r["errors"]],
+                         [(1, "C-2", "consent_required")])
+
+        srv2 = self.server("--crm-url", "http://127.0.0.1:%d/" % free_port(),
+                           data_dir=os.path.join(self.tmp, "withdraw"))
+        score(srv2, lead(5, lead_id="RW-1"))
+        _, _, rec = srv2.json("GET", "/v1/leads/RW-1/record", None, ADMIN)
+        self.assertEqual((len(rec["crm"]["pending"]), len(rec["cache"])), (1, 1))
+        body = {"target_intent": "villa", "leads": [lead(5, lead_id="RW-1", consent=False)]}
+        status, _, r = srv2.json("POST", "/v1/rerank", body, rr)
+        self.assertEqual(status, 200, r)
+        got = wait_for(lambda: (lambda x: x if not x[2]["crm"]["pending"] else None)(
+            srv2.json("GET", "/v1/leads/RW-1/record", None, ADMIN)), 10)
+        self.assertTrue(got, "the rerank withdrawal did not cancel the queued push")
+        self.assertEqual(got[2]["cache"], [])
+
     def test_audit_log_records_reloads_erasures_and_key_failures(self):
         """DATA_DIR/audit.log gets one JSON line per model reload, erasure, missing or invalid key
         and insufficient scope: action, outcome, route, request id, key position; never a key or
