@@ -229,6 +229,33 @@ class LargeBatch(unittest.TestCase):
                     self.assertEqual(singles[i], r)
 
 
+    def test_concurrent_large_batches_each_get_their_own_results(self):
+        # Several large batches at once share the helper threads; each answer must be its own.
+        import threading
+        batches = [[lead(i, lead_id="K%d-%d" % (b, i), page_views=5 + (i * (b + 3)) % 89)
+                    for i in range(300 + 50 * b)] for b in range(4)]
+        expected = []
+        for leads in batches:
+            status, _, body = self.srv.json("POST", "/v1/score", body={"leads": leads}, headers=KEY)
+            self.assertEqual(status, 200)
+            expected.append(body)
+        got = [None] * len(batches)
+
+        def post(b):
+            conn_status, _, body = self.srv.json("POST", "/v1/score", body={"leads": batches[b]}, headers=KEY)
+            got[b] = (conn_status, body)
+
+        threads = [threading.Thread(target=post, args=(b,)) for b in range(len(batches))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for b in range(len(batches)):
+            self.assertIsNotNone(got[b], "batch %d got no answer" % b)
+            self.assertEqual(got[b][0], 200)
+            self.assertEqual(got[b][1], expected[b])
+
+
 class LegacyScore(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
