@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverproc import ServerProc, read_responses, wait_closed  # noqa: E402
+from serverproc import ServerProc, read_responses, wait_closed, wait_until  # noqa: E402
 
 warnings.simplefilter("ignore", ResourceWarning)
 BIN = os.environ.get("LEADSCORE_BIN", "")
@@ -207,8 +207,10 @@ class Limits(unittest.TestCase):
             a = srv.connect()
             # A request whose head arrived is in flight until answered.
             a.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
-            time.sleep(0.2)
-            status, h, body = srv.json("GET", "/healthz")
+            # Once the server has read that head, the next request is refused.
+            got = wait_until(lambda: (lambda r: r if r[0] == 429 else None)(srv.json("GET", "/healthz")))
+            self.assertIsNotNone(got, "no 429 while a request was in flight")
+            status, h, body = got
             assert_error(self, status, body, 429, "overloaded")
             self.assertEqual(h["retry-after"], "1")
             a.sendall(b"cd")
@@ -279,7 +281,9 @@ class Lifecycle(unittest.TestCase):
             busy = srv.connect()
             busy.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: inflight\r\n"
                          b"Content-Length: 6\r\n\r\nabc")
-            time.sleep(0.2)
+            # SIGTERM only once the server holds that request (its head read): 2 = it + /metrics.
+            self.assertTrue(wait_until(lambda: (srv.metric("leadscore_http_requests_in_flight") or 0) >= 2),
+                            "the request never got in flight")
             srv.proc.send_signal(signal.SIGTERM)
             # The idle keep-alive connection is closed, new connections are refused...
             self.assertTrue(wait_closed(idle, 5))

@@ -21,7 +21,7 @@ import unittest
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverproc import ServerProc  # noqa: E402
+from serverproc import ServerProc, wait_until as wait_for  # noqa: E402
 
 warnings.simplefilter("ignore", ResourceWarning)
 BIN = ""
@@ -66,15 +66,6 @@ def free_port():
     s.close()
     return port
 
-
-def wait_for(pred, timeout=20, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class Redis:

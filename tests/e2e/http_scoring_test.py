@@ -16,7 +16,7 @@ import unittest
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverproc import ServerProc, read_responses  # noqa: E402
+from serverproc import ServerProc, read_responses, wait_until  # noqa: E402
 
 warnings.simplefilter("ignore", ResourceWarning)
 BIN = ""
@@ -381,7 +381,9 @@ class Shutdown(unittest.TestCase):
             b = json.dumps(lead(7)).encode()
             s.sendall((b"POST /v1/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer e2e-score-key\r\n"
                        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(b)) + b[:20])
-            time.sleep(0.2)
+            # SIGTERM only once the server holds the request (in flight: it and /metrics).
+            self.assertTrue(wait_until(lambda: (srv.metric("leadscore_http_requests_in_flight") or 0) >= 2),
+                            "the request never got in flight")
             srv.proc.send_signal(signal.SIGTERM)
             time.sleep(0.2)
             s.sendall(b[20:])

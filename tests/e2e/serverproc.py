@@ -148,6 +148,18 @@ def read_responses(sock, count, timeout=10):
     return out
 
 
+def wait_until(predicate, seconds=20, step=0.05):
+    """Polls `predicate` until it returns something truthy, which is returned; after `seconds`
+    returns its last value. Instead of a fixed sleep, which a loaded CI machine can outlast."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        got = predicate()
+        if got:
+            return got
+        time.sleep(step)
+    return predicate()
+
+
 def wait_closed(sock, timeout):
     """True when the peer closes the connection (EOF or reset) within `timeout` seconds."""
     sock.settimeout(timeout)
