@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -17,6 +16,7 @@
 #include "cache/cache.h"
 #include "core/json_writer.h"
 #include "crm/crm.h"
+#include "http/http.h"
 #include "model/model.h"
 
 namespace app {
@@ -32,20 +32,6 @@ struct EraseOptions {
 void fail(const std::string& message) {
   std::fprintf(stderr, "leadscore erase: %s\n", message.c_str());
   exit_with(1);
-}
-
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
-  return std::string(buf, n) + frac;
 }
 
 // Appends one line with a single write(2) (O_APPEND), like the server's audit log.
@@ -113,7 +99,9 @@ void run_erase(const EraseOptions& o) {
     embeddings_erased = static_cast<int64_t>(*e);
   }
 
-  const std::string ts = utc_now();
+  // The same RFC 3339 UTC timestamp as the server's audit lines.
+  std::string ts;
+  http::append_log_timestamp(ts);
   std::string line;
   core::JsonWriter w(line);
   w.begin_object()
