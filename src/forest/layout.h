@@ -145,12 +145,17 @@ void build_shap_tables(Forest::Impl& m);
 // categorical set is small enough to index by category.
 namespace detail {
 struct RawModel;
+struct RawTree;
 }
 bool qs_supported(const detail::RawModel& raw);
 void build_quickscorer(Forest::Impl& m, const detail::RawModel& raw);
 // The decision scan (m.decisions) and the per-leaf path tables for TreeSHAP
 // (build_shap_paths, tree_shap.cpp; builds nothing unless qs_supported).
 void build_decision_scan(Forest::Impl& m, const detail::RawModel& raw);
+// Per node of `tree`: a split node's bit in the tree's decision word (1 << its pre-order rank
+// among the tree's splits), 0 for leaves. The one definition both the scan and the path
+// tables use.
+std::vector<uint64_t> split_bits(const detail::RawTree& tree);
 void build_shap_paths(Forest::Impl& m, const detail::RawModel& raw);
 // Combines the bits of the nodes the row goes right at, for trees [block * kQsBlockTrees,
 // + n) of the scan, into words[0..n): AND (kClear, QuickScorer) or OR (decisions). The

@@ -34,21 +34,27 @@ int count_leaves(const detail::RawTree& t) {
   return n;
 }
 
-// In-order leaf numbering: fills first/last leaf of each node's subtree, the pre-order
-// rank of each split node among the tree's splits, and the leaf values in order.
-void number_leaves(const detail::RawTree& t, int node, uint32_t& next, uint32_t& rank,
+// In-order leaf numbering: fills first/last leaf of each node's subtree and the leaf values
+// in order.
+void number_leaves(const detail::RawTree& t, int node, uint32_t& next,
                    std::vector<uint32_t>& first, std::vector<uint32_t>& last,
-                   std::vector<uint32_t>& order, std::vector<float>& leaves) {
+                   std::vector<float>& leaves) {
   first[node] = next;
   if (t.left[node] < 0) {
     leaves.push_back(t.value[node]);
     ++next;
   } else {
-    order[node] = rank++;
-    number_leaves(t, t.left[node], next, rank, first, last, order, leaves);
-    number_leaves(t, t.right[node], next, rank, first, last, order, leaves);
+    number_leaves(t, t.left[node], next, first, last, leaves);
+    number_leaves(t, t.right[node], next, first, last, leaves);
   }
   last[node] = next;  // one past
+}
+
+void rank_splits(const detail::RawTree& t, int node, uint32_t& rank, std::vector<uint64_t>& bits) {
+  if (t.left[node] < 0) return;
+  bits[node] = uint64_t{1} << rank++;
+  rank_splits(t, t.left[node], rank, bits);
+  rank_splits(t, t.right[node], rank, bits);
 }
 
 uint64_t clear_bits(uint32_t begin, uint32_t end) {
@@ -122,8 +128,8 @@ float qs_margin_impl(const Impl& m, const float* row, float acc) {
   return acc;
 }
 
-// Fills `scan` for the forest's trees; bits_of(tree, node, lo, hi, order) gives a split
-// node's bits from the in-order leaf ranges and the node's pre-order rank among splits.
+// Fills `scan` for the forest's trees; bits_of(tree, node, lo, hi) gives a split node's bits
+// from the in-order leaf ranges of the tree's nodes.
 template <typename BitsOf>
 void build_scan(const detail::RawModel& raw, Impl::SplitScan& scan, BitsOf bits_of) {
   const std::size_t F = raw.num_features;
@@ -135,15 +141,15 @@ void build_scan(const detail::RawModel& raw, Impl::SplitScan& scan, BitsOf bits_
     for (std::size_t ti = first; ti < last; ++ti) {
       const auto& t = raw.trees[ti];
       const auto tree = static_cast<uint32_t>(ti - first);
-      std::vector<uint32_t> lo(t.left.size()), hi(t.left.size()), order(t.left.size());
-      uint32_t next = 0, rank = 0;
+      std::vector<uint32_t> lo(t.left.size()), hi(t.left.size());
+      uint32_t next = 0;
       std::vector<float> ignored;
-      number_leaves(t, 0, next, rank, lo, hi, order, ignored);
+      number_leaves(t, 0, next, lo, hi, ignored);
       for (std::size_t i = 0; i < t.left.size(); ++i) {
         if (t.left[i] < 0) continue;
         // Nodes unreachable from the root keep lo == hi == 0 and are skipped.
         if (hi[i] == 0) continue;
-        const Impl::QsEntry e{0.0f, tree, bits_of(t, static_cast<int>(i), lo, hi, order)};
+        const Impl::QsEntry e{0.0f, tree, bits_of(t, static_cast<int>(i), lo, hi)};
         const uint32_t f = t.feature[i];
         if (!t.default_left[i]) missing[f].push_back(e);
         if (t.is_cat[i]) {
@@ -203,26 +209,40 @@ void build_quickscorer(Impl& m, const detail::RawModel& raw) {
   m.qs_leaf_begin.clear();
   m.qs_leaves.clear();
   for (const auto& t : raw.trees) {
-    std::vector<uint32_t> lo(t.left.size()), hi(t.left.size()), order(t.left.size());
-    uint32_t next = 0, rank = 0;
+    std::vector<uint32_t> lo(t.left.size()), hi(t.left.size());
+    uint32_t next = 0;
     m.qs_leaf_begin.push_back(static_cast<uint32_t>(m.qs_leaves.size()));
-    number_leaves(t, 0, next, rank, lo, hi, order, m.qs_leaves);
+    number_leaves(t, 0, next, lo, hi, m.qs_leaves);
   }
   m.qs_leaf_begin.push_back(static_cast<uint32_t>(m.qs_leaves.size()));
   build_scan(raw, m.qs,
              [](const detail::RawTree& t, int node, const std::vector<uint32_t>& lo,
-                const std::vector<uint32_t>& hi, const std::vector<uint32_t>&) {
+                const std::vector<uint32_t>& hi) {
                const int32_t l = t.left[node];
                return clear_bits(lo[l], hi[l]);
              });
 }
 
+std::vector<uint64_t> split_bits(const detail::RawTree& t) {
+  std::vector<uint64_t> bits(t.left.size(), 0);
+  uint32_t rank = 0;
+  rank_splits(t, 0, rank, bits);
+  return bits;
+}
+
 void build_decision_scan(Impl& m, const detail::RawModel& raw) {
   m.num_features = raw.num_features;
+  // The node's bit, computed once per tree (build_scan visits each tree's nodes together).
+  const detail::RawTree* current = nullptr;
+  std::vector<uint64_t> bits;
   build_scan(raw, m.decisions,
-             [](const detail::RawTree&, int node, const std::vector<uint32_t>&,
-                const std::vector<uint32_t>&, const std::vector<uint32_t>& order) {
-               return uint64_t{1} << order[node];
+             [&](const detail::RawTree& t, int node, const std::vector<uint32_t>&,
+                 const std::vector<uint32_t>&) {
+               if (&t != current) {
+                 current = &t;
+                 bits = split_bits(t);
+               }
+               return bits[node];
              });
 }
 

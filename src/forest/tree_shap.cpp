@@ -291,7 +291,7 @@ struct PathStep {
 };
 
 // Collects one tree's leaves with their path tables; false if a path is too deep.
-bool collect_paths(const detail::RawTree& t, int node, const std::vector<uint32_t>& order,
+bool collect_paths(const detail::RawTree& t, int node, const std::vector<uint64_t>& bit,
                    std::vector<PathStep>& steps, std::vector<PathSlot>& slots, Impl& m,
                    std::vector<Impl::PathLeaf>& leaves, std::vector<float>& table,
                    std::vector<uint32_t>& features) {
@@ -334,22 +334,14 @@ bool collect_paths(const detail::RawTree& t, int node, const std::vector<uint32_
   for (int32_t child : {t.left[node], t.right[node]}) {
     // XGBoost: zero fraction = cover(child) / cover(node) * incoming, in float.
     slots[slot].zero = (t.cover[child] / t.cover[node]) * incoming;
-    steps.push_back({uint64_t{1} << order[node], child == t.right[node], static_cast<uint32_t>(slot)});
-    ok = collect_paths(t, child, order, steps, slots, m, leaves, table, features);
+    steps.push_back({bit[node], child == t.right[node], static_cast<uint32_t>(slot)});
+    ok = collect_paths(t, child, bit, steps, slots, m, leaves, table, features);
     steps.pop_back();
     if (!ok) break;
   }
   slots[slot].zero = incoming;
   if (fresh) slots.pop_back();
   return ok;
-}
-
-// Pre-order rank of each split node among the tree's splits (as the decision scan).
-void rank_splits(const detail::RawTree& t, int node, uint32_t& rank, std::vector<uint32_t>& order) {
-  if (t.left[node] < 0) return;
-  order[node] = rank++;
-  rank_splits(t, t.left[node], rank, order);
-  rank_splits(t, t.right[node], rank, order);
 }
 
 }  // namespace
@@ -362,15 +354,13 @@ void build_shap_paths(Impl& m, const detail::RawModel& raw) {
   m.shap_path_begin.assign(1, 0);
   for (std::size_t ti = 0; ti < raw.trees.size(); ++ti) {
     const auto& t = raw.trees[ti];
-    std::vector<uint32_t> order(t.left.size(), 0);
-    uint32_t rank = 0;
-    rank_splits(t, 0, rank, order);
+    const std::vector<uint64_t> bit = split_bits(t);
     std::vector<PathStep> steps;
     std::vector<PathSlot> slots;
     std::vector<Impl::PathLeaf> leaves;
     std::vector<float> table;
     std::vector<uint32_t> features;
-    const bool ok = collect_paths(t, 0, order, steps, slots, m, leaves, table, features) &&
+    const bool ok = collect_paths(t, 0, bit, steps, slots, m, leaves, table, features) &&
                     m.shap_path_table.size() + table.size() <= kMaxPathTable;
     if (ok) {
       const auto table_base = static_cast<uint32_t>(m.shap_path_table.size());
