@@ -525,6 +525,49 @@ void Forest::contributions(std::span<const float> row, std::span<float> out) con
   contributions_into(row.data(), out, tree_phi.data(), cold.data());
 }
 
+namespace {
+
+// Adds tree t's contributions for `row` to `total`, by the tree's method: dense or sparse
+// path tables from the tree's decision `word` (when the forest has them), else the per-node
+// tables, else the recursion. Per tree then into the total, as XGBoost rounds; `tree_phi`
+// is all zeros before and after. Forced inline: called once per tree per row, and the call
+// measured ~10 % of the default model's reasons.
+[[gnu::always_inline]] inline void add_tree_contributions(const Impl& m, std::size_t t,
+                                                          const float* row, uint64_t word,
+                                                          bool by_paths, float* total,
+                                                          float* tree_phi, uint32_t* cold,
+                                                          PathElement* path) {
+  if (by_paths && m.shap_dense_width[t] != 0) {
+    if (m.shap_dense_width[t] == 8) {
+      tree_shap_dense<8>(m, t, word, total);
+    } else {
+      tree_shap_dense<16>(m, t, word, total);
+    }
+    return;
+  }
+  if (by_paths && m.shap_path_ok[t]) {
+    tree_shap_paths(m, t, word, tree_phi);
+  } else if (m.shap_fast[t]) {
+    if (m.has_categorical) {
+      tree_shap_fast<true>(m, row, tree_phi, t, cold);
+    } else {
+      tree_shap_fast<false>(m, row, tree_phi, t, cold);
+    }
+  } else if (m.has_categorical) {
+    tree_shap<true>(m, row, tree_phi, m.flat_roots[t], 0, path, 1, 1, -1);
+  } else {
+    tree_shap<false>(m, row, tree_phi, m.flat_roots[t], 0, path, 1, 1, -1);
+  }
+  // Only the tree's own features can be non-zero.
+  for (uint32_t i = m.tree_features_begin[t]; i < m.tree_features_begin[t + 1]; ++i) {
+    const uint32_t f = m.tree_features[i];
+    total[f] += tree_phi[f];
+    tree_phi[f] = 0.0f;
+  }
+}
+
+}  // namespace
+
 void Forest::contributions_into(const float* row_data, std::span<float> out, float* tree_phi,
                                 uint32_t* cold) const {
   assert(out.size() == num_features_ + 1);
@@ -548,33 +591,8 @@ void Forest::contributions_into(const float* row_data, std::span<float> out, flo
       scan_splits(m.decisions, t / Impl::kQsBlockTrees, num_features_, m.has_categorical,
                   false, row.data(), words);
     }
-    if (by_paths && m.shap_dense_width[t] != 0) {
-      if (m.shap_dense_width[t] == 8) {
-        tree_shap_dense<8>(m, t, words[in_block], out.data());
-      } else {
-        tree_shap_dense<16>(m, t, words[in_block], out.data());
-      }
-      continue;
-    }
-    if (by_paths && m.shap_path_ok[t]) {
-      tree_shap_paths(m, t, words[in_block], tree_phi);
-    } else if (m.shap_fast[t]) {
-      if (m.has_categorical) {
-        tree_shap_fast<true>(m, row.data(), tree_phi, t, cold);
-      } else {
-        tree_shap_fast<false>(m, row.data(), tree_phi, t, cold);
-      }
-    } else if (m.has_categorical) {
-      tree_shap<true>(m, row.data(), tree_phi, root, 0, path, 1, 1, -1);
-    } else {
-      tree_shap<false>(m, row.data(), tree_phi, root, 0, path, 1, 1, -1);
-    }
-    // Only the tree's own features can be non-zero.
-    for (uint32_t i = m.tree_features_begin[t]; i < m.tree_features_begin[t + 1]; ++i) {
-      const uint32_t f = m.tree_features[i];
-      out[f] += tree_phi[f];
-      tree_phi[f] = 0.0f;
-    }
+    add_tree_contributions(m, t, row.data(), by_paths ? words[in_block] : 0, by_paths,
+                           out.data(), tree_phi, cold, path);
   }
   out[num_features_] = bias + base_margin_;
 }
@@ -646,39 +664,10 @@ void Forest::top_contributions_batch(std::span<const float* const> rows, std::si
                       rows[b + r], w);
         }
       }
-      const uint32_t root = m.flat_roots[t];
       for (std::size_t r = 0; r < n; ++r) {
-        float* tp = tree_phi.data() + r * stride;
-        const float* row = rows[b + r];
-        float* total = phi.data() + r * stride;
-        if (by_paths && m.shap_dense_width[t] != 0) {
-          const uint64_t word = words[r * block_trees + in_block];
-          if (m.shap_dense_width[t] == 8) {
-            tree_shap_dense<8>(m, t, word, total);
-          } else {
-            tree_shap_dense<16>(m, t, word, total);
-          }
-          continue;
-        }
-        if (by_paths && m.shap_path_ok[t]) {
-          tree_shap_paths(m, t, words[r * block_trees + in_block], tp);
-        } else if (m.shap_fast[t]) {
-          if (m.has_categorical) {
-            tree_shap_fast<true>(m, row, tp, t, cold.data());
-          } else {
-            tree_shap_fast<false>(m, row, tp, t, cold.data());
-          }
-        } else if (m.has_categorical) {
-          tree_shap<true>(m, row, tp, root, 0, path, 1, 1, -1);
-        } else {
-          tree_shap<false>(m, row, tp, root, 0, path, 1, 1, -1);
-        }
-        // Per tree, then into the total: the same additions as contributions_into.
-        for (uint32_t i = m.tree_features_begin[t]; i < m.tree_features_begin[t + 1]; ++i) {
-          const uint32_t f = m.tree_features[i];
-          total[f] += tp[f];
-          tp[f] = 0.0f;
-        }
+        const uint64_t word = by_paths ? words[r * block_trees + in_block] : 0;
+        add_tree_contributions(m, t, rows[b + r], word, by_paths, phi.data() + r * stride,
+                               tree_phi.data() + r * stride, cold.data(), path);
       }
     }
     for (std::size_t r = 0; r < n; ++r) {
