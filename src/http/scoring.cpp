@@ -8,8 +8,8 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <iterator>
+#include <mutex>
 #include <span>
 #include <thread>
 
@@ -356,7 +356,8 @@ class BatchPool {
 };
 
 // Batches of at least this many leads are split over the cores: each worker parses, scores
-// and writes a contiguous range into its own buffer, joined in request order. Smaller ones
+// and writes a contiguous range (the first straight into the response, the others into
+// buffers appended after it in request order). Smaller ones
 // stay inline on the io thread (handing work to a helper costs a wake-up and a hand-back).
 constexpr size_t kParallelBatchMin = 256;
 
