@@ -166,13 +166,17 @@ float qs_margin(const Forest::Impl& m, const float* row, float acc);
 void qs_block(const Forest::Impl& m, const float* rows, std::size_t n, std::size_t stride,
               float* acc);
 
-// XGBoost 1.7 common::Decision inverted: 1 = go right. Valid categories are
-// 0 <= v < 2^24 (InvalidCat), truncated to an integer; invalid ones (and NaN) and
+// XGBoost 1.7's valid categories: 0 <= v < 2^24 (InvalidCat), truncated to an integer.
+inline constexpr float kCategoryLimit = 16777216.0f;
+
+// XGBoost 1.7 common::Decision inverted: 1 = go right. Valid categories (below
+// kCategoryLimit) are truncated to an integer; invalid ones (and NaN) and
 // categories not in the set go left. Branch-free: a mispredicted branch per categorical
 // node cost more than the whole lookup. Every set has at least one word.
 inline uint32_t categorical_right(float v, const uint32_t* set) {
+  // Bitwise &, not &&: short-circuiting made GCC branch here (perfect layout 6.4 -> 12 us).
   const uint32_t valid =
-      static_cast<uint32_t>(v >= 0.0f) & static_cast<uint32_t>(v < 16777216.0f);
+      static_cast<uint32_t>(v >= 0.0f) & static_cast<uint32_t>(v < kCategoryLimit);
   // cvttss2si is defined for every input (NaN/out of range -> INT_MIN, caught by `valid`);
   // a plain cast would be UB there, and a select made GCC emit a branch.
 #if defined(__SSE__)

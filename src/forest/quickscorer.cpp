@@ -62,10 +62,10 @@ uint64_t clear_bits(uint32_t begin, uint32_t end) {
   return ~(((uint64_t{1} << n) - 1) << begin);
 }
 
-// The row's categorical value as XGBoost 1.7 reads it: an integer category if
-// 0 <= v < 2^24 (truncated), otherwise invalid (goes left everywhere). v is not NaN.
+// The row's categorical value as XGBoost 1.7 reads it: an integer category if valid,
+// otherwise invalid (goes left everywhere). v is not NaN.
 inline bool valid_category(float v, uint32_t& c) {
-  if (!(v >= 0.0f) || !(v < 16777216.0f)) return false;
+  if (!(v >= 0.0f) || !(v < kCategoryLimit)) return false;
   c = static_cast<uint32_t>(v);
   return true;
 }
