@@ -361,6 +361,17 @@ TEST(ForestShap, MatchesXgboostWithCategoricalDecisionWords) {
   }
 }
 
+TEST(ForestShap, MatchesXgboostWithSparsePathTables) {
+  // Depth-6 trees over 40 features: many trees split on more than 16 distinct features, so
+  // their path tables are read sparsely (k additions per leaf) instead of as dense rows.
+  auto params = logistic(6, "0.3");
+  params.emplace_back("min_child_weight", "0");
+  auto t = train("shapsparse", xgb_oracle::make_dataset(train_rows(10000), 40, 4, 10, 0.1, false, 26),
+                 params, rounds(30));
+  EXPECT_EQ(t.forest->layout(), forest::Layout::kQuickScorer);
+  expect_shap_close(t, kShapRows, 27);
+}
+
 TEST(ForestShap, MatchesXgboostWhenOnlySomeTreesHavePathTables) {
   // <= 64 leaves but paths up to 9 deep: trees with a path deeper than the table limit (6)
   // take the per-node method, the others the decision words, in one forest.
