@@ -15,7 +15,9 @@ std::unique_ptr<crm::Outbox> open_outbox(const std::string& path) {
     std::fprintf(stderr, "error: --outbox PATH is required\n");
     exit_with(2);
   }
-  auto outbox = crm::Outbox::open({.path = path, .max_batch_delay = std::chrono::microseconds(0)});
+  // A reader while the server runs: list, count and manage dead letters (the server moves
+  // replayed ones into its log within a second).
+  auto outbox = crm::Outbox::open({.path = path, .allow_reader = true});
   if (!outbox) {
     std::fprintf(stderr, "error: %s\n", outbox.error().message.c_str());
     exit_with(1);

@@ -104,33 +104,53 @@ core::Status verify_signature(std::string_view secret, std::string_view timestam
                               int64_t now_unix_seconds, int64_t max_skew_seconds);
 
 // ---------------------------------------------------------------------------------------------
-// Outbox: a durable queue in one SQLite file (WAL mode).
+// Outbox: a durable queue of CRM events.
 //
-// Tables: `outbox` (pending events with attempts, next_attempt_at, last_error), `dead_letter`
-// (events that will not be retried automatically) and `delivered` (events a CRM acknowledged
-// with 2xx, kept for the lead's access record until `purge_delivered_older_than` removes
-// them; retention is the caller's periodic job). `secure_delete` is on and erasure
-// checkpoints the WAL, so erased rows leave no bytes behind in the files.
+// Undelivered events live in an append-only event log beside the SQLite file
+// (`<path>-log.NNNNNNNN` segments, private format): an append is one write into the page cache,
+// so a committed event survives kill -9 of the process without a SQLite transaction per event
+// (the per-event index updates of a SQLite queue cost more CPU than scoring the lead did).
+// The delivery state (attempts, next attempt, leases, per-lead order) is kept in memory and
+// written back into the event's record after each failed attempt. When an event finishes, it
+// moves to SQLite (`delivered`, kept for the lead's access record until
+// `purge_delivered_older_than` removes it; `dead_letter`, kept until retried or purged) and its
+// log record is overwritten with zeros, so the log only holds undelivered events.
+// `secure_delete` is on and erasure checkpoints the WAL, so erased rows leave no bytes behind in
+// the files either. The SQLite table `outbox` is an inbox: dead letters replayed by
+// `retry_dead_letters` (possibly from another process, e.g. the CLI while the server runs) and
+// outboxes written by older versions are moved from it into the log.
 //
-// Threading: one writer thread owns the connection. Every method is thread-safe. `append` never
-// blocks; the other methods block the caller until the writer ran them (call them from a worker
-// or the deliverer, not from an io thread), or take a callback. Callbacks run on the writer
-// thread: never call a blocking Outbox method from inside one (it would wait for itself).
+// One process owns an outbox (an exclusive lock on `<path>-log.lock`): it appends and delivers.
+// Opening an owned outbox fails with outbox_busy, unless `allow_reader` is set: then the
+// Outbox can list, count, show records and move or purge dead letters, but not append,
+// deliver, cancel or erase (those answer outbox_busy).
+//
+// Threading: every method is thread-safe. `append` never blocks on SQLite (with sync_full it
+// waits for nothing either: its callback runs after a grouped fdatasync on the writer thread).
+// `claim` and `reschedule` work in memory. Methods that touch SQLite run on one writer thread
+// and block the caller until it ran them (call them from a worker or the deliverer, not from an
+// io thread), or take a callback. Callbacks run on the writer thread (or inline in `append`):
+// never call a blocking Outbox method from inside one (it would wait for itself).
 
 struct OutboxOptions {
   std::string path{};  // SQLite file; created (with its directory and tables) if missing
-  // false: synchronous=NORMAL (a committed event survives kill -9 of the process);
-  // true: synchronous=FULL (also survives power loss, one fsync per commit).
+  // false: an append is written to the page cache before its callback runs (survives kill -9
+  // of the process); true: also fdatasync'ed (survives power loss). With true, concurrent
+  // appends share one fdatasync (group commit): the writer syncs everything written so far as
+  // soon as it is free; max_batch_delay > 0 additionally holds a sync until the oldest waiting
+  // append is that old or max_batch appends wait. SQLite runs with synchronous=FULL or NORMAL
+  // accordingly.
   bool sync_full = false;
-  // Group commit: the writer commits everything queued (up to max_batch) in one transaction;
-  // while it commits, new appends queue up for the next one, so batches grow with load.
-  // max_batch_delay > 0 additionally holds a batch open until it is that old or full. The
-  // default 0 measured better in both throughput and latency for request-style callers
-  // (docs/BENCHMARKS.md ## crm); a batch never waits more than this bound.
   std::chrono::microseconds max_batch_delay{0};
   size_t max_batch = 256;
-  // Appends queued but not yet committed beyond this are refused (outbox_overloaded).
-  size_t max_queued = 100000;
+  // Undelivered events beyond this are refused (outbox_overloaded): each costs ~250 bytes of
+  // memory (its body stays on disk), so the default bounds that to a few hundred MB while a
+  // CRM is down.
+  size_t max_queued = 1'000'000;
+  uint64_t segment_bytes = 64ull << 20;  // event log segment size
+  bool allow_reader = false;             // see above
+  // How often the owner looks for dead letters replayed by another process.
+  std::chrono::milliseconds inbox_poll{500};
   Clock clock = system_clock_ms;
 };
 
@@ -181,11 +201,12 @@ struct OutboxCounts {
 
 struct OutboxStats {
   uint64_t appended = 0;       // events committed by append
-  uint64_t transactions = 0;   // append transactions (group commits)
+  uint64_t transactions = 0;   // durability points: log writes, or fdatasync groups (sync_full)
   uint64_t refused = 0;        // appends refused (overloaded, closed, invalid, I/O error)
   int64_t depth = 0;           // pending events (this process's view)
-  // CPU time of the writer thread (CLOCK_THREAD_CPUTIME_ID): committing appends including
-  // their callbacks, and running everything else (claim, ack, reschedule, privacy, CLI).
+  // CPU time of the writer thread (CLOCK_THREAD_CPUTIME_ID): grouped fdatasyncs of appends
+  // (sync_full) including their callbacks, and running everything else (ack, dead letters,
+  // privacy, CLI). Plain appends run on the caller's thread and are not in either.
   uint64_t append_cpu_ns = 0;
   uint64_t other_cpu_ns = 0;
 };
@@ -212,23 +233,25 @@ class Outbox {
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  // Queues the event; `on_committed` runs on the writer thread right after the transaction
-  // holding it COMMITs (ok) or fails (error), so it must be quick (post to your io thread).
-  // Invalid events and overload are reported through the callback too (possibly inline).
-  // Errors: invalid_event, pii_in_event, outbox_overloaded, outbox_closed, outbox_io_error.
+  // Writes the event to the log; `on_committed` runs once it is durable: inline (sync_full
+  // false) or on the writer thread after the grouped fdatasync, so it must be quick (post to
+  // your io thread). Errors go through the callback too: invalid_event, pii_in_event,
+  // outbox_overloaded, outbox_closed, outbox_busy (a reader), outbox_io_error.
   void append(Event event, Callback on_committed);
   // Same, as a future (blocks whoever waits on it; fine for CLI and tests).
   std::future<core::Status> append(Event event);
 
-  // Called (on the writer thread) after each append transaction commits; the deliverer uses
-  // it to wake up. Set it before appending.
+  // Called when an event becomes deliverable (its lead had nothing else pending), on the
+  // appending thread or the writer thread; the deliverer uses it to wake up. Must be quick and
+  // thread-safe. Set it before appending.
   void set_commit_listener(std::function<void()> listener);
 
   // --- deliverer side ---
   // Up to `limit` due events (next_attempt_at ≤ now) that are each the oldest pending event of
   // their lead, earliest due first, then in outbox order. Claimed events are leased until
-  // now + lease (a column of their own), so an event is never claimed twice at once and a
-  // crashed deliverer's claims come back after the lease; `reschedule` ends the lease.
+  // now + lease, so an event is never claimed twice at once and a stalled deliverer's claims
+  // come back after the lease; `reschedule` ends the lease. Leases are not persisted: after a
+  // restart every pending event is claimable.
   core::Result<std::vector<ClaimedEvent>> claim(size_t limit, std::chrono::milliseconds lease);
   // Moves events acknowledged with 2xx to `delivered` (recipient stored without query string).
   core::Status ack(const std::vector<int64_t>& seqs, std::string_view recipient);
@@ -273,6 +296,8 @@ class Outbox {
   core::Result<int64_t> purge_dead_letters(std::optional<std::chrono::milliseconds> age);
   OutboxStats stats() const;
   const OutboxOptions& options() const;
+  // The event log's segment files (tests and tools: e.g. scanning them for canaries).
+  std::vector<std::string> log_files() const;
 
   class Impl;
 

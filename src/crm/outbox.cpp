@@ -1,9 +1,10 @@
-// Outbox: SQLite WAL queue with one group-committing writer thread.
+// Outbox: undelivered events in the event log and in memory, finished ones in SQLite.
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <deque>
+#include <map>
+#include <set>
 #include <filesystem>
 #include <limits>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "crm/crm.h"
+#include "crm/event_log.h"
 #include "crm/time_format.h"
 
 namespace crm {
@@ -26,6 +28,7 @@ uint64_t thread_cpu_ns() {
 }
 
 constexpr const char* kSchema = R"sql(
+-- The inbox: events to move into the event log (replayed dead letters, older versions' queue).
 CREATE TABLE IF NOT EXISTS outbox(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   event_id TEXT NOT NULL,
@@ -38,7 +41,6 @@ CREATE TABLE IF NOT EXISTS outbox(
   last_status INTEGER NOT NULL DEFAULT 0,
   head INTEGER NOT NULL DEFAULT 0,
   leased_until INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS outbox_lead ON outbox(lead_id, seq);
 CREATE TABLE IF NOT EXISTS dead_letter(
   seq INTEGER PRIMARY KEY,
   event_id TEXT NOT NULL,
@@ -62,18 +64,6 @@ CREATE TABLE IF NOT EXISTS delivered(
 CREATE INDEX IF NOT EXISTS delivered_lead ON delivered(lead_id);
 CREATE INDEX IF NOT EXISTS delivered_at ON delivered(delivered_at);
 )sql";
-
-// `head` = 1 marks the oldest pending event of its lead: the only one the deliverer may send
-// (per-lead order). It is kept up to date by every statement that inserts or deletes outbox
-// rows, so `claim` reads the due heads from this partial index in O(claimed · log n) instead
-// of testing every pending row for an older one of its lead (O(depth) per claim, which made
-// the writer thread, and with it every scoring response, slow once events queued up).
-constexpr const char* kHeadIndex =
-    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_attempt_at, seq) WHERE head = 1;";
-// Recomputes `head` for rows matching a WHERE clause (migration, dead-letter replay).
-#define LS_OUTBOX_SET_HEADS                                                             \
-  "UPDATE outbox SET head = NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lead_id = "      \
-  "outbox.lead_id AND p.seq < outbox.seq) "
 
 core::Error sql_error(sqlite3* db, std::string_view what) {
   return core::Error{"outbox_io_error", std::string(what) + ": " + sqlite3_errmsg(db), ""};
@@ -135,19 +125,28 @@ std::string redact_url(std::string_view url) {
 
 class Outbox::Impl {
  public:
-  struct PendingAppend {
-    std::string event_id, lead_id, body;
-    Callback done;
+  using LogRecord = detail::LogRecord;
+
+  // An undelivered event in memory (its body stays in the log).
+  struct Pending {
+    LogRecord rec;
+    int64_t leased_until = 0;  // > 0 while claimed
+    bool due = false;          // in `due` (the lead's head, not leased)
+  };
+  // A lead's undelivered events in seq order; only the first (the head) may be sent.
+  struct LeadQueue {
+    std::set<int64_t> seqs;
+    int64_t head = 0;
   };
 
   explicit Impl(OutboxOptions o) : opt(std::move(o)) {}
 
   ~Impl() {
     {
-      std::lock_guard lock(mu);
+      std::lock_guard lock(wmu);
       stopping = true;
     }
-    cv.notify_all();
+    wcv.notify_all();
     if (writer.joinable()) writer.join();
     for (auto& [sql, s] : stmts) sqlite3_finalize(s);
     if (db) sqlite3_close(db);
@@ -170,79 +169,195 @@ class Outbox::Impl {
         std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
         (opt.sync_full ? "FULL" : "NORMAL") +
         // secure_delete: deleted rows (erasure, retention) are zeroed, not left in free space.
-        "; PRAGMA secure_delete=ON; PRAGMA journal_size_limit=67108864;"
-        // A 16 MiB page cache: fewer pread copies on the append path.
-        " PRAGMA cache_size=-16384;";
-    auto setup = [&](const char* sql) -> core::Status {
-      char* err = nullptr;
-      if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown";
-        sqlite3_free(err);
-        return core::make_error("outbox_open_failed", "cannot set up " + opt.path + ": " + msg);
-      }
-      return core::ok();
-    };
+        "; PRAGMA secure_delete=ON; PRAGMA journal_size_limit=67108864;";
     LS_TRY(setup(pragmas.c_str()));
     LS_TRY(setup(kSchema));
-    // Outboxes created before these columns are migrated. A claim's lease lives in its own
-    // column (not next_attempt_at, which is in outbox_due: every claim would move the event's
-    // index entry); `head` is added and marked once.
-    if (!has_column("outbox", "leased_until")) {
-      LS_TRY(setup("ALTER TABLE outbox ADD COLUMN leased_until INTEGER NOT NULL DEFAULT 0;"));
+
+    auto opened = detail::EventLog::open(opt.path, true, opt.segment_bytes);
+    if (!opened && opened.error().code == "outbox_busy" && opt.allow_reader) {
+      opened = detail::EventLog::open(opt.path, false, opt.segment_bytes);
     }
-    if (!has_column("outbox", "head")) {
-      LS_TRY(setup("BEGIN IMMEDIATE; ALTER TABLE outbox ADD COLUMN head INTEGER NOT NULL "
-                   "DEFAULT 0; " LS_OUTBOX_SET_HEADS "; COMMIT;"));
-    }
-    LS_TRY(setup(kHeadIndex));
-    auto n = count("SELECT COUNT(*) FROM outbox");
-    if (!n) return core::make_error("outbox_open_failed", n.error().message);
-    depth = *n;
+    if (!opened) return tl::unexpected(opened.error());
+    log = *std::move(opened);
+    if (log->owner()) LS_TRY(recover());
     writer = std::thread([this] { run(); });
     return core::ok();
   }
 
-  bool has_column(const char* table, const char* column) {
-    const std::string sql = std::string("SELECT 1 FROM pragma_table_info('") + table +
-                            "') WHERE name = '" + column + "'";
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) return false;
-    const bool found = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
-    return found;
-  }
-
-  // After deleting an event of `lead_id`: its next pending event (if any) becomes the head.
-  core::Status promote_next(std::string_view lead_id) {
-    auto up = q("UPDATE outbox SET head = 1 WHERE seq = (SELECT MIN(seq) FROM outbox "
-                "WHERE lead_id = ?1) AND head = 0");
-    up.bind(1, lead_id);
-    return up.run();
-  }
-
-  // Deletes one pending event; promotes the lead's next event if it was the head.
-  // Returns how many rows were deleted (0 or 1).
-  core::Result<int64_t> delete_pending(int64_t seq) {
-    // (Separate SELECT and DELETE: RETURNING goes through an ephemeral table and measured
-    // slower.)
-    std::string lead_id;
-    bool was_head = false;
-    {
-      auto sel = q("SELECT lead_id, head FROM outbox WHERE seq = ?1");
-      sel.bind(1, seq);
-      const int rc = sel.step();
-      if (rc == SQLITE_DONE) return int64_t{0};
-      if (rc != SQLITE_ROW) return tl::unexpected(sql_error(db, "select"));
-      lead_id = sel.text(0);
-      was_head = sel.i64(1) != 0;
+  core::Status setup(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown";
+      sqlite3_free(err);
+      return core::make_error("outbox_open_failed", "cannot set up " + opt.path + ": " + msg);
     }
-    auto del = q("DELETE FROM outbox WHERE seq = ?1");
-    del.bind(1, seq);
-    LS_TRY(del.run());
-    const int64_t n = del.changes();
-    if (was_head && n > 0) LS_TRY(promote_next(lead_id));
-    return n;
+    return core::ok();
   }
+
+  // Loads the log into memory. A record whose event SQLite already shows as delivered or
+  // dead-lettered (a crash between that commit and zeroing the record), or a second copy of
+  // a seq (a crash while moving the inbox), is zeroed instead.
+  core::Status recover() {
+    int64_t max_seq = 0;
+    std::vector<detail::RecordLocation> stale;
+    core::Status inner = core::ok();
+    LS_TRY(log->scan(
+        [&](LogRecord&& r) {
+          if (!inner) return;
+          auto finished = is_finished(r.seq);
+          if (!finished) {
+            inner = tl::unexpected(finished.error());
+            return;
+          }
+          if (*finished || pending.count(r.seq)) {
+            stale.push_back(r.at);
+            return;
+          }
+          r.body.clear();
+          r.body.shrink_to_fit();
+          add(std::move(r));
+        },
+        max_seq));
+    if (!inner) return core::make_error("outbox_open_failed", inner.error().message);
+    for (const auto& at : stale) LS_TRY(log->mark_done(at));
+    for (const char* sql : {"SELECT COALESCE(MAX(seq), 0) FROM delivered",
+                            "SELECT COALESCE(MAX(seq), 0) FROM dead_letter",
+                            "SELECT COALESCE(MAX(seq), 0) FROM outbox",
+                            "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'"}) {
+      auto n = count(sql);
+      if (!n) return core::make_error("outbox_open_failed", n.error().message);
+      max_seq = std::max(max_seq, *n);
+    }
+    next_seq = max_seq + 1;
+    if (auto st = drain_inbox(); !st) return core::make_error("outbox_open_failed", st.error().message);
+    inbox_version = data_version();
+    return core::ok();
+  }
+
+  core::Result<bool> is_finished(int64_t seq) {
+    auto q1 = q("SELECT EXISTS (SELECT 1 FROM delivered WHERE seq = ?1) OR "
+                "EXISTS (SELECT 1 FROM dead_letter WHERE seq = ?1)");
+    q1.bind(1, seq);
+    if (q1.step() != SQLITE_ROW) return tl::unexpected(sql_error(db, "select"));
+    return q1.i64(0) != 0;
+  }
+
+  int64_t data_version() {
+    auto v = count("PRAGMA data_version");
+    return v ? *v : -1;
+  }
+
+  // Moves the inbox table's events into the log (owner, writer thread or open).
+  core::Status drain_inbox() {
+    std::vector<LogRecord> rows;
+    {
+      auto sel = q("SELECT seq, event_id, lead_id, body, created_at, attempts, next_attempt_at, "
+                   "last_error, last_status FROM outbox ORDER BY seq");
+      int rc;
+      while ((rc = sel.step()) == SQLITE_ROW) {
+        LogRecord r;
+        r.seq = sel.i64(0);
+        r.event_id = sel.text(1);
+        r.lead_id = sel.text(2);
+        r.body = sel.text(3);
+        r.created_at = sel.i64(4);
+        r.attempts = static_cast<int>(sel.i64(5));
+        r.next_attempt_at = sel.i64(6);
+        r.last_error = sel.text(7);
+        r.last_status = static_cast<int>(sel.i64(8));
+        rows.push_back(std::move(r));
+      }
+      if (rc != SQLITE_DONE) return tl::unexpected(sql_error(db, "inbox"));
+    }
+    if (rows.empty()) return core::ok();
+    bool woke = false;
+    {
+      std::lock_guard lock(mu);
+      for (auto& r : rows) {
+        next_seq = std::max(next_seq, r.seq + 1);
+        if (pending.count(r.seq)) continue;
+        LS_TRY(log->append(r));
+        r.body.clear();
+        woke |= add(std::move(r));
+      }
+    }
+    auto del = q("DELETE FROM outbox WHERE seq <= ?1");
+    del.bind(1, rows.back().seq);
+    LS_TRY(del.run());
+    if (woke) notify_listener();
+    return core::ok();
+  }
+
+  // --- in-memory queue (caller holds mu) ---
+
+  // Adds an event; returns true if it became its lead's deliverable head.
+  bool add(LogRecord&& r) {
+    const int64_t seq = r.seq;
+    const std::string lead = r.lead_id;
+    pending.emplace(seq, Pending{std::move(r)});
+    by_lead[lead].seqs.insert(seq);
+    depth.store(static_cast<int64_t>(pending.size()));
+    return update_head(lead);
+  }
+
+  // Removes an event (finished or withdrawn).
+  void remove(int64_t seq) {
+    auto it = pending.find(seq);
+    if (it == pending.end()) return;
+    Pending& p = it->second;
+    if (p.due) due.erase({p.rec.next_attempt_at, seq});
+    if (p.leased_until > 0) leased.erase({p.leased_until, seq});
+    const std::string lead = std::move(p.rec.lead_id);
+    pending.erase(it);
+    auto lq = by_lead.find(lead);
+    if (lq != by_lead.end()) {
+      lq->second.seqs.erase(seq);
+      update_head(lead);
+    }
+    depth.store(static_cast<int64_t>(pending.size()));
+  }
+
+  // Makes the lead's oldest event its head (a replayed dead letter can be older than the
+  // current one). Returns true if a head became due.
+  bool update_head(const std::string& lead) {
+    auto lq = by_lead.find(lead);
+    if (lq == by_lead.end()) return false;
+    if (lq->second.seqs.empty()) {
+      by_lead.erase(lq);
+      return false;
+    }
+    const int64_t h = *lq->second.seqs.begin();
+    if (h == lq->second.head) return false;
+    if (auto old = pending.find(lq->second.head); old != pending.end() && old->second.due) {
+      due.erase({old->second.rec.next_attempt_at, old->first});
+      old->second.due = false;
+    }
+    lq->second.head = h;
+    return make_due(h, pending.at(h));
+  }
+
+  bool make_due(int64_t seq, Pending& p) {
+    if (p.due || p.leased_until > 0) return false;
+    due.insert({p.rec.next_attempt_at, seq});
+    p.due = true;
+    return true;
+  }
+
+  bool is_head(int64_t seq, const Pending& p) const {
+    auto lq = by_lead.find(p.rec.lead_id);
+    return lq != by_lead.end() && lq->second.head == seq;
+  }
+
+  void notify_listener() {
+    std::function<void()> l;
+    {
+      std::lock_guard lock(listener_mu);
+      l = listener;
+    }
+    if (l) l();
+  }
+
+  // --- SQLite (writer thread) ---
 
   Query q(const char* sql) {
     auto it = stmts.find(sql);
@@ -271,8 +386,7 @@ class Outbox::Impl {
     return query.i64(0);
   }
 
-  // Runs fn inside BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error). The three statements are
-  // prepared once (sqlite3_exec would parse them again for every group commit).
+  // Runs fn inside BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error), statements prepared once.
   template <typename Fn>
   auto transaction(Fn&& fn) -> decltype(fn()) {
     if (auto st = q("BEGIN IMMEDIATE").run(); !st) return tl::unexpected(st.error());
@@ -288,6 +402,13 @@ class Outbox::Impl {
     return result;
   }
 
+  core::Status require_owner() const {
+    if (log->owner()) return core::ok();
+    return core::make_error("outbox_busy",
+                            "the outbox is owned by another process (a running server?); "
+                            "this one may only read it and manage dead letters");
+  }
+
   // Runs fn on the writer thread and waits for its result.
   template <typename T, typename Fn>
   core::Result<T> call(Fn&& fn) {
@@ -300,23 +421,48 @@ class Outbox::Impl {
   template <typename T, typename Fn>
   void submit(Fn&& fn, std::function<void(core::Result<T>)> done) {
     {
-      std::lock_guard lock(mu);
+      std::lock_guard lock(wmu);
       if (!stopping) {
-        ops.emplace_back([this, fn = std::forward<Fn>(fn), done = std::move(done)]() mutable {
+        ops.emplace_back([fn = std::forward<Fn>(fn), done = std::move(done)]() mutable {
           done(fn());
         });
-        cv.notify_one();
+        wcv.notify_one();
         return;
       }
     }
     done(core::make_error("outbox_closed", "the outbox is closed"));
   }
 
+  // Writer thread: SQLite work (ops), grouped fdatasyncs (sync_full), inbox polling.
   void run() {
     pthread_setname_np(pthread_self(), "ls-outbox");  // for top -H, perf, /proc/*/task
-    std::unique_lock lock(mu);
+    std::unique_lock lock(wmu);
     for (;;) {
-      cv.wait(lock, [&] { return stopping || !appends.empty() || !ops.empty(); });
+      const bool woke = wcv.wait_for(lock, opt.inbox_poll, [&] {
+        return stopping || !sync_waiters.empty() || !ops.empty();
+      });
+      if (!sync_waiters.empty()) {
+        if (opt.max_batch_delay.count() > 0 && sync_waiters.size() < opt.max_batch && !stopping) {
+          wcv.wait_until(lock, first_arrival + opt.max_batch_delay, [&] {
+            return stopping || sync_waiters.size() >= opt.max_batch || !ops.empty();
+          });
+        }
+        auto batch = std::move(sync_waiters);
+        sync_waiters.clear();
+        lock.unlock();
+        const uint64_t t0 = thread_cpu_ns();
+        detail::EventLog::Unsynced todo;
+        {
+          std::lock_guard state(mu);
+          todo = log->take_unsynced();
+        }
+        const core::Status st = todo.sync();
+        ++transactions;
+        for (auto& done : batch) done(st);
+        append_cpu_ns += thread_cpu_ns() - t0;
+        lock.lock();
+        continue;
+      }
       if (!ops.empty()) {
         auto batch = std::move(ops);
         ops.clear();
@@ -327,85 +473,43 @@ class Outbox::Impl {
         lock.lock();
         continue;
       }
-      if (!appends.empty()) {
-        if (opt.max_batch_delay.count() > 0 && appends.size() < opt.max_batch && !stopping) {
-          cv.wait_until(lock, first_arrival + opt.max_batch_delay, [&] {
-            return stopping || appends.size() >= opt.max_batch || !ops.empty();
-          });
-        }
-        std::vector<PendingAppend> batch;
-        const size_t n = std::min(appends.size(), opt.max_batch);
-        batch.reserve(n);
-        for (size_t i = 0; i < n; ++i) {
-          batch.push_back(std::move(appends.front()));
-          appends.pop_front();
-        }
-        first_arrival = std::chrono::steady_clock::now();
-        lock.unlock();
-        const uint64_t t0 = thread_cpu_ns();
-        commit(batch);
-        append_cpu_ns += thread_cpu_ns() - t0;
-        lock.lock();
-        continue;
-      }
       if (stopping) return;
-    }
-  }
-
-  void commit(std::vector<PendingAppend>& batch) {
-    const int64_t now = opt.clock();
-    int64_t inserted = 0, new_heads = 0;
-    auto st = transaction([&]() -> core::Status {
-      for (auto& a : batch) {
-        // An event is its lead's head when the lead has nothing else pending.
-        int64_t head = 0;
-        {
-          auto pending = q("SELECT NOT EXISTS (SELECT 1 FROM outbox WHERE lead_id = ?1)");
-          pending.bind(1, a.lead_id);
-          if (pending.step() != SQLITE_ROW) return tl::unexpected(sql_error(db, "select"));
-          head = pending.i64(0);
+      if (!woke && log->owner()) {
+        lock.unlock();
+        // Another process (the CLI) replayed dead letters into the inbox.
+        if (const int64_t v = data_version(); v != inbox_version) {
+          inbox_version = v;
+          (void)drain_inbox();
         }
-        auto ins = q("INSERT OR IGNORE INTO outbox(event_id, lead_id, body, created_at, "
-                     "next_attempt_at, head) VALUES(?1, ?2, ?3, ?4, ?4, ?5)");
-        ins.bind(1, a.event_id).bind(2, a.lead_id).bind(3, a.body).bind(4, now).bind(5, head);
-        LS_TRY(ins.run());
-        if (ins.changes() > 0) {
-          ++inserted;
-          new_heads += head;
-        }
+        lock.lock();
       }
-      return core::ok();
-    });
-    if (st) {
-      depth += inserted;
-      appended += batch.size();
-      ++transactions;
-    } else {
-      refused += batch.size();
-    }
-    for (auto& a : batch) a.done(st);
-    // Events queued behind their lead's head are not deliverable yet: no wake-up for them
-    // (the deliverer claims again when it finishes the head).
-    if (st && new_heads > 0) {
-      std::function<void()> l;
-      {
-        std::lock_guard lock(listener_mu);
-        l = listener;
-      }
-      if (l) l();
     }
   }
 
   OutboxOptions opt;
   sqlite3* db = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> stmts;  // keyed by the constant SQL's address
-  std::thread writer;
+  int64_t inbox_version = -1;
+
+  // State: the log and the in-memory queue.
   std::mutex mu;
-  std::condition_variable cv;
-  std::deque<PendingAppend> appends;
+  std::unique_ptr<detail::EventLog> log;
+  int64_t next_seq = 1;
+  std::map<int64_t, Pending> pending;
+  std::unordered_map<std::string, LeadQueue> by_lead;
+  std::set<std::pair<int64_t, int64_t>> due;     // (next_attempt_at, seq)
+  std::set<std::pair<int64_t, int64_t>> leased;  // (leased_until, seq)
+  bool closed = false;
+
+  // Writer thread queue.
+  std::thread writer;
+  std::mutex wmu;
+  std::condition_variable wcv;
   std::vector<std::function<void()>> ops;
+  std::vector<Callback> sync_waiters;
   std::chrono::steady_clock::time_point first_arrival;
   bool stopping = false;
+
   std::mutex listener_mu;
   std::function<void()> listener;
   std::atomic<int64_t> depth{0};
@@ -414,42 +518,61 @@ class Outbox::Impl {
 };
 
 Outbox::Outbox(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Outbox::~Outbox() = default;
+Outbox::~Outbox() {
+  // Appends racing with destruction get outbox_closed, not a dangling log.
+  std::lock_guard lock(impl_->mu);
+  impl_->closed = true;
+}
 
 core::Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
   if (!options.clock) options.clock = system_clock_ms;
   if (options.max_batch == 0) options.max_batch = 1;
+  if (options.inbox_poll.count() <= 0) options.inbox_poll = std::chrono::milliseconds(500);
   auto impl = std::make_unique<Impl>(std::move(options));
   LS_TRY(impl->open());
   return std::unique_ptr<Outbox>(new Outbox(std::move(impl)));
 }
 
 void Outbox::append(Event event, Callback on_committed) {
-  if (auto st = validate_event(event); !st) {
-    ++impl_->refused;
-    on_committed(std::move(st));
-    return;
-  }
-  Impl::PendingAppend a{std::move(event.event_id), std::move(event.lead_id), {}, {}};
-  event.event_id = a.event_id;
-  event.lead_id = a.lead_id;
-  write_event_json(event, a.body);
-  a.done = std::move(on_committed);
+  auto& d = *impl_;
+  auto refuse = [&](core::Error e) {
+    ++d.refused;
+    on_committed(tl::unexpected(std::move(e)));
+  };
+  if (auto st = validate_event(event); !st) return refuse(st.error());
+  Impl::LogRecord r;
+  write_event_json(event, r.body);
+  r.event_id = std::move(event.event_id);
+  r.lead_id = std::move(event.lead_id);
+  bool woke = false;
   {
-    std::unique_lock lock(impl_->mu);
-    if (impl_->stopping || impl_->appends.size() >= impl_->opt.max_queued) {
-      const bool closed = impl_->stopping;
-      lock.unlock();
-      ++impl_->refused;
-      a.done(closed ? core::make_error("outbox_closed", "the outbox is closed")
-                    : core::make_error("outbox_overloaded", "too many events waiting to commit"));
-      return;
+    std::lock_guard lock(d.mu);
+    if (d.closed) return refuse({"outbox_closed", "the outbox is closed", ""});
+    if (auto st = d.require_owner(); !st) return refuse(st.error());
+    if (d.pending.size() >= d.opt.max_queued) {
+      return refuse({"outbox_overloaded",
+                     "the CRM outbox already holds " + std::to_string(d.pending.size()) +
+                         " undelivered events",
+                     ""});
     }
-    const bool was_empty = impl_->appends.empty();
-    if (was_empty) impl_->first_arrival = std::chrono::steady_clock::now();
-    impl_->appends.push_back(std::move(a));
-    // Wake the writer for the first event of a batch or a full batch, not for every event.
-    if (was_empty || impl_->appends.size() >= impl_->opt.max_batch) impl_->cv.notify_one();
+    r.seq = d.next_seq++;
+    r.created_at = d.opt.clock();
+    r.next_attempt_at = r.created_at;
+    if (auto st = d.log->append(r); !st) return refuse(st.error());
+    r.body.clear();
+    woke = d.add(std::move(r));
+  }
+  ++d.appended;
+  if (woke) d.notify_listener();
+  if (!d.opt.sync_full) {
+    ++d.transactions;
+    return on_committed(core::ok());
+  }
+  {
+    std::lock_guard lock(d.wmu);
+    if (d.sync_waiters.empty()) d.first_arrival = std::chrono::steady_clock::now();
+    d.sync_waiters.push_back(std::move(on_committed));
+    if (d.sync_waiters.size() == 1 || d.sync_waiters.size() >= d.opt.max_batch) d.wcv.notify_one();
   }
 }
 
@@ -467,57 +590,90 @@ void Outbox::set_commit_listener(std::function<void()> listener) {
 
 core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
                                                      std::chrono::milliseconds lease) {
-  return impl_->call<std::vector<ClaimedEvent>>([this, limit, lease] {
-    auto& d = *impl_;
-    return d.transaction([&]() -> core::Result<std::vector<ClaimedEvent>> {
-      const int64_t now = d.opt.clock();
-      std::vector<ClaimedEvent> out;
-      {
-        // Per-lead order: only a lead's oldest pending event (head) is due; earliest due
-        // first, then outbox order.
-        auto sel = d.q(
-            "SELECT seq, event_id, lead_id, body, attempts, created_at FROM outbox "
-            "INDEXED BY outbox_due WHERE head = 1 AND next_attempt_at <= ?1 "
-            "AND leased_until <= ?1 "
-            "ORDER BY next_attempt_at, seq LIMIT ?2");
-        sel.bind(1, now).bind(2, static_cast<int64_t>(limit));
-        int rc;
-        while ((rc = sel.step()) == SQLITE_ROW) {
-          out.push_back({sel.i64(0), sel.text(1), sel.text(2), sel.text(3),
-                         static_cast<int>(sel.i64(4)), sel.i64(5)});
-        }
-        if (rc != SQLITE_DONE) return tl::unexpected(sql_error(d.db, "claim"));
-      }
-      for (const auto& e : out) {
-        auto up = d.q("UPDATE outbox SET leased_until = ?1 WHERE seq = ?2");
-        up.bind(1, now + lease.count()).bind(2, e.seq);
-        LS_TRY(up.run());
-      }
-      return out;
-    });
-  });
+  auto& d = *impl_;
+  std::lock_guard lock(d.mu);
+  LS_TRY(d.require_owner());
+  const int64_t now = d.opt.clock();
+  // Claims whose lease ran out (a stalled or stopped deliverer) are claimable again.
+  while (!d.leased.empty() && d.leased.begin()->first <= now) {
+    const int64_t seq = d.leased.begin()->second;
+    d.leased.erase(d.leased.begin());
+    auto& p = d.pending.at(seq);
+    p.leased_until = 0;
+    if (d.is_head(seq, p)) d.make_due(seq, p);
+  }
+  std::vector<ClaimedEvent> out;
+  while (out.size() < limit && !d.due.empty() && d.due.begin()->first <= now) {
+    const int64_t seq = d.due.begin()->second;
+    d.due.erase(d.due.begin());
+    auto& p = d.pending.at(seq);
+    p.due = false;
+    p.leased_until = std::max<int64_t>(now + lease.count(), 1);
+    d.leased.insert({p.leased_until, seq});
+    auto body = d.log->read_body(p.rec.at);
+    if (!body) return tl::unexpected(body.error());
+    out.push_back({seq, p.rec.event_id, p.rec.lead_id, *std::move(body), p.rec.attempts,
+                   p.rec.created_at});
+  }
+  return out;
 }
 
+namespace {
+
+// An event leaving the queue, with its body read back from the log.
+struct Finished {
+  Outbox::Impl::LogRecord rec;
+};
+
+// Reads the events to finish (writer thread; removals only happen there, so they stay
+// pending until `finish_in_log`).
+core::Result<std::vector<Finished>> take_for_finish(Outbox::Impl& d,
+                                                    const std::vector<int64_t>& seqs) {
+  std::vector<Finished> out;
+  std::lock_guard lock(d.mu);
+  for (int64_t seq : seqs) {
+    auto it = d.pending.find(seq);
+    if (it == d.pending.end()) continue;
+    Finished f{it->second.rec};
+    LS_ASSIGN_OR_RETURN(f.rec.body, d.log->read_body(f.rec.at));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// After SQLite holds them: zero their records and drop them from memory. A failed zeroing
+// only means the event comes back after a restart, where recovery finds it finished.
+void finish_in_log(Outbox::Impl& d, const std::vector<Finished>& done) {
+  std::lock_guard lock(d.mu);
+  for (const auto& f : done) {
+    if (!d.pending.count(f.rec.seq)) continue;
+    (void)d.log->mark_done(f.rec.at);
+    d.remove(f.rec.seq);
+  }
+}
+
+}  // namespace
+
 core::Status Outbox::ack(const std::vector<int64_t>& seqs, std::string_view recipient) {
-  return impl_->call<void>([this, &seqs, r = redact_url(recipient)] {
+  LS_TRY(impl_->require_owner());
+  return impl_->call<void>([this, &seqs, r = redact_url(recipient)]() -> core::Status {
     auto& d = *impl_;
-    int64_t removed = 0;
-    auto st = d.transaction([&]() -> core::Status {
+    LS_ASSIGN_OR_RETURN(auto done, take_for_finish(d, seqs));
+    if (done.empty()) return core::ok();
+    LS_TRY(d.transaction([&]() -> core::Status {
       const int64_t now = d.opt.clock();
-      for (int64_t seq : seqs) {
+      for (const auto& f : done) {
         auto ins = d.q(
             "INSERT OR REPLACE INTO delivered(seq, event_id, lead_id, body, created_at, attempts, "
-            "delivered_at, recipient) SELECT seq, event_id, lead_id, body, created_at, "
-            "attempts + 1, ?1, ?2 FROM outbox WHERE seq = ?3");
-        ins.bind(1, now).bind(2, r).bind(3, seq);
+            "delivered_at, recipient) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        ins.bind(1, f.rec.seq).bind(2, f.rec.event_id).bind(3, f.rec.lead_id).bind(4, f.rec.body);
+        ins.bind(5, f.rec.created_at).bind(6, int64_t{f.rec.attempts} + 1).bind(7, now).bind(8, r);
         LS_TRY(ins.run());
-        LS_ASSIGN_OR_RETURN(const int64_t n, d.delete_pending(seq));
-        removed += n;
       }
       return core::ok();
-    });
-    if (st) d.depth -= removed;
-    return st;
+    }));
+    finish_in_log(d, done);
+    return core::ok();
   });
 }
 
@@ -527,61 +683,85 @@ core::Status Outbox::reschedule(int64_t seq, int attempts_total, int64_t next_at
 }
 
 core::Status Outbox::reschedule(const std::vector<Reschedule>& failures) {
-  if (failures.empty()) return core::ok();
-  return impl_->call<void>([&]() -> core::Status {
-    return impl_->transaction([&]() -> core::Status {
-      for (const auto& f : failures) {
-        auto up = impl_->q(
-            "UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, leased_until = 0, "
-            "last_error = ?3, last_status = ?4 WHERE seq = ?5");
-        up.bind(1, f.attempts_total).bind(2, f.next_attempt_at_ms).bind(3, f.error);
-        up.bind(4, f.http_status).bind(5, f.seq);
-        LS_TRY(up.run());
-      }
-      return core::ok();
-    });
-  });
+  auto& d = *impl_;
+  std::lock_guard lock(d.mu);
+  LS_TRY(d.require_owner());
+  for (const auto& f : failures) {
+    auto it = d.pending.find(f.seq);
+    if (it == d.pending.end()) continue;  // cancelled or erased meanwhile
+    auto& p = it->second;
+    if (p.due) {
+      d.due.erase({p.rec.next_attempt_at, f.seq});
+      p.due = false;
+    }
+    if (p.leased_until > 0) {
+      d.leased.erase({p.leased_until, f.seq});
+      p.leased_until = 0;
+    }
+    p.rec.attempts = f.attempts_total;
+    p.rec.next_attempt_at = f.next_attempt_at_ms;
+    p.rec.last_error = f.error.substr(0, 63);
+    p.rec.last_status = f.http_status;
+    LS_TRY(d.log->write_state(p.rec));
+    if (d.is_head(f.seq, p)) d.make_due(f.seq, p);
+  }
+  return core::ok();
 }
 
 core::Status Outbox::dead_letter(int64_t seq, int attempts_total, std::string_view error,
                                  int http_status) {
+  LS_TRY(impl_->require_owner());
   return impl_->call<void>([&]() -> core::Status {
     auto& d = *impl_;
-    int64_t removed = 0;
-    auto st = d.transaction([&]() -> core::Status {
+    LS_ASSIGN_OR_RETURN(auto done, take_for_finish(d, {seq}));
+    if (done.empty()) return core::ok();
+    LS_TRY(d.transaction([&]() -> core::Status {
+      const auto& f = done[0];
       auto ins = d.q(
           "INSERT OR REPLACE INTO dead_letter(seq, event_id, lead_id, body, created_at, attempts, "
-          "failed_at, last_error, last_status) SELECT seq, event_id, lead_id, body, created_at, "
-          "?1, ?2, ?3, ?4 FROM outbox WHERE seq = ?5");
-      ins.bind(1, attempts_total).bind(2, d.opt.clock()).bind(3, error).bind(4, http_status);
-      ins.bind(5, seq);
-      LS_TRY(ins.run());
-      LS_ASSIGN_OR_RETURN(removed, d.delete_pending(seq));
-      return core::ok();
-    });
-    if (st) d.depth -= removed;
-    return st;
+          "failed_at, last_error, last_status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      ins.bind(1, f.rec.seq).bind(2, f.rec.event_id).bind(3, f.rec.lead_id).bind(4, f.rec.body);
+      ins.bind(5, f.rec.created_at).bind(6, int64_t{attempts_total}).bind(7, d.opt.clock());
+      ins.bind(8, error).bind(9, int64_t{http_status});
+      return ins.run();
+    }));
+    finish_in_log(d, done);
+    return core::ok();
   });
 }
 
 namespace {
 
+// Withdrawal: zeroes and forgets the lead's undelivered events (writer thread).
 core::Result<int64_t> do_cancel(Outbox::Impl& d, const std::string& lead_id) {
-  auto del = d.q("DELETE FROM outbox WHERE lead_id = ?1");
-  del.bind(1, lead_id);
-  LS_TRY(del.run());
-  const int64_t n = del.changes();
-  d.depth -= n;
-  return n;
+  std::lock_guard lock(d.mu);
+  auto lq = d.by_lead.find(lead_id);
+  if (lq == d.by_lead.end()) return int64_t{0};
+  const std::vector<int64_t> seqs(lq->second.seqs.begin(), lq->second.seqs.end());
+  for (int64_t seq : seqs) {
+    LS_TRY(d.log->mark_done(d.pending.at(seq).rec.at));
+    d.remove(seq);
+  }
+  return static_cast<int64_t>(seqs.size());
 }
 
 core::Result<EraseCounts> do_erase(Outbox::Impl& d, const std::string& lead_id) {
   EraseCounts c;
+  LS_ASSIGN_OR_RETURN(c.pending, do_cancel(d, lead_id));
+  if (c.pending > 0) {
+    // The zeros reach the disk now, not at the next writeback.
+    detail::EventLog::Unsynced todo;
+    {
+      std::lock_guard lock(d.mu);
+      todo = d.log->take_unsynced();
+    }
+    LS_TRY(todo.sync());
+  }
   auto st = d.transaction([&]() -> core::Status {
-    auto p = d.q("DELETE FROM outbox WHERE lead_id = ?1");
-    p.bind(1, lead_id);
-    LS_TRY(p.run());
-    c.pending = p.changes();
+    auto inbox = d.q("DELETE FROM outbox WHERE lead_id = ?1");
+    inbox.bind(1, lead_id);
+    LS_TRY(inbox.run());
+    c.pending += inbox.changes();
     auto dl = d.q("DELETE FROM dead_letter WHERE lead_id = ?1");
     dl.bind(1, lead_id);
     LS_TRY(dl.run());
@@ -593,11 +773,55 @@ core::Result<EraseCounts> do_erase(Outbox::Impl& d, const std::string& lead_id) 
     return core::ok();
   });
   if (!st) return tl::unexpected(st.error());
-  d.depth -= c.pending;
   // Old page images holding the erased rows live in the WAL until a checkpoint copies the
   // zeroed pages into the database; TRUNCATE then empties the WAL file.
   if (c.total() > 0) LS_TRY(d.exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   return c;
+}
+
+StoredEvent stored_pending(const Outbox::Impl::LogRecord& r, std::string body) {
+  StoredEvent e;
+  e.seq = r.seq;
+  e.event_id = r.event_id;
+  e.lead_id = r.lead_id;
+  e.body = std::move(body);
+  e.state = EventState::kPending;
+  e.attempts = r.attempts;
+  e.created_at_ms = r.created_at;
+  e.next_attempt_at_ms = r.next_attempt_at;
+  e.last_error = r.last_error;
+  e.last_status = r.last_status;
+  return e;
+}
+
+// Undelivered events matching `keep`, in seq order, at most `limit`: from memory (owner) or
+// by reading the log (reader).
+core::Result<std::vector<StoredEvent>> pending_events(
+    Outbox::Impl& d, const std::function<bool(const Outbox::Impl::LogRecord&)>& keep,
+    size_t limit) {
+  std::vector<StoredEvent> out;
+  std::lock_guard lock(d.mu);
+  if (d.log->owner()) {
+    for (const auto& [seq, p] : d.pending) {
+      if (out.size() >= limit) break;
+      if (!keep(p.rec)) continue;
+      LS_ASSIGN_OR_RETURN(auto body, d.log->read_body(p.rec.at));
+      out.push_back(stored_pending(p.rec, std::move(body)));
+    }
+    return out;
+  }
+  int64_t max_seq = 0;
+  std::map<int64_t, StoredEvent> by_seq;
+  LS_TRY(d.log->scan(
+      [&](Outbox::Impl::LogRecord&& r) {
+        if (keep(r)) by_seq.emplace(r.seq, stored_pending(r, std::move(r.body)));
+      },
+      max_seq));
+  for (auto& [seq, e] : by_seq) {
+    if (out.size() >= limit) break;
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 void read_events(Query& sel, EventState state, std::vector<StoredEvent>& out) {
@@ -641,14 +865,18 @@ constexpr const char* kDeadCols =
     "last_status FROM dead_letter ";
 
 core::Result<LeadRecord> do_record(Outbox::Impl& d, const std::string& lead_id) {
-  static const std::string pending = std::string(kPendingCols) + "WHERE lead_id = ?1 ORDER BY seq";
   static const std::string delivered =
       std::string(kDeliveredCols) + "WHERE lead_id = ?1 ORDER BY seq";
   static const std::string dead = std::string(kDeadCols) + "WHERE lead_id = ?1 ORDER BY seq";
+  static const std::string inbox = std::string(kPendingCols) + "WHERE lead_id = ?1 ORDER BY seq";
   LeadRecord r;
   r.lead_id = lead_id;
+  LS_ASSIGN_OR_RETURN(r.pending, pending_events(
+                                     d, [&](const auto& e) { return e.lead_id == lead_id; },
+                                     std::numeric_limits<size_t>::max()));
   {
-    auto s = d.q(pending.c_str());
+    // Replayed dead letters not yet moved into the log.
+    auto s = d.q(inbox.c_str());
     s.bind(1, lead_id);
     read_events(s, EventState::kPending, r.pending);
   }
@@ -668,18 +896,22 @@ core::Result<LeadRecord> do_record(Outbox::Impl& d, const std::string& lead_id) 
 }  // namespace
 
 core::Result<int64_t> Outbox::cancel_lead(std::string_view lead_id) {
+  LS_TRY(impl_->require_owner());
   return impl_->call<int64_t>([this, id = std::string(lead_id)] { return do_cancel(*impl_, id); });
 }
 void Outbox::cancel_lead(std::string lead_id, std::function<void(core::Result<int64_t>)> done) {
+  if (auto st = impl_->require_owner(); !st) return done(tl::unexpected(st.error()));
   impl_->submit<int64_t>([this, id = std::move(lead_id)] { return do_cancel(*impl_, id); },
                          std::move(done));
 }
 
 core::Result<EraseCounts> Outbox::erase_lead(std::string_view lead_id) {
+  LS_TRY(impl_->require_owner());
   return impl_->call<EraseCounts>([this, id = std::string(lead_id)] { return do_erase(*impl_, id); });
 }
 void Outbox::erase_lead(std::string lead_id,
                         std::function<void(core::Result<EraseCounts>)> done) {
+  if (auto st = impl_->require_owner(); !st) return done(tl::unexpected(st.error()));
   impl_->submit<EraseCounts>([this, id = std::move(lead_id)] { return do_erase(*impl_, id); },
                              std::move(done));
 }
@@ -711,28 +943,43 @@ core::Result<OutboxCounts> Outbox::counts() {
   return impl_->call<OutboxCounts>([this]() -> core::Result<OutboxCounts> {
     auto& d = *impl_;
     OutboxCounts c;
-    LS_ASSIGN_OR_RETURN(c.pending, d.count("SELECT COUNT(*) FROM outbox"));
+    if (d.log->owner()) {
+      std::lock_guard lock(d.mu);
+      c.pending = static_cast<int64_t>(d.pending.size());
+    } else {
+      LS_ASSIGN_OR_RETURN(auto all, pending_events(
+                                        d, [](const auto&) { return true; },
+                                        std::numeric_limits<size_t>::max()));
+      c.pending = static_cast<int64_t>(all.size());
+    }
+    LS_ASSIGN_OR_RETURN(const int64_t inbox, d.count("SELECT COUNT(*) FROM outbox"));
+    c.pending += inbox;
     LS_ASSIGN_OR_RETURN(c.delivered, d.count("SELECT COUNT(*) FROM delivered"));
     LS_ASSIGN_OR_RETURN(c.dead_letter, d.count("SELECT COUNT(*) FROM dead_letter"));
-    d.depth = c.pending;  // resynchronise with changes made by other processes (the CLI)
     return c;
   });
 }
 
 core::Result<std::vector<StoredEvent>> Outbox::list(EventState state, size_t limit) {
-  return impl_->call<std::vector<StoredEvent>>([this, state, limit] {
-    static const std::string pending = std::string(kPendingCols) + "ORDER BY seq LIMIT ?1";
-    static const std::string delivered = std::string(kDeliveredCols) + "ORDER BY seq LIMIT ?1";
-    static const std::string dead = std::string(kDeadCols) + "ORDER BY seq LIMIT ?1";
-    const std::string& sql = state == EventState::kPending     ? pending
-                             : state == EventState::kDelivered ? delivered
-                                                               : dead;
-    std::vector<StoredEvent> out;
-    auto s = impl_->q(sql.c_str());
-    s.bind(1, static_cast<int64_t>(limit));
-    read_events(s, state, out);
-    return core::Result<std::vector<StoredEvent>>(std::move(out));
-  });
+  return impl_->call<std::vector<StoredEvent>>(
+      [this, state, limit]() mutable -> core::Result<std::vector<StoredEvent>> {
+        static const std::string pending = std::string(kPendingCols) + "ORDER BY seq LIMIT ?1";
+        static const std::string delivered = std::string(kDeliveredCols) + "ORDER BY seq LIMIT ?1";
+        static const std::string dead = std::string(kDeadCols) + "ORDER BY seq LIMIT ?1";
+        std::vector<StoredEvent> out;
+        if (state == EventState::kPending) {
+          LS_ASSIGN_OR_RETURN(out, pending_events(*impl_, [](const auto&) { return true; }, limit));
+          if (out.size() >= limit) return out;
+          limit -= out.size();  // then the inbox (replayed dead letters not moved yet)
+        }
+        const std::string& sql = state == EventState::kPending     ? pending
+                                 : state == EventState::kDelivered ? delivered
+                                                                   : dead;
+        auto s = impl_->q(sql.c_str());
+        s.bind(1, static_cast<int64_t>(limit));
+        read_events(s, state, out);
+        return out;
+      });
 }
 
 core::Result<int64_t> Outbox::retry_dead_letters(std::string_view event_id) {
@@ -740,7 +987,8 @@ core::Result<int64_t> Outbox::retry_dead_letters(std::string_view event_id) {
     auto& d = *impl_;
     int64_t moved = 0;
     auto st = d.transaction([&]() -> core::Status {
-      // Original seq keeps the lead's order; created_at restarts the max-age clock.
+      // Into the inbox with the original seq (keeps the lead's order); created_at restarts the
+      // max-age clock.
       auto ins = d.q(
           "INSERT OR IGNORE INTO outbox(seq, event_id, lead_id, body, created_at, attempts, "
           "next_attempt_at, last_error, last_status) SELECT seq, event_id, lead_id, body, ?1, 0, "
@@ -748,17 +996,13 @@ core::Result<int64_t> Outbox::retry_dead_letters(std::string_view event_id) {
       ins.bind(1, d.opt.clock()).bind(2, id);
       LS_TRY(ins.run());
       moved = ins.changes();
-      // A replayed event may be older than its lead's current head.
-      auto heads = d.q(LS_OUTBOX_SET_HEADS "WHERE lead_id IN (SELECT lead_id FROM dead_letter "
-                       "WHERE ?1 = '' OR event_id = ?1)");
-      heads.bind(1, id);
-      LS_TRY(heads.run());
       auto del = d.q("DELETE FROM dead_letter WHERE ?1 = '' OR event_id = ?1");
       del.bind(1, id);
       return del.run();
     });
     if (!st) return tl::unexpected(st.error());
-    d.depth += moved;
+    // The owner moves them into the log now; a reader leaves that to the owner's next poll.
+    if (d.log->owner()) LS_TRY(d.drain_inbox());
     return moved;
   });
 }
@@ -781,6 +1025,11 @@ OutboxStats Outbox::stats() const {
 }
 
 const OutboxOptions& Outbox::options() const { return impl_->opt; }
+
+std::vector<std::string> Outbox::log_files() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->log->files();
+}
 
 void write_lead_record_json(const LeadRecord& r, core::JsonWriter& w) {
   auto events = [&w](std::string_view name, const std::vector<StoredEvent>& list) {

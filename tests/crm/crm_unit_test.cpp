@@ -5,9 +5,11 @@
 #include <cmath>
 #include <condition_variable>
 #include <ctime>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -187,6 +189,16 @@ class OutboxTest : public ::testing::Test {
     return o ? *std::move(o) : nullptr;
   }
   std::string db_path() const { return (dir_ / "outbox.sqlite").string(); }
+  // Every file of the outbox: the SQLite database, its WAL and shm, the event log's segments.
+  std::vector<std::string> outbox_files() const {
+    std::vector<std::string> out;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      if (entry.path().filename().string().rfind("outbox.sqlite", 0) == 0) {
+        out.push_back(entry.path().string());
+      }
+    }
+    return out;
+  }
   std::filesystem::path dir_;
 };
 
@@ -325,8 +337,11 @@ TEST_F(OutboxTest, ExpiredLeaseMakesAClaimClaimableAgain) {
   EXPECT_EQ(outbox->claim(10, 3s)->size(), 1u);  // the crashed deliverer's claim came back
 }
 
+// With sync_full, concurrent appends share one fdatasync.
 TEST_F(OutboxTest, GroupCommitBatchesConcurrentAppends) {
-  auto outbox = open();
+  auto opened = crm::Outbox::open({.path = db_path(), .sync_full = true});
+  ASSERT_TRUE(opened);
+  auto outbox = *std::move(opened);
   constexpr int kThreads = 8, kPerThread = 400;
   std::atomic<int> ok{0}, failed{0};
   std::vector<std::thread> threads;
@@ -433,11 +448,14 @@ TEST_F(OutboxTest, EraseLeadRemovesEveryTraceFromTheFiles) {
   auto rec = outbox->record_for_lead(lead);
   ASSERT_TRUE(rec);
   EXPECT_TRUE(rec->pending.empty() && rec->delivered.empty() && rec->dead_letter.empty());
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    const auto bytes = crm_test::read_bytes(db_path() + suffix);
-    EXPECT_EQ(bytes.find(lead), std::string::npos) << "lead id left in outbox.sqlite" << suffix;
+  std::string all;
+  for (const auto& f : outbox_files()) {
+    const auto bytes = crm_test::read_bytes(f);
+    EXPECT_EQ(bytes.find(lead), std::string::npos) << "lead id left in " << f;
+    all += bytes;
   }
-  EXPECT_NE(crm_test::read_bytes(db_path()).find("other-3"), std::string::npos);
+  EXPECT_EQ(outbox->log_files().size(), 1u);
+  EXPECT_NE(all.find("other-3"), std::string::npos);  // other leads' events are still there
 }
 
 TEST_F(OutboxTest, RetentionPurgesOnlyOldDeliveredEvents) {
@@ -535,13 +553,18 @@ TEST_F(OutboxTest, PiiCanariesNeverReachTheSqliteFiles) {
   }
   auto c = outbox->claim(5, 60s);
   ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm.example/hook"));
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    const auto bytes = crm_test::read_bytes(db_path() + suffix);
+  const auto files = outbox_files();
+  ASSERT_GE(files.size(), 4u);  // database, WAL, shm, log segment (and its lock)
+  for (const auto& f : files) {
+    const auto bytes = crm_test::read_bytes(f);
     for (const auto& canary : canaries) {
-      EXPECT_EQ(bytes.find(canary), std::string::npos) << canary << " in outbox.sqlite" << suffix;
+      EXPECT_EQ(bytes.find(canary), std::string::npos) << canary << " in " << f;
     }
   }
+  // Positive controls: the delivered event is in SQLite, the pending ones in the log.
   EXPECT_NE(crm_test::read_bytes(db_path() + "-wal").find(lead.lead_id), std::string::npos);
+  ASSERT_EQ(outbox->log_files().size(), 1u);
+  EXPECT_NE(crm_test::read_bytes(outbox->log_files()[0]).find(lead.lead_id), std::string::npos);
 }
 
 TEST_F(OutboxTest, OpenCreatesTheDataDirectory) {
@@ -559,6 +582,204 @@ TEST_F(OutboxTest, EventsSurviveCloseAndReopen) {
   outbox.reset();
   outbox = open();
   EXPECT_EQ(outbox->depth(), 1);
+}
+
+// ---- the event log --------------------------------------------------------------------------
+
+// A torn last record (power loss mid-write) is cut at open; every complete event is kept and
+// appends continue after it, surviving the next reopen too.
+TEST_F(OutboxTest, LogCutsATornTailAndKeepsEveryCompleteEvent) {
+  std::vector<std::string> ids;
+  std::string segment;
+  {
+    auto outbox = open();
+    for (int i = 0; i < 5; ++i) {
+      auto e = make_event(crm_test::id_of("T", i % 2), i);
+      ids.push_back(e.event_id);
+      ASSERT_TRUE(outbox->append(std::move(e)).get());
+    }
+    segment = outbox->log_files().at(0);
+  }
+  const auto size = std::filesystem::file_size(segment);
+  {
+    // Half of a copy of the last record: a valid header, a short payload.
+    const auto bytes = crm_test::read_bytes(segment);
+    const auto last = bytes.rfind("LEV1");
+    ASSERT_NE(last, std::string::npos);
+    std::ofstream out(segment, std::ios::binary | std::ios::app);
+    out << bytes.substr(last, (bytes.size() - last) / 2);
+  }
+  ASSERT_GT(std::filesystem::file_size(segment), size);
+  {
+    auto outbox = open();
+    EXPECT_EQ(std::filesystem::file_size(segment), size);
+    EXPECT_EQ(outbox->depth(), 5);
+    auto e = make_event("T-after", 9);
+    ids.push_back(e.event_id);
+    ASSERT_TRUE(outbox->append(std::move(e)).get());
+  }
+  auto outbox = open();
+  auto pending = outbox->list(crm::EventState::kPending, 100);
+  ASSERT_TRUE(pending);
+  std::vector<std::string> got;
+  for (const auto& e : *pending) got.push_back(e.event_id);
+  EXPECT_EQ(got, ids);
+}
+
+// Finished events leave the log: their records are zeroed at once, and segments with nothing
+// undelivered left are deleted. Seqs keep growing across a restart with an empty log.
+TEST_F(OutboxTest, FinishedEventsLeaveNoBytesInTheLogAndEmptySegmentsGo) {
+  int64_t last_seq = 0;
+  {
+    auto opened = crm::Outbox::open({.path = db_path(), .segment_bytes = 4096});
+    ASSERT_TRUE(opened);
+    auto outbox = *std::move(opened);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 40; ++i) {
+      auto e = make_event(crm_test::id_of("F", i), i);
+      ids.push_back(e.event_id);
+      ASSERT_TRUE(outbox->append(std::move(e)).get());
+    }
+    EXPECT_GE(outbox->log_files().size(), 4u) << "4 KB segments should have rotated";
+    auto c = outbox->claim(100, 60s);
+    ASSERT_TRUE(c);
+    ASSERT_EQ(c->size(), 40u);
+    std::vector<int64_t> seqs;
+    for (const auto& e : *c) seqs.push_back(e.seq);
+    last_seq = seqs.back();
+    ASSERT_TRUE(outbox->ack(std::vector<int64_t>(seqs.begin(), seqs.begin() + 39), "http://crm/"));
+    ASSERT_TRUE(outbox->dead_letter(seqs.back(), 3, "http_400", 400));
+    ASSERT_EQ(outbox->log_files().size(), 1u) << "only the segment being appended to is left";
+    const auto bytes = crm_test::read_bytes(outbox->log_files()[0]);
+    for (const auto& id : ids) EXPECT_EQ(bytes.find(id), std::string::npos) << id;
+    EXPECT_EQ(bytes.find("\"F"), std::string::npos);
+  }
+  auto outbox = open();
+  EXPECT_EQ(outbox->depth(), 0);
+  ASSERT_TRUE(outbox->append(make_event("G", 1)).get());
+  auto c = outbox->claim(1, 60s);
+  ASSERT_TRUE(c && c->size() == 1);
+  EXPECT_GT((*c)[0].seq, last_seq);
+}
+
+// A failed attempt's state is written into the event's record: attempts, next attempt and the
+// error survive a restart (so dead-lettering after N attempts still happens).
+TEST_F(OutboxTest, FailedAttemptStateSurvivesRestart) {
+  crm::ManualClock clock(2'000'000);
+  {
+    auto outbox = open(clock.as_clock());
+    ASSERT_TRUE(outbox->append(make_event("S", 1)).get());
+    auto c = outbox->claim(1, 60s);
+    ASSERT_TRUE(c && c->size() == 1);
+    ASSERT_TRUE(outbox->reschedule((*c)[0].seq, 3, clock.now() + 5000, "http_503", 503));
+  }
+  auto outbox = open(clock.as_clock());
+  auto pending = outbox->list(crm::EventState::kPending, 10);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].attempts, 3);
+  EXPECT_EQ((*pending)[0].next_attempt_at_ms, clock.now() + 5000);
+  EXPECT_EQ((*pending)[0].last_error, "http_503");
+  EXPECT_EQ((*pending)[0].last_status, 503);
+  EXPECT_TRUE(outbox->claim(1, 60s)->empty());
+  clock.advance(5s);
+  auto c = outbox->claim(1, 60s);
+  ASSERT_TRUE(c && c->size() == 1);
+  EXPECT_EQ((*c)[0].attempts, 3);
+}
+
+// A crash between committing a delivery to SQLite and zeroing the log record must not send
+// the event again: recovery finds it finished and drops the record.
+TEST_F(OutboxTest, RecoverySkipsEventsSqliteAlreadyFinished) {
+  int64_t seq = 0;
+  std::string body;
+  {
+    auto outbox = open();
+    ASSERT_TRUE(outbox->append(make_event("K", 1)).get());
+    ASSERT_TRUE(outbox->append(make_event("K2", 2)).get());
+    auto c = outbox->claim(1, 60s);
+    ASSERT_TRUE(c && c->size() == 1);
+    seq = (*c)[0].seq;
+    body = (*c)[0].body;
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+    const std::string sql =
+        "INSERT INTO delivered(seq, event_id, lead_id, body, created_at, attempts, delivered_at, "
+        "recipient) VALUES(" + std::to_string(seq) + ", 'x', 'K', '{}', 1, 1, 1, 'http://crm/')";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto outbox = open();
+  EXPECT_EQ(outbox->depth(), 1);
+  auto c = outbox->claim(10, 60s);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->size(), 1u);
+  EXPECT_EQ((*c)[0].lead_id, "K2");
+  EXPECT_EQ(crm_test::read_bytes(outbox->log_files().at(0)).find(body), std::string::npos);
+}
+
+// One process owns an outbox. A second one (the CLI while the server runs) opens it as a
+// reader: it lists what is pending and replays dead letters, which the owner picks up.
+TEST_F(OutboxTest, SecondProcessIsAReaderAndItsReplayReachesTheOwner) {
+  auto owner = crm::Outbox::open({.path = db_path(), .inbox_poll = 20ms});
+  ASSERT_TRUE(owner);
+  auto& o = **owner;
+  auto busy = crm::Outbox::open({.path = db_path()});
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code, "outbox_busy");
+
+  auto dead = make_event("R1", 1);
+  ASSERT_TRUE(o.append(dead).get());
+  ASSERT_TRUE(o.append(make_event("R2", 2)).get());
+  auto c = o.claim(1, 60s);
+  ASSERT_TRUE(c && c->size() == 1);
+  ASSERT_TRUE(o.dead_letter((*c)[0].seq, 10, "http_503", 503));
+
+  auto reader = crm::Outbox::open({.path = db_path(), .allow_reader = true});
+  ASSERT_TRUE(reader) << reader.error().message;
+  auto& r = **reader;
+  auto counts = r.counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->pending, 1);
+  EXPECT_EQ(counts->dead_letter, 1);
+  auto pending = r.list(crm::EventState::kPending, 10);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].lead_id, "R2");
+  EXPECT_NE((*pending)[0].body.find("\"lead_id\":\"R2\""), std::string::npos);
+  for (auto st : {r.append(make_event("R3", 3)).get(), core::Status(r.cancel_lead("R2").map([](int64_t) {})),
+                  core::Status(r.erase_lead("R2").map([](crm::EraseCounts) {}))}) {
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, "outbox_busy");
+  }
+  auto moved = r.retry_dead_letters();
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(*moved, 1);
+  // The owner moves the replayed event from the inbox into its log at its next poll.
+  bool claimed = false;
+  for (int i = 0; i < 500 && !claimed; ++i) {
+    auto again = o.claim(10, 60s);
+    ASSERT_TRUE(again);
+    for (const auto& e : *again) claimed |= e.event_id == dead.event_id;
+    if (!claimed) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(claimed);
+  EXPECT_EQ(o.depth(), 2);
+}
+
+TEST_F(OutboxTest, RefusesAppendsBeyondMaxQueued) {
+  auto opened = crm::Outbox::open({.path = db_path(), .max_queued = 3});
+  ASSERT_TRUE(opened);
+  auto outbox = *std::move(opened);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(outbox->append(make_event("Q", i)).get());
+  auto st = outbox->append(make_event("Q", 4)).get();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "outbox_overloaded");
+  auto c = outbox->claim(1, 60s);
+  ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm/"));
+  EXPECT_TRUE(outbox->append(make_event("Q", 5)).get());
 }
 
 }  // namespace

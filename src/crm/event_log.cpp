@@ -1,0 +1,403 @@
+// Event log: append-only segment files holding the outbox's undelivered events.
+#include "crm/event_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
+
+namespace crm::detail {
+namespace {
+
+constexpr uint32_t kLive = 0x3156454c;  // "LEV1"
+constexpr uint32_t kDone = 0x314e4f44;  // "DON1"
+constexpr size_t kHeaderBytes = 32;
+constexpr size_t kStateBytes = 80;
+constexpr size_t kErrorBytes = 63;
+constexpr size_t kPayloadStart = kHeaderBytes + kStateBytes;
+constexpr uint32_t kMaxRecord = 1u << 24;  // far above any valid event (ids ≤ 128, body ~1 KB)
+
+uint32_t crc32c(const char* p, size_t n) {
+  uint32_t c = ~0u;
+#if defined(__SSE4_2__)
+  uint64_t c64 = c;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c64 = _mm_crc32_u64(c64, v);
+  }
+  c = static_cast<uint32_t>(c64);
+  for (; n > 0; ++p, --n) c = _mm_crc32_u8(c, static_cast<uint8_t>(*p));
+#else
+  for (; n > 0; ++p, --n) {
+    c ^= static_cast<uint8_t>(*p);
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1u)));
+  }
+#endif
+  return ~c;
+}
+
+template <typename T>
+void put(char* p, T v) {
+  std::memcpy(p, &v, sizeof v);
+}
+template <typename T>
+T get(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+core::Error io_error(const std::string& what) {
+  return core::Error{"outbox_io_error", what + ": " + std::strerror(errno), ""};
+}
+
+bool pwrite_all(int fd, const char* p, size_t n, uint64_t off) {
+  while (n > 0) {
+    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+    off += static_cast<uint64_t>(w);
+  }
+  return true;
+}
+
+bool pread_all(int fd, char* p, size_t n, uint64_t off) {
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+    off += static_cast<uint64_t>(r);
+  }
+  return true;
+}
+
+void encode_state(const LogRecord& r, char* s) {
+  std::memset(s, 0, kStateBytes);
+  put<int32_t>(s, r.attempts);
+  put<int32_t>(s + 4, r.last_status);
+  put<int64_t>(s + 8, r.next_attempt_at);
+  const size_t n = std::min(r.last_error.size(), kErrorBytes);
+  s[16] = static_cast<char>(n);
+  std::memcpy(s + 17, r.last_error.data(), n);
+}
+
+// Parses one record at p (n bytes available). Returns its length, 0 at a torn or invalid
+// record. `live` tells whether it holds an event (then `r` is filled).
+size_t parse_record(const char* p, size_t n, bool& live, LogRecord& r) {
+  if (n < kPayloadStart) return 0;
+  const uint32_t magic = get<uint32_t>(p);
+  const uint32_t length = get<uint32_t>(p + 4);
+  if ((magic != kLive && magic != kDone) || length < kPayloadStart || length > kMaxRecord ||
+      length > n) {
+    return 0;
+  }
+  r.seq = get<int64_t>(p + 8);
+  live = magic == kLive;
+  if (!live) return length;
+  const uint32_t crc = get<uint32_t>(p + 24);
+  const uint32_t payload_len = get<uint32_t>(p + 28);
+  if (payload_len != length - kPayloadStart || payload_len < 8) return 0;
+  const char* pl = p + kPayloadStart;
+  if (crc32c(pl, payload_len) != crc) return 0;
+  const size_t id_len = get<uint16_t>(pl), lead_len = get<uint16_t>(pl + 2);
+  const size_t body_len = get<uint32_t>(pl + 4);
+  if (8 + id_len + lead_len + body_len != payload_len) return 0;
+  r.created_at = get<int64_t>(p + 16);
+  const char* s = p + kHeaderBytes;
+  r.attempts = get<int32_t>(s);
+  r.last_status = get<int32_t>(s + 4);
+  r.next_attempt_at = get<int64_t>(s + 8);
+  r.last_error.assign(s + 17, std::min<size_t>(static_cast<uint8_t>(s[16]), kErrorBytes));
+  r.event_id.assign(pl + 8, id_len);
+  r.lead_id.assign(pl + 8 + id_len, lead_len);
+  r.body.assign(pl + 8 + id_len + lead_len, body_len);
+  return length;
+}
+
+bool read_file(int fd, std::string& out) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  out.resize(static_cast<size_t>(st.st_size));
+  return out.empty() || pread_all(fd, out.data(), out.size(), 0);
+}
+
+}  // namespace
+
+LogSegment::~LogSegment() {
+  if (fd >= 0) ::close(fd);
+}
+
+core::Status EventLog::Unsynced::sync() const {
+  for (const auto& s : segments) {
+    if (::fdatasync(s->fd) != 0) return tl::unexpected(io_error("fdatasync " + s->path));
+  }
+  return core::ok();
+}
+
+std::string EventLog::segment_path(uint32_t number) const {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08u", number);
+  return base_ + "-log." + buf;
+}
+
+core::Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& db_path, bool owner,
+                                                       uint64_t segment_bytes) {
+  std::unique_ptr<EventLog> log(new EventLog(db_path, std::max<uint64_t>(segment_bytes, 4096)));
+  if (owner) {
+    const std::string lock_path = db_path + "-log.lock";
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return core::make_error("outbox_open_failed",
+                              "cannot open " + lock_path + ": " + std::strerror(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return core::make_error("outbox_busy",
+                              "another leadscore process (a running server?) is using the outbox " +
+                                  db_path);
+    }
+    log->lock_fd_ = fd;
+  }
+  LS_TRY(log->load(owner));
+  return log;
+}
+
+EventLog::~EventLog() {
+  segments_.clear();
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+core::Status EventLog::load(bool owner) {
+  namespace fs = std::filesystem;
+  const fs::path base(base_);
+  const fs::path dir = base.parent_path().empty() ? fs::path(".") : base.parent_path();
+  const std::string prefix = base.filename().string() + "-log.";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != prefix.size() + 8 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    const auto number = static_cast<uint32_t>(std::stoul(digits));
+    auto seg = std::make_shared<LogSegment>();
+    seg->path = segment_path(number);
+    seg->fd = ::open(seg->path.c_str(), (owner ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (seg->fd < 0) {
+      if (errno == ENOENT) continue;  // deleted by the owner while we listed (reader)
+      return core::make_error("outbox_open_failed",
+                              "cannot open " + seg->path + ": " + std::strerror(errno));
+    }
+    segments_.emplace(number, std::move(seg));
+  }
+  if (ec) {
+    return core::make_error("outbox_open_failed",
+                            "cannot list " + dir.string() + ": " + ec.message());
+  }
+  if (!owner) return core::ok();
+  // Sizes and live counts; torn tails are cut so appends continue after the last good record.
+  for (auto& [number, seg] : segments_) {
+    std::string data;
+    if (!read_file(seg->fd, data)) return tl::unexpected(io_error("read " + seg->path));
+    size_t off = 0;
+    while (off < data.size()) {
+      bool live = false;
+      LogRecord r;
+      const size_t len = parse_record(data.data() + off, data.size() - off, live, r);
+      if (len == 0) break;
+      seg->live += live;
+      off += len;
+    }
+    if (off < data.size() && ::ftruncate(seg->fd, static_cast<off_t>(off)) != 0) {
+      return tl::unexpected(io_error("truncate " + seg->path));
+    }
+    seg->size = off;
+  }
+  for (auto it = segments_.begin(); it != segments_.end();) {
+    auto next = std::next(it);
+    if (it->second->live == 0 && next != segments_.end()) {
+      ::unlink(it->second->path.c_str());
+      segments_.erase(it);
+    }
+    it = next;
+  }
+  if (segments_.empty() || segments_.rbegin()->second->size >= segment_bytes_) {
+    return start_segment(segments_.empty() ? 1 : segments_.rbegin()->first + 1);
+  }
+  current_ = segments_.rbegin()->first;
+  return core::ok();
+}
+
+core::Status EventLog::start_segment(uint32_t number) {
+  auto seg = std::make_shared<LogSegment>();
+  seg->path = segment_path(number);
+  seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (seg->fd < 0) return tl::unexpected(io_error("create " + seg->path));
+  const uint32_t previous = current_;
+  segments_[number] = std::move(seg);
+  current_ = number;
+  if (previous != 0) drop_if_empty(previous);
+  return core::ok();
+}
+
+void EventLog::drop_if_empty(uint32_t number) {
+  auto it = segments_.find(number);
+  if (it == segments_.end() || it->second->live > 0 || number == current_) return;
+  ::unlink(it->second->path.c_str());
+  segments_.erase(it);
+}
+
+core::Status EventLog::scan(const std::function<void(LogRecord&&)>& fn, int64_t& max_seq) {
+  if (!owner()) {
+    // A reader sees the owner's segments as they are now (it may have added or deleted some).
+    segments_.clear();
+    LS_TRY(load(false));
+  }
+  for (auto& [number, seg] : segments_) {
+    std::string data;
+    if (!read_file(seg->fd, data)) return tl::unexpected(io_error("read " + seg->path));
+    size_t off = 0;
+    while (off < data.size()) {
+      bool live = false;
+      LogRecord r;
+      const size_t len = parse_record(data.data() + off, data.size() - off, live, r);
+      if (len == 0) break;
+      max_seq = std::max(max_seq, r.seq);
+      if (live) {
+        r.at = {number, off, static_cast<uint32_t>(len)};
+        fn(std::move(r));
+      }
+      off += len;
+    }
+  }
+  return core::ok();
+}
+
+core::Status EventLog::append(LogRecord& r) {
+  const size_t payload_len = 8 + r.event_id.size() + r.lead_id.size() + r.body.size();
+  const size_t length = kPayloadStart + payload_len;
+  if (r.event_id.size() > 0xffff || r.lead_id.size() > 0xffff || length > kMaxRecord) {
+    return core::make_error("invalid_event", "event too large for the outbox");
+  }
+  // One buffer per thread: no allocation per append once warm.
+  thread_local std::string buf;
+  buf.resize(length);
+  char* p = buf.data();
+  char* pl = p + kPayloadStart;
+  put<uint16_t>(pl, static_cast<uint16_t>(r.event_id.size()));
+  put<uint16_t>(pl + 2, static_cast<uint16_t>(r.lead_id.size()));
+  put<uint32_t>(pl + 4, static_cast<uint32_t>(r.body.size()));
+  std::memcpy(pl + 8, r.event_id.data(), r.event_id.size());
+  std::memcpy(pl + 8 + r.event_id.size(), r.lead_id.data(), r.lead_id.size());
+  std::memcpy(pl + 8 + r.event_id.size() + r.lead_id.size(), r.body.data(), r.body.size());
+  put<uint32_t>(p, kLive);
+  put<uint32_t>(p + 4, static_cast<uint32_t>(length));
+  put<int64_t>(p + 8, r.seq);
+  put<int64_t>(p + 16, r.created_at);
+  put<uint32_t>(p + 24, crc32c(pl, payload_len));
+  put<uint32_t>(p + 28, static_cast<uint32_t>(payload_len));
+  encode_state(r, p + kHeaderBytes);
+
+  auto& seg = segments_.at(current_);
+  if (!pwrite_all(seg->fd, p, length, seg->size)) {
+    const int saved = errno;
+    // Leave no partial record behind (the next append writes at the same offset anyway).
+    (void)::ftruncate(seg->fd, static_cast<off_t>(seg->size));
+    errno = saved;
+    return tl::unexpected(io_error("write " + seg->path));
+  }
+  r.at = {current_, seg->size, static_cast<uint32_t>(length)};
+  seg->size += length;
+  ++seg->live;
+  if (!seg->dirty) {
+    seg->dirty = true;
+    unsynced_.push_back(seg);
+  }
+  if (seg->size >= segment_bytes_) {
+    // A failed rotation is not the caller's failure: the event is written; retry next time.
+    (void)start_segment(current_ + 1);
+  }
+  return core::ok();
+}
+
+core::Status EventLog::write_state(const LogRecord& r) {
+  auto it = segments_.find(r.at.segment);
+  if (it == segments_.end()) return core::make_error("outbox_io_error", "record not in the log");
+  char state[kStateBytes];
+  encode_state(r, state);
+  if (!pwrite_all(it->second->fd, state, kStateBytes, r.at.offset + kHeaderBytes)) {
+    return tl::unexpected(io_error("write " + it->second->path));
+  }
+  return core::ok();
+}
+
+core::Status EventLog::mark_done(const RecordLocation& at) {
+  auto it = segments_.find(at.segment);
+  if (it == segments_.end()) return core::make_error("outbox_io_error", "record not in the log");
+  auto& seg = it->second;
+  thread_local std::string zeros;
+  zeros.assign(at.length, '\0');
+  // Keep length and seq (the next seq after a restart must stay above every seq ever used);
+  // everything else, including the body, becomes zeros.
+  char head[16];
+  if (!pread_all(seg->fd, head, sizeof head, at.offset)) {
+    return tl::unexpected(io_error("read " + seg->path));
+  }
+  put<uint32_t>(head, kDone);
+  std::memcpy(zeros.data(), head, sizeof head);
+  if (!pwrite_all(seg->fd, zeros.data(), at.length, at.offset)) {
+    return tl::unexpected(io_error("write " + seg->path));
+  }
+  if (!seg->dirty) {
+    seg->dirty = true;
+    unsynced_.push_back(seg);
+  }
+  if (--seg->live == 0) drop_if_empty(at.segment);
+  return core::ok();
+}
+
+core::Result<std::string> EventLog::read_body(const RecordLocation& at) {
+  auto it = segments_.find(at.segment);
+  if (it == segments_.end()) return core::make_error("outbox_io_error", "record not in the log");
+  thread_local std::string buf;
+  buf.resize(at.length);
+  if (!pread_all(it->second->fd, buf.data(), at.length, at.offset)) {
+    return tl::unexpected(io_error("read " + it->second->path));
+  }
+  bool live = false;
+  LogRecord r;
+  if (parse_record(buf.data(), buf.size(), live, r) != at.length || !live) {
+    return core::make_error("outbox_io_error", "damaged record in " + it->second->path);
+  }
+  return std::move(r.body);
+}
+
+EventLog::Unsynced EventLog::take_unsynced() {
+  Unsynced u{std::move(unsynced_)};
+  unsynced_.clear();
+  for (auto& s : u.segments) s->dirty = false;
+  return u;
+}
+
+std::vector<std::string> EventLog::files() const {
+  std::vector<std::string> out;
+  for (const auto& [n, s] : segments_) out.push_back(s->path);
+  return out;
+}
+
+}  // namespace crm::detail

@@ -1,0 +1,112 @@
+#pragma once
+// The outbox's event log (private to src/crm): undelivered events as records in append-only
+// segment files beside the SQLite file (`<path>-log.00000001`, ...). Appending is one pwrite
+// into the page cache, so a committed event survives kill -9 of the process without a SQLite
+// transaction per event; FULL durability adds a grouped fdatasync. A finished event (delivered,
+// dead-lettered, cancelled, erased) has its record overwritten with zeros in place, so the files
+// only ever hold undelivered events; a segment with no live record left is deleted.
+//
+// Record layout (little-endian; `length` covers everything):
+//   header  u32 magic (kLive / kDone), u32 length, i64 seq, i64 created_at,
+//           u32 payload_crc (CRC-32C), u32 payload_len                         32 bytes
+//   state   i32 attempts, i32 last_status, i64 next_attempt_at, u8 error_len,
+//           char error[63]   (rewritten in place after each failed attempt)    80 bytes
+//   payload u16 event_id_len, u16 lead_id_len, u32 body_len, event_id, lead_id, body
+// A torn tail (power loss with synchronous=NORMAL) fails its magic, length or CRC check and is
+// cut off at open.
+//
+// Not thread-safe: the Outbox serialises every call under its state mutex.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace crm::detail {
+
+// One segment file; closed when the last handle goes.
+struct LogSegment {
+  int fd = -1;
+  uint64_t size = 0;
+  int64_t live = 0;
+  bool dirty = false;  // written since the last take_unsynced()
+  std::string path;
+  ~LogSegment();
+};
+
+struct RecordLocation {
+  uint32_t segment = 0;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+};
+
+// An undelivered event as stored in the log.
+struct LogRecord {
+  int64_t seq = 0;
+  int64_t created_at = 0;
+  std::string event_id, lead_id, body;
+  int attempts = 0;
+  int last_status = 0;
+  int64_t next_attempt_at = 0;
+  std::string last_error;  // at most 63 bytes are kept
+  RecordLocation at{};     // set by append and scan
+};
+
+class EventLog {
+ public:
+  // Opens the segments of `db_path`. As the owner (the process that appends and delivers) it
+  // takes an exclusive lock first (error outbox_busy while another process holds it) and cuts
+  // torn tails; otherwise it only reads. Errors: outbox_busy, outbox_open_failed.
+  static core::Result<std::unique_ptr<EventLog>> open(const std::string& db_path, bool owner,
+                                                      uint64_t segment_bytes);
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  bool owner() const { return lock_fd_ >= 0; }
+
+  // Calls fn for every live record, in segment order (= seq order, except replayed dead
+  // letters). `max_seq` receives the largest seq of any record, live or done.
+  core::Status scan(const std::function<void(LogRecord&&)>& fn, int64_t& max_seq);
+
+  // Owner only. Appends the record (its `at` is set); rotates to a new segment past
+  // segment_bytes. Errors: outbox_io_error (nothing is left half-written).
+  core::Status append(LogRecord& r);
+  // Rewrites the state block of a live record (after a failed attempt).
+  core::Status write_state(const LogRecord& r);
+  // Zeroes the record (it stays parseable as a done record); deletes its segment once no
+  // live record is left in it and it is not the one being appended to.
+  core::Status mark_done(const RecordLocation& at);
+  // The body of a live record.
+  core::Result<std::string> read_body(const RecordLocation& at);
+  // The segments written since the last call, to fdatasync (FULL durability, erasure)
+  // without holding the caller's lock: the returned handles keep the files open.
+  struct Unsynced {
+    std::vector<std::shared_ptr<struct LogSegment>> segments;
+    core::Status sync() const;
+  };
+  Unsynced take_unsynced();
+
+  // Files of the log (for tests and tools).
+  std::vector<std::string> files() const;
+
+ private:
+  EventLog(std::string base, uint64_t segment_bytes) : base_(std::move(base)), segment_bytes_(segment_bytes) {}
+  core::Status load(bool owner);
+  core::Status start_segment(uint32_t number);
+  void drop_if_empty(uint32_t number);
+  std::string segment_path(uint32_t number) const;
+
+  std::string base_;
+  uint64_t segment_bytes_;
+  int lock_fd_ = -1;
+  std::map<uint32_t, std::shared_ptr<LogSegment>> segments_;
+  uint32_t current_ = 0;  // segment appended to (owner)
+  std::vector<std::shared_ptr<LogSegment>> unsynced_;
+};
+
+}  // namespace crm::detail
