@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 
+#include "core/core.h"
 #include "crm/crm.h"
 #include "crm/time_format.h"
 
@@ -139,15 +140,31 @@ void write_event_json(const Event& e, std::string& out) {
 }
 
 std::string format_iso8601_ms(int64_t unix_ms) {
-  const int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
-  const auto ms = static_cast<int>(unix_ms - secs * 1000);
-  const auto t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
+  // Every scored lead formats one timestamp: no gmtime_r (it takes glibc's time zone lock,
+  // which the io threads then contend for) and no printf.
+  const int64_t days = unix_ms >= 0 ? unix_ms / 86'400'000 : (unix_ms - 86'399'999) / 86'400'000;
+  const int64_t in_day = unix_ms - days * 86'400'000;
+  const core::CivilDate date = core::civil_from_days(days);
+  char buf[32];
+  auto put = [&buf](int at, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+  };
+  if (date.year < 0 || date.year > 9999) return "0000-01-01T00:00:00.000Z";  // not a real score
+  put(0, date.year, 4);
+  buf[4] = '-';
+  put(5, date.month, 2);
+  buf[7] = '-';
+  put(8, date.day, 2);
+  buf[10] = 'T';
+  put(11, in_day / 3'600'000, 2);
+  buf[13] = ':';
+  put(14, in_day / 60'000 % 60, 2);
+  buf[16] = ':';
+  put(17, in_day / 1000 % 60, 2);
+  buf[19] = '.';
+  put(20, in_day % 1000, 3);
+  buf[23] = 'Z';
+  return std::string(buf, 24);
 }
 
 std::string_view to_string(EventState s) {

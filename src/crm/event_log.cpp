@@ -288,8 +288,8 @@ core::Status EventLog::scan(const std::function<void(LogRecord&&)>& fn, int64_t&
   return core::ok();
 }
 
-core::Status EventLog::append(LogRecord& r) {
-  const size_t payload_len = 8 + r.event_id.size() + r.lead_id.size() + r.body.size();
+core::Status EventLog::append(LogRecord& r, std::string_view body) {
+  const size_t payload_len = 8 + r.event_id.size() + r.lead_id.size() + body.size();
   const size_t length = kPayloadStart + payload_len;
   if (r.event_id.size() > 0xffff || r.lead_id.size() > 0xffff || length > kMaxRecord) {
     return core::make_error("invalid_event", "event too large for the outbox");
@@ -301,10 +301,10 @@ core::Status EventLog::append(LogRecord& r) {
   char* pl = p + kPayloadStart;
   put<uint16_t>(pl, static_cast<uint16_t>(r.event_id.size()));
   put<uint16_t>(pl + 2, static_cast<uint16_t>(r.lead_id.size()));
-  put<uint32_t>(pl + 4, static_cast<uint32_t>(r.body.size()));
+  put<uint32_t>(pl + 4, static_cast<uint32_t>(body.size()));
   std::memcpy(pl + 8, r.event_id.data(), r.event_id.size());
   std::memcpy(pl + 8 + r.event_id.size(), r.lead_id.data(), r.lead_id.size());
-  std::memcpy(pl + 8 + r.event_id.size() + r.lead_id.size(), r.body.data(), r.body.size());
+  std::memcpy(pl + 8 + r.event_id.size() + r.lead_id.size(), body.data(), body.size());
   put<uint32_t>(p, kLive);
   put<uint32_t>(p + 4, static_cast<uint32_t>(length));
   put<int64_t>(p + 8, r.seq);

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -73,9 +74,10 @@ class EventLog {
   // letters). `max_seq` receives the largest seq of any record, live or done.
   core::Status scan(const std::function<void(LogRecord&&)>& fn, int64_t& max_seq);
 
-  // Owner only. Appends the record (its `at` is set); rotates to a new segment past
-  // segment_bytes. Errors: outbox_io_error (nothing is left half-written).
-  core::Status append(LogRecord& r);
+  // Owner only. Appends the record with `body` (r.body is not read, so callers need not keep
+  // a copy); sets r.at; rotates to a new segment past segment_bytes.
+  // Errors: outbox_io_error (nothing is left half-written), invalid_event (too large).
+  core::Status append(LogRecord& r, std::string_view body);
   // Rewrites the state block of a live record (after a failed attempt).
   core::Status write_state(const LogRecord& r);
   // Zeroes the record (it stays parseable as a done record); deletes its segment once no

@@ -8,12 +8,14 @@
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
 #include <sqlite3.h>
 
 #include "crm/crm.h"
+#include "crm/time_format.h"
 #include "test_util.h"
 
 using namespace std::chrono_literals;
@@ -150,6 +152,24 @@ TEST(Event, JsonHasExactlyTheDocumentedFields) {
   EXPECT_EQ(std::string_view(reasons.at(0)["feature"]), "site_visit_scheduled");
   EXPECT_EQ(std::string_view(reasons.at(0)["value"]), "yes");
   EXPECT_DOUBLE_EQ(double(reasons.at(0)["impact"]), 1.25);
+}
+
+// The event timestamp formatter (no gmtime_r on the hot path) against gmtime_r + strftime.
+TEST(Event, Iso8601MatchesGmtimeAcrossYearsAndLeapDays) {
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> samples = {0, 999, 1000, 86'399'999, 86'400'000, 951'782'400'000,
+                                  951'868'799'999, 1'709'164'800'000, 4'102'444'799'999};
+  std::uniform_int_distribution<int64_t> any(0, 4'102'444'799'999);  // 1970 .. 2099
+  for (int i = 0; i < 20000; ++i) samples.push_back(any(rng));
+  for (int64_t ms : samples) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char want[40];
+    const size_t n = std::strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(want + n, sizeof want - n, ".%03dZ", static_cast<int>(ms % 1000));
+    ASSERT_EQ(crm::format_iso8601_ms(ms), want) << ms;
+  }
 }
 
 TEST(Event, ValidationRefusesContactDataAndBadRanges) {
