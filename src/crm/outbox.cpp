@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <filesystem>
@@ -157,7 +159,7 @@ class Outbox::Impl {
   };
   // A lead's undelivered events in seq order; only the first (the head) may be sent.
   struct LeadQueue {
-    std::set<int64_t> seqs;
+    std::deque<int64_t> seqs;  // ascending
     int64_t head = 0;
   };
 
@@ -315,11 +317,15 @@ class Outbox::Impl {
   bool add(LogRecord&& r) {
     const int64_t seq = r.seq;
     const std::string lead = r.lead_id;
-    // New seqs are the largest so far: the end hint makes both inserts O(1) (a replayed dead
-    // letter is older and costs the usual O(log n)).
+    // New seqs are the largest so far: both inserts go at the end in O(1) (a replayed dead
+    // letter is older and is inserted in order).
     pending.emplace_hint(pending.end(), seq, Pending{std::move(r)});
     auto& seqs = by_lead[lead].seqs;
-    seqs.emplace_hint(seqs.end(), seq);
+    if (seqs.empty() || seqs.back() < seq) {
+      seqs.push_back(seq);
+    } else {
+      seqs.insert(std::lower_bound(seqs.begin(), seqs.end(), seq), seq);
+    }
     depth.store(static_cast<int64_t>(pending.size()));
     return update_head(lead);
   }
@@ -335,7 +341,13 @@ class Outbox::Impl {
     pending.erase(it);
     auto lq = by_lead.find(lead);
     if (lq != by_lead.end()) {
-      lq->second.seqs.erase(seq);
+      auto& seqs = lq->second.seqs;
+      if (!seqs.empty() && seqs.front() == seq) {
+        seqs.pop_front();  // the usual case: the head finished
+      } else if (auto at = std::lower_bound(seqs.begin(), seqs.end(), seq);
+                 at != seqs.end() && *at == seq) {
+        seqs.erase(at);
+      }
       update_head(lead);
     }
     depth.store(static_cast<int64_t>(pending.size()));
@@ -350,7 +362,7 @@ class Outbox::Impl {
       by_lead.erase(lq);
       return false;
     }
-    const int64_t h = *lq->second.seqs.begin();
+    const int64_t h = lq->second.seqs.front();
     if (h == lq->second.head) return false;
     if (auto old = pending.find(lq->second.head); old != pending.end() && old->second.due) {
       due.erase({old->second.rec.next_attempt_at, old->first});
