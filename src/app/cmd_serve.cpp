@@ -49,8 +49,10 @@ struct ServeOptions {
   std::string crm_url;
   int crm_concurrency = 8;
   int crm_max_attempts = 10;
-  int64_t crm_stuck_after_s = 300;
-  int64_t crm_batch_delay_us = 0;  // outbox group-commit window (0: commit when free)  // /readyz: degraded after this long without progress
+  int64_t crm_stuck_after_s = 300;  // /readyz: degraded after this long without progress
+  int64_t crm_batch_delay_us = 0;  // --crm-sync-full: fdatasync group window (0: sync when free)
+  bool crm_sync_full = false;      // fdatasync every append (power-loss durability)
+  size_t crm_max_pending = 1'000'000;  // undelivered events before appends are refused
   bool require_consent = false;
   PrivacyServeOptions privacy;
 };
@@ -120,6 +122,8 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
   crm::OutboxOptions oo;
   oo.path = o.outbox_path.empty() ? o.data_dir + "/outbox.sqlite" : o.outbox_path;
   oo.max_batch_delay = std::chrono::microseconds(o.crm_batch_delay_us);
+  oo.sync_full = o.crm_sync_full;
+  oo.max_queued = o.crm_max_pending;
   auto outbox = crm::Outbox::open(oo);
   if (!outbox) fail("cannot open outbox " + oo.path + ": " + outbox.error().message);
   so.outbox = std::shared_ptr<crm::Outbox>(std::move(*outbox));
@@ -138,16 +142,19 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
   m.callback("leadscore_crm_outbox_appends_total", "CRM events committed to the outbox",
              "counter", {}, [ob] { return static_cast<double>(ob->stats().appended); });
   m.callback("leadscore_crm_outbox_commits_total",
-             "Outbox append transactions (group commits)", "counter", {},
+             "Outbox durability points: event log writes, or group fdatasyncs with "
+             "--crm-sync-full", "counter", {},
              [ob] { return static_cast<double>(ob->stats().transactions); });
   m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
-             "CPU time of the outbox writer thread by work: append (group commits) or "
-             "delivery (claim, ack, retry bookkeeping and other calls)",
+             "CPU time of the outbox writer thread by work: append (group fdatasyncs with "
+             "--crm-sync-full; plain appends run on the io threads) or delivery (acks, dead "
+             "letters, privacy calls)",
              "counter", {{"work", "append"}},
              [ob] { return static_cast<double>(ob->stats().append_cpu_ns) / 1e9; });
   m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
-             "CPU time of the outbox writer thread by work: append (group commits) or "
-             "delivery (claim, ack, retry bookkeeping and other calls)",
+             "CPU time of the outbox writer thread by work: append (group fdatasyncs with "
+             "--crm-sync-full; plain appends run on the io threads) or delivery (acks, dead "
+             "letters, privacy calls)",
              "counter", {{"work", "delivery"}},
              [ob] { return static_cast<double>(ob->stats().other_cpu_ns) / 1e9; });
   for (const char* outcome : {"delivered", "retried", "dead_lettered"}) {
@@ -396,10 +403,19 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--crm-max-attempts", opts->crm_max_attempts,
                   "Delivery attempts before an event is dead-lettered")
       ->capture_default_str();
+  cmd->add_flag("--crm-sync-full", opts->crm_sync_full,
+                "fdatasync each CRM event before answering (survives power loss; concurrent "
+                "requests share one sync). Default: written to the page cache, which survives "
+                "a crash or kill -9 of the server");
   cmd->add_option("--crm-batch-delay-us", opts->crm_batch_delay_us,
-                  "Hold an outbox group commit open up to this long for more events (0: commit "
-                  "as soon as the writer is free; see docs/BENCHMARKS.md ## crm before raising)")
+                  "With --crm-sync-full: hold a group fdatasync open up to this long for more "
+                  "events (0: sync as soon as the writer is free)")
       ->check(CLI::Range(int64_t{0}, int64_t{100'000}))
+      ->capture_default_str();
+  cmd->add_option("--crm-max-pending", opts->crm_max_pending,
+                  "Undelivered CRM events kept (about 250 bytes of memory each); beyond this, "
+                  "consenting scores answer 503 outbox_unavailable until the CRM catches up")
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}))
       ->capture_default_str();
   cmd->add_option("--crm-stuck-after", opts->crm_stuck_after_s,
                   "Seconds without a delivery while events wait before /readyz reports the CRM "

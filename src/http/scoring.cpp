@@ -418,6 +418,8 @@ void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> event
   struct Pending {
     std::atomic<size_t> left;
     std::atomic<bool> failed{false};
+    std::once_flag first_error;
+    std::string why;  // the first failure, e.g. "outbox_overloaded: ..."
     Response res;
     Responder responder;
   };
@@ -427,12 +429,18 @@ void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> event
   pending->responder = std::move(responder);
   for (auto& ev : events) {
     opts.outbox->append(std::move(ev), [pending](core::Status st) {
-      if (!st) pending->failed = true;
+      if (!st) {
+        std::call_once(pending->first_error, [&] {
+          pending->why = st.error().code + ": " + st.error().message;
+        });
+        pending->failed = true;
+      }
       if (pending->left.fetch_sub(1) != 1) return;
       if (pending->failed) {
         Response err;
         write_error(err, 503, "outbox_unavailable",
-                    "the score could not be queued for the CRM; retry the request");
+                    "the score could not be queued for the CRM (" + pending->why +
+                        "); retry the request");
         return pending->responder.send(std::move(err));
       }
       pending->responder.send(std::move(pending->res));

@@ -454,6 +454,43 @@ class Crm(Base):
         time.sleep(1.5)
         self.assertEqual(srv2.json("GET", "/readyz")[2]["checks"]["crm"]["status"], "ok")
 
+    def test_full_outbox_answers_503_with_the_reason(self):
+        """--crm-max-pending bounds the undelivered events kept while the CRM is down; beyond
+        it a consenting score is refused (nothing half-queued), a non-consenting one is not."""
+        url = "http://127.0.0.1:%d/" % free_port()  # nothing listens
+        srv = self.server("--crm-url", url, "--crm-max-pending", "2")
+        for i in range(2):
+            self.assertEqual(score(srv, lead(i, lead_id="F-%d" % i))[0], 200)
+        status, _, body = score(srv, lead(3, lead_id="F-3"))
+        self.assertEqual(status, 503, body)
+        self.assertEqual(body["error"]["code"], "outbox_unavailable")
+        self.assertIn("outbox_overloaded", body["error"]["message"])
+        self.assertEqual(score(srv, lead(4, lead_id="F-4", consent=False))[0], 200)
+        self.assertEqual(metric(srv, "leadscore_crm_outbox_depth"), 2)
+
+    def test_one_server_per_outbox_and_the_cli_reads_it_while_it_runs(self):
+        url = "http://127.0.0.1:%d/" % free_port()
+        srv = self.server("--crm-url", url)
+        for i in range(3):
+            self.assertEqual(score(srv, lead(i, lead_id="O-%d" % i))[0], 200)
+        # A second server on the same outbox would deliver the same events: it refuses to start.
+        proc = subprocess.run([BIN, "serve", "--no-auth", "--port", "0", "--model", model_dir("real_estate"),
+                               "--data-dir", self.tmp, "--crm-url", url],
+                              capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, LEADSCORE_CRM_SECRET=CRM_SECRET))
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("another leadscore process", proc.stderr)
+        out = subprocess.run([BIN, "outbox", "list", "--outbox", os.path.join(self.tmp, "outbox.sqlite")],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("pending 3 ", out.stdout)
+        self.assertIn("lead=O-2", out.stdout)
+        # Offline erasure needs the server stopped; while it runs, POST /v1/erase does it.
+        out = subprocess.run([BIN, "erase", "--data-dir", self.tmp, "--lead-id", "O-1"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("another leadscore process", out.stderr)
+
     def test_crm_stuck_after_must_be_positive(self):
         proc = subprocess.run([BIN, "serve", "--no-auth", "--crm-stuck-after", "0"],
                               capture_output=True, text=True, timeout=30)
