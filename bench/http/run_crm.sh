@@ -7,8 +7,9 @@
 #   up    --crm-url to a local `leadscore crm-receiver`: append + live delivery, with the
 #         receiver process competing for the same cores
 # Prints throughput, latency, the ratio to base, and the server's CPU time per scored lead
-# (utime+stime of the whole process / requests; per thread: io = io threads, outbox = the
-# group-commit writer, deliver = the libcurl deliverer) and the receiver's.
+# (utime+stime of the whole process / requests; per thread: leadscore = io threads, which also
+# append to the outbox's event log, ls-outbox = the outbox writer (acks, dead letters, group
+# syncs with --crm-sync-full), ls-deliver = the libcurl deliverer) and the receiver's.
 # Usage: bench/http/run_crm.sh [build-dir] [seconds-per-run] [connection counts...]
 # Model: LEADSCORE_BENCH_MODEL, else a default model is trained under a temp dir.
 # Extra serve flags for the crm servers: CRM_SERVE_FLAGS (e.g. "--crm-batch-delay-us 500").

@@ -1,6 +1,7 @@
 #pragma once
 // crm: the durable CRM push. A scored lead becomes an `Event` (no PII by construction), is
-// committed to a SQLite WAL `Outbox` by one group-committing writer thread, and a `Deliverer`
+// written to the `Outbox` (an append-only event log; finished events move to SQLite), and a
+// `Deliverer`
 // POSTs it to the broker's CRM webhook, signed (HMAC-SHA256), retried with backoff, in order
 // per lead, dead-lettered when hopeless. `Receiver` is the reference webhook endpoint
 // (`leadscore crm-receiver`). docs/CRM.md is the integrator-facing contract.
@@ -10,8 +11,9 @@
 //                       crm::Outbox::open({.path = "var/outbox.sqlite"}));
 //   crm::Deliverer deliverer(*outbox, {.url = crm_url, .secret = secret});
 //   LS_TRY(deliverer.start());
-//   // on an io thread, after scoring a consenting lead:
-//   outbox->append(std::move(event), [=](core::Status st) { post the response to the io thread });
+//   // on an io thread, after scoring a consenting lead (the callback runs inline, or after a
+//   // grouped fdatasync with sync_full):
+//   outbox->append(std::move(event), [=](core::Status st) { send the response });
 
 #include <array>
 #include <atomic>

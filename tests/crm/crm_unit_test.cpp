@@ -550,7 +550,7 @@ TEST_F(OutboxTest, LeadRecordJsonIsValidAndCarriesTheEvents) {
 // PII canaries: a lead as the HTTP layer receives it, with personal data in every field it
 // could carry. Only the scored, non-personal fields can become an Event (by type), and a reason
 // value smuggling contact data is refused. Then no canary is in any byte of the files.
-TEST_F(OutboxTest, PiiCanariesNeverReachTheSqliteFiles) {
+TEST_F(OutboxTest, PiiCanariesNeverReachTheOutboxFiles) {
   struct IncomingLead {
     std::string lead_id = "L-canary-1";
     std::string name = "Canaryname Zyxwvutsr";
