@@ -1,9 +1,8 @@
 #pragma once
 // crm: the durable CRM push. A scored lead becomes an `Event` (no PII by construction), is
 // written to the `Outbox` (an append-only event log; finished events move to SQLite), and a
-// `Deliverer`
-// POSTs it to the broker's CRM webhook, signed (HMAC-SHA256), retried with backoff, in order
-// per lead, dead-lettered when hopeless. `Receiver` is the reference webhook endpoint
+// `Deliverer` POSTs it to the broker's CRM webhook, signed (HMAC-SHA256), retried with backoff,
+// in order per lead, dead-lettered when hopeless. `Receiver` is the reference webhook endpoint
 // (`leadscore crm-receiver`). docs/CRM.md is the integrator-facing contract.
 //
 // Typical wiring (HTTP server):
