@@ -288,14 +288,12 @@ core::Status EventLog::scan(const std::function<void(LogRecord&&)>& fn, int64_t&
   return core::ok();
 }
 
-core::Status EventLog::append(LogRecord& r, std::string_view body) {
+core::Status EventLog::encode(const LogRecord& r, std::string_view body, std::string& buf) {
   const size_t payload_len = 8 + r.event_id.size() + r.lead_id.size() + body.size();
   const size_t length = kPayloadStart + payload_len;
   if (r.event_id.size() > 0xffff || r.lead_id.size() > 0xffff || length > kMaxRecord) {
     return core::make_error("invalid_event", "event too large for the outbox");
   }
-  // One buffer per thread: no allocation per append once warm.
-  thread_local std::string buf;
   buf.resize(length);
   char* p = buf.data();
   char* pl = p + kPayloadStart;
@@ -307,10 +305,23 @@ core::Status EventLog::append(LogRecord& r, std::string_view body) {
   std::memcpy(pl + 8 + r.event_id.size() + r.lead_id.size(), body.data(), body.size());
   put<uint32_t>(p, kLive);
   put<uint32_t>(p + 4, static_cast<uint32_t>(length));
-  put<int64_t>(p + 8, r.seq);
-  put<int64_t>(p + 16, r.created_at);
   put<uint32_t>(p + 24, crc32c(pl, payload_len));
   put<uint32_t>(p + 28, static_cast<uint32_t>(payload_len));
+  return core::ok();
+}
+
+core::Status EventLog::append(LogRecord& r, std::string_view body) {
+  thread_local std::string buf;  // no allocation per append once warm
+  LS_TRY(encode(r, body, buf));
+  return append_encoded(r, buf);
+}
+
+core::Status EventLog::append_encoded(LogRecord& r, std::string& buf) {
+  // seq, time and state are outside the CRC: the caller encodes before it knows them.
+  char* p = buf.data();
+  const auto length = static_cast<uint32_t>(buf.size());
+  put<int64_t>(p + 8, r.seq);
+  put<int64_t>(p + 16, r.created_at);
   encode_state(r, p + kHeaderBytes);
 
   auto& seg = segments_.at(current_);

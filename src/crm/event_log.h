@@ -78,6 +78,11 @@ class EventLog {
   // a copy); sets r.at; rotates to a new segment past segment_bytes.
   // Errors: outbox_io_error (nothing is left half-written), invalid_event (too large).
   core::Status append(LogRecord& r, std::string_view body);
+  // The same in two steps, so the costly part runs before the caller takes its lock: encode
+  // (no state touched; r's seq, created_at and state are not read) ...
+  static core::Status encode(const LogRecord& r, std::string_view body, std::string& buf);
+  // ... then write `buf` with r's seq, created_at and state filled in.
+  core::Status append_encoded(LogRecord& r, std::string& buf);
   // Rewrites the state block of a live record (after a failed attempt).
   core::Status write_state(const LogRecord& r);
   // Zeroes the record (it stays parseable as a done record); deletes its segment once no

@@ -316,18 +316,18 @@ class Outbox::Impl {
   // Adds an event; returns true if it became its lead's deliverable head.
   bool add(LogRecord&& r) {
     const int64_t seq = r.seq;
-    const std::string lead = r.lead_id;
+    auto lq = by_lead.try_emplace(r.lead_id).first;  // one hash lookup per append
     // New seqs are the largest so far: both inserts go at the end in O(1) (a replayed dead
     // letter is older and is inserted in order).
     pending.emplace_hint(pending.end(), seq, Pending{std::move(r)});
-    auto& seqs = by_lead[lead].seqs;
+    auto& seqs = lq->second.seqs;
     if (seqs.empty() || seqs.back() < seq) {
       seqs.push_back(seq);
     } else {
       seqs.insert(std::lower_bound(seqs.begin(), seqs.end(), seq), seq);
     }
     depth.store(static_cast<int64_t>(pending.size()));
-    return update_head(lead);
+    return refresh_head(lq);
   }
 
   // Removes an event (finished or withdrawn).
@@ -337,9 +337,8 @@ class Outbox::Impl {
     Pending& p = it->second;
     if (p.due) due.erase({p.rec.next_attempt_at, seq});
     if (p.leased_until > 0) leased.erase({p.leased_until, seq});
-    const std::string lead = std::move(p.rec.lead_id);
+    auto lq = by_lead.find(p.rec.lead_id);
     pending.erase(it);
-    auto lq = by_lead.find(lead);
     if (lq != by_lead.end()) {
       auto& seqs = lq->second.seqs;
       if (!seqs.empty() && seqs.front() == seq) {
@@ -348,16 +347,14 @@ class Outbox::Impl {
                  at != seqs.end() && *at == seq) {
         seqs.erase(at);
       }
-      update_head(lead);
+      refresh_head(lq);
     }
     depth.store(static_cast<int64_t>(pending.size()));
   }
 
   // Makes the lead's oldest event its head (a replayed dead letter can be older than the
-  // current one). Returns true if a head became due.
-  bool update_head(const std::string& lead) {
-    auto lq = by_lead.find(lead);
-    if (lq == by_lead.end()) return false;
+  // current one); forgets a lead with nothing left. Returns true if a head became due.
+  bool refresh_head(std::unordered_map<std::string, LeadQueue>::iterator lq) {
     if (lq->second.seqs.empty()) {
       by_lead.erase(lq);
       return false;
@@ -582,6 +579,8 @@ void Outbox::append(Event event, Callback on_committed) {
   Impl::LogRecord r;
   r.event_id = std::move(event.event_id);
   r.lead_id = std::move(event.lead_id);
+  thread_local std::string record;
+  if (auto st = detail::EventLog::encode(r, body, record); !st) return refuse(st.error());
   bool woke = false;
   std::optional<core::Error> refused;  // reported after the lock is released
   {
@@ -599,7 +598,7 @@ void Outbox::append(Event event, Callback on_committed) {
       r.seq = d.next_seq++;
       r.created_at = d.opt.clock();
       r.next_attempt_at = r.created_at;
-      if (auto st = d.log->append(r, body); !st) {
+      if (auto st = d.log->append_encoded(r, record); !st) {
         refused = st.error();
       } else {
         woke = d.add(std::move(r));
