@@ -382,7 +382,7 @@ core::Status EventLog::mark_done(const RecordLocation& at) {
   return core::ok();
 }
 
-core::Result<std::string> EventLog::read_body(const RecordLocation& at) {
+core::Result<LogRecord> EventLog::read(const RecordLocation& at) {
   auto it = segments_.find(at.segment);
   if (it == segments_.end()) return core::make_error("outbox_io_error", "record not in the log");
   thread_local std::string buf;
@@ -395,7 +395,8 @@ core::Result<std::string> EventLog::read_body(const RecordLocation& at) {
   if (parse_record(buf.data(), buf.size(), live, r) != at.length || !live) {
     return core::make_error("outbox_io_error", "damaged record in " + it->second->path);
   }
-  return std::move(r.body);
+  r.at = at;
+  return r;
 }
 
 EventLog::Unsynced EventLog::take_unsynced() {

@@ -88,8 +88,8 @@ class EventLog {
   // Zeroes the record (it stays parseable as a done record); deletes its segment once no
   // live record is left in it and it is not the one being appended to.
   core::Status mark_done(const RecordLocation& at);
-  // The body of a live record.
-  core::Result<std::string> read_body(const RecordLocation& at);
+  // A live record, read back (with `at` set).
+  core::Result<LogRecord> read(const RecordLocation& at);
   // The segments written since the last call, to fdatasync (FULL durability, erasure)
   // without holding the caller's lock: the returned handles keep the files open.
   struct Unsynced {

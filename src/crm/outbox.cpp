@@ -151,11 +151,17 @@ class Outbox::Impl {
  public:
   using LogRecord = detail::LogRecord;
 
-  // An undelivered event in memory (its body stays in the log).
+  // An undelivered event in memory: only what scheduling needs (~100 bytes with its map
+  // node). Ids, body and last error stay in the log record and are read back when claimed or
+  // listed, so a long CRM outage costs little memory and each append touches little.
   struct Pending {
-    LogRecord rec;
+    int64_t created_at = 0;
+    int64_t next_attempt_at = 0;
     int64_t leased_until = 0;  // > 0 while claimed
-    bool due = false;          // in `due` (the lead's head, not leased)
+    detail::RecordLocation at{};
+    int32_t attempts = 0;
+    const std::string* lead = nullptr;  // its key in by_lead (node-based map: stable)
+    bool due = false;                   // in `due` (the lead's head, not leased)
   };
   // A lead's undelivered events in seq order; only the first (the head) may be sent.
   struct LeadQueue {
@@ -237,7 +243,6 @@ class Outbox::Impl {
             stale.push_back(r.at);
             return;
           }
-          r.body = std::string();  // bodies stay in the log
           add(std::move(r));
         },
         max_seq));
@@ -316,10 +321,11 @@ class Outbox::Impl {
   // Adds an event; returns true if it became its lead's deliverable head.
   bool add(LogRecord&& r) {
     const int64_t seq = r.seq;
-    auto lq = by_lead.try_emplace(r.lead_id).first;  // one hash lookup per append
+    auto lq = by_lead.try_emplace(std::move(r.lead_id)).first;  // one hash lookup per append
     // New seqs are the largest so far: both inserts go at the end in O(1) (a replayed dead
     // letter is older and is inserted in order).
-    pending.emplace_hint(pending.end(), seq, Pending{std::move(r)});
+    pending.emplace_hint(pending.end(), seq,
+                         Pending{r.created_at, r.next_attempt_at, 0, r.at, r.attempts, &lq->first});
     auto& seqs = lq->second.seqs;
     if (seqs.empty() || seqs.back() < seq) {
       seqs.push_back(seq);
@@ -335,9 +341,9 @@ class Outbox::Impl {
     auto it = pending.find(seq);
     if (it == pending.end()) return;
     Pending& p = it->second;
-    if (p.due) due.erase({p.rec.next_attempt_at, seq});
+    if (p.due) due.erase({p.next_attempt_at, seq});
     if (p.leased_until > 0) leased.erase({p.leased_until, seq});
-    auto lq = by_lead.find(p.rec.lead_id);
+    auto lq = by_lead.find(*p.lead);
     pending.erase(it);
     if (lq != by_lead.end()) {
       auto& seqs = lq->second.seqs;
@@ -362,7 +368,7 @@ class Outbox::Impl {
     const int64_t h = lq->second.seqs.front();
     if (h == lq->second.head) return false;
     if (auto old = pending.find(lq->second.head); old != pending.end() && old->second.due) {
-      due.erase({old->second.rec.next_attempt_at, old->first});
+      due.erase({old->second.next_attempt_at, old->first});
       old->second.due = false;
     }
     lq->second.head = h;
@@ -371,13 +377,13 @@ class Outbox::Impl {
 
   bool make_due(int64_t seq, Pending& p) {
     if (p.due || p.leased_until > 0) return false;
-    due.insert({p.rec.next_attempt_at, seq});
+    due.insert({p.next_attempt_at, seq});
     p.due = true;
     return true;
   }
 
   bool is_head(int64_t seq, const Pending& p) const {
-    auto lq = by_lead.find(p.rec.lead_id);
+    auto lq = by_lead.find(*p.lead);
     return lq != by_lead.end() && lq->second.head == seq;
   }
 
@@ -654,10 +660,10 @@ core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
     p.due = false;
     p.leased_until = std::max<int64_t>(now + lease.count(), 1);
     d.leased.insert({p.leased_until, seq});
-    auto body = d.log->read_body(p.rec.at);
-    if (!body) return tl::unexpected(body.error());
-    out.push_back({seq, p.rec.event_id, p.rec.lead_id, *std::move(body), p.rec.attempts,
-                   p.rec.created_at});
+    auto rec = d.log->read(p.at);
+    if (!rec) return tl::unexpected(rec.error());
+    out.push_back({seq, std::move(rec->event_id), std::move(rec->lead_id), std::move(rec->body),
+                   p.attempts, p.created_at});
   }
   return out;
 }
@@ -678,9 +684,9 @@ core::Result<std::vector<Finished>> take_for_finish(Outbox::Impl& d,
   for (int64_t seq : seqs) {
     auto it = d.pending.find(seq);
     if (it == d.pending.end()) continue;
-    Finished f{it->second.rec};
-    LS_ASSIGN_OR_RETURN(f.rec.body, d.log->read_body(f.rec.at));
-    out.push_back(std::move(f));
+    LS_ASSIGN_OR_RETURN(auto rec, d.log->read(it->second.at));
+    rec.attempts = it->second.attempts;
+    out.push_back({std::move(rec)});
   }
   return out;
 }
@@ -735,18 +741,22 @@ core::Status Outbox::reschedule(const std::vector<Reschedule>& failures) {
     if (it == d.pending.end()) continue;  // cancelled or erased meanwhile
     auto& p = it->second;
     if (p.due) {
-      d.due.erase({p.rec.next_attempt_at, f.seq});
+      d.due.erase({p.next_attempt_at, f.seq});
       p.due = false;
     }
     if (p.leased_until > 0) {
       d.leased.erase({p.leased_until, f.seq});
       p.leased_until = 0;
     }
-    p.rec.attempts = f.attempts_total;
-    p.rec.next_attempt_at = f.next_attempt_at_ms;
-    p.rec.last_error = f.error.substr(0, 63);
-    p.rec.last_status = f.http_status;
-    LS_TRY(d.log->write_state(p.rec));
+    p.attempts = f.attempts_total;
+    p.next_attempt_at = f.next_attempt_at_ms;
+    Impl::LogRecord state;  // written into the record: survives a restart
+    state.at = p.at;
+    state.attempts = f.attempts_total;
+    state.next_attempt_at = f.next_attempt_at_ms;
+    state.last_error = f.error.substr(0, 63);
+    state.last_status = f.http_status;
+    LS_TRY(d.log->write_state(state));
     if (d.is_head(f.seq, p)) d.make_due(f.seq, p);
   }
   return core::ok();
@@ -783,7 +793,7 @@ core::Result<int64_t> do_cancel(Outbox::Impl& d, const std::string& lead_id) {
   if (lq == d.by_lead.end()) return int64_t{0};
   const std::vector<int64_t> seqs(lq->second.seqs.begin(), lq->second.seqs.end());
   for (int64_t seq : seqs) {
-    LS_TRY(d.log->mark_done(d.pending.at(seq).rec.at));
+    LS_TRY(d.log->mark_done(d.pending.at(seq).at));
     d.remove(seq);
   }
   return static_cast<int64_t>(seqs.size());
@@ -838,19 +848,33 @@ StoredEvent stored_pending(const Outbox::Impl::LogRecord& r, std::string body) {
   return e;
 }
 
-// Undelivered events matching `keep`, in seq order, at most `limit`: from memory (owner) or
-// by reading the log (reader).
-core::Result<std::vector<StoredEvent>> pending_events(
-    Outbox::Impl& d, const std::function<bool(const Outbox::Impl::LogRecord&)>& keep,
-    size_t limit) {
+// Undelivered events (of one lead, or all), in seq order, at most `limit`: from memory and
+// the log (owner) or by reading the log (reader).
+core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std::string* lead,
+                                                      size_t limit) {
   std::vector<StoredEvent> out;
   std::lock_guard lock(d.mu);
   if (d.log->owner()) {
+    auto read = [&](const Outbox::Impl::Pending& p) -> core::Status {
+      LS_ASSIGN_OR_RETURN(auto rec, d.log->read(p.at));
+      rec.attempts = p.attempts;
+      rec.next_attempt_at = p.next_attempt_at;
+      std::string body = std::move(rec.body);
+      out.push_back(stored_pending(rec, std::move(body)));
+      return core::ok();
+    };
+    if (lead) {
+      auto lq = d.by_lead.find(*lead);
+      if (lq == d.by_lead.end()) return out;
+      for (int64_t seq : lq->second.seqs) {
+        if (out.size() >= limit) break;
+        LS_TRY(read(d.pending.at(seq)));
+      }
+      return out;
+    }
     for (const auto& [seq, p] : d.pending) {
       if (out.size() >= limit) break;
-      if (!keep(p.rec)) continue;
-      LS_ASSIGN_OR_RETURN(auto body, d.log->read_body(p.rec.at));
-      out.push_back(stored_pending(p.rec, std::move(body)));
+      LS_TRY(read(p));
     }
     return out;
   }
@@ -858,7 +882,9 @@ core::Result<std::vector<StoredEvent>> pending_events(
   std::map<int64_t, StoredEvent> by_seq;
   LS_TRY(d.log->scan(
       [&](Outbox::Impl::LogRecord&& r) {
-        if (keep(r)) by_seq.emplace(r.seq, stored_pending(r, std::move(r.body)));
+        if (lead && r.lead_id != *lead) return;
+        std::string body = std::move(r.body);
+        by_seq.emplace(r.seq, stored_pending(r, std::move(body)));
       },
       max_seq));
   for (auto& [seq, e] : by_seq) {
@@ -915,9 +941,8 @@ core::Result<LeadRecord> do_record(Outbox::Impl& d, const std::string& lead_id) 
   static const std::string inbox = std::string(kPendingCols) + "WHERE lead_id = ?1 ORDER BY seq";
   LeadRecord r;
   r.lead_id = lead_id;
-  LS_ASSIGN_OR_RETURN(r.pending, pending_events(
-                                     d, [&](const auto& e) { return e.lead_id == lead_id; },
-                                     std::numeric_limits<size_t>::max()));
+  LS_ASSIGN_OR_RETURN(r.pending,
+                      pending_events(d, &lead_id, std::numeric_limits<size_t>::max()));
   {
     // Replayed dead letters not yet moved into the log.
     auto s = d.q(inbox.c_str());
@@ -991,9 +1016,8 @@ core::Result<OutboxCounts> Outbox::counts() {
       std::lock_guard lock(d.mu);
       c.pending = static_cast<int64_t>(d.pending.size());
     } else {
-      LS_ASSIGN_OR_RETURN(auto all, pending_events(
-                                        d, [](const auto&) { return true; },
-                                        std::numeric_limits<size_t>::max()));
+      LS_ASSIGN_OR_RETURN(auto all,
+                          pending_events(d, nullptr, std::numeric_limits<size_t>::max()));
       c.pending = static_cast<int64_t>(all.size());
     }
     LS_ASSIGN_OR_RETURN(const int64_t inbox, d.count("SELECT COUNT(*) FROM outbox"));
@@ -1012,7 +1036,7 @@ core::Result<std::vector<StoredEvent>> Outbox::list(EventState state, size_t lim
         static const std::string dead = std::string(kDeadCols) + "ORDER BY seq LIMIT ?1";
         std::vector<StoredEvent> out;
         if (state == EventState::kPending) {
-          LS_ASSIGN_OR_RETURN(out, pending_events(*impl_, [](const auto&) { return true; }, limit));
+          LS_ASSIGN_OR_RETURN(out, pending_events(*impl_, nullptr, limit));
           if (out.size() >= limit) return out;
           limit -= out.size();  // then the inbox (replayed dead letters not moved yet)
         }
