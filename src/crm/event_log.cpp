@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,16 +137,7 @@ bool read_file(int fd, std::string& out) {
 
 }  // namespace
 
-void LogSegment::unmap() {
-  if (!map) return;
-  ::munmap(map, capacity);
-  map = nullptr;
-  capacity = 0;
-  (void)::ftruncate(fd, static_cast<off_t>(size));
-}
-
 LogSegment::~LogSegment() {
-  unmap();
   if (fd >= 0) ::close(fd);
 }
 
@@ -250,26 +240,10 @@ core::Status EventLog::load(bool owner) {
     return start_segment(segments_.empty() ? 1 : segments_.rbegin()->first + 1);
   }
   current_ = segments_.rbegin()->first;
-  map_current(0);
   return core::ok();
 }
 
-// Preallocates and maps the current segment; without either (a file system without
-// fallocate, a full disk, no address space) appends fall back to pwrite.
-void EventLog::map_current(uint64_t at_least) {
-  auto& seg = segments_.at(current_);
-  const uint64_t capacity = std::max({segment_bytes_, seg->size + at_least, uint64_t{4096}});
-  if (::fallocate(seg->fd, 0, 0, static_cast<off_t>(capacity)) != 0) return;
-  void* m = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, seg->fd, 0);
-  if (m == MAP_FAILED) {
-    (void)::ftruncate(seg->fd, static_cast<off_t>(seg->size));
-    return;
-  }
-  seg->map = static_cast<char*>(m);
-  seg->capacity = capacity;
-}
-
-core::Status EventLog::start_segment(uint32_t number, uint64_t at_least) {
+core::Status EventLog::start_segment(uint32_t number) {
   auto seg = std::make_shared<LogSegment>();
   seg->path = segment_path(number);
   seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -277,11 +251,7 @@ core::Status EventLog::start_segment(uint32_t number, uint64_t at_least) {
   const uint32_t previous = current_;
   segments_[number] = std::move(seg);
   current_ = number;
-  map_current(at_least);
-  if (previous != 0) {
-    segments_.at(previous)->unmap();
-    drop_if_empty(previous);
-  }
+  if (previous != 0) drop_if_empty(previous);
   return core::ok();
 }
 
@@ -354,19 +324,8 @@ core::Status EventLog::append_encoded(LogRecord& r, std::string& buf) {
   put<int64_t>(p + 16, r.created_at);
   encode_state(r, p + kHeaderBytes);
 
-  auto* seg = segments_.at(current_).get();
-  if (seg->map && seg->size + length > seg->capacity) {
-    // Full: the next segment (at least as large as this record); if it cannot be created,
-    // this one continues with plain writes.
-    if (start_segment(current_ + 1, length)) {
-      seg = segments_.at(current_).get();
-    } else {
-      seg->unmap();
-    }
-  }
-  if (seg->map) {
-    std::memcpy(seg->map + seg->size, p, length);
-  } else if (!pwrite_all(seg->fd, p, length, seg->size)) {
+  auto& seg = segments_.at(current_);
+  if (!pwrite_all(seg->fd, p, length, seg->size)) {
     const int saved = errno;
     // Leave no partial record behind (the next append writes at the same offset anyway).
     (void)::ftruncate(seg->fd, static_cast<off_t>(seg->size));
@@ -378,9 +337,9 @@ core::Status EventLog::append_encoded(LogRecord& r, std::string& buf) {
   ++seg->live;
   if (!seg->dirty) {
     seg->dirty = true;
-    unsynced_.push_back(segments_.at(current_));
+    unsynced_.push_back(seg);
   }
-  if (!seg->map && seg->size >= segment_bytes_) {
+  if (seg->size >= segment_bytes_) {
     // A failed rotation is not the caller's failure: the event is written; retry next time.
     (void)start_segment(current_ + 1);
   }

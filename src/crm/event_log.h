@@ -29,19 +29,13 @@
 
 namespace crm::detail {
 
-// One segment file; closed when the last handle goes. The segment being appended to is
-// preallocated (fallocate, so a full disk fails the rotation, not a later write) and mapped:
-// an append is a memcpy into the shared mapping, i.e. into the page cache, with no system
-// call; the file is trimmed to its records when it stops being the current one.
+// One segment file; closed when the last handle goes.
 struct LogSegment {
   int fd = -1;
-  uint64_t size = 0;      // bytes of records
-  char* map = nullptr;    // current segment: writable shared mapping of `capacity` bytes
-  uint64_t capacity = 0;
+  uint64_t size = 0;
   int64_t live = 0;
   bool dirty = false;  // written since the last take_unsynced()
   std::string path;
-  void unmap();  // trims the preallocated tail
   ~LogSegment();
 };
 
@@ -110,8 +104,7 @@ class EventLog {
  private:
   EventLog(std::string base, uint64_t segment_bytes) : base_(std::move(base)), segment_bytes_(segment_bytes) {}
   core::Status load(bool owner);
-  core::Status start_segment(uint32_t number, uint64_t at_least = 0);
-  void map_current(uint64_t at_least);
+  core::Status start_segment(uint32_t number);
   void drop_if_empty(uint32_t number);
   std::string segment_path(uint32_t number) const;
 
