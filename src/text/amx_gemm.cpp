@@ -37,6 +37,8 @@ namespace {
 
 constexpr size_t kTile = 512;      // bf16 elements in one 1 KB tile
 constexpr long kTileStride = 64;  // bytes per tile row
+constexpr size_t kAhead = 2;       // weight prefetch distance, k-steps
+constexpr size_t kKsteps = 12;     // depth block: 384 of k
 
 #define LS_TILE_LOAD(t, p) \
   asm volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(p), "r"(kTileStride) : "memory")
@@ -70,29 +72,48 @@ LS_AMX void tiles_end() { asm volatile("tilerelease" ::: "memory"); }
 
 // Stores C tile `t` (rows [0, nr), columns [0, nc) of a 16 x 16 block at y, row stride ldy):
 // straight into y when the block is whole, else through a scratch tile.
-#define LS_STORE_C(t, y, ldy, nr, nc)                                                           \
-  do {                                                                                          \
-    if ((nr) == 16 && (nc) == 16) {                                                             \
-      LS_TILE_STORE(t, (y), (ldy) * sizeof(float));                                             \
-    } else {                                                                                    \
-      alignas(64) float tmp_[256];                                                              \
-      LS_TILE_STORE(t, tmp_, 64);                                                               \
+#define LS_STORE_C(t, y, ldy, nr, nc)                                                             \
+  do {                                                                                            \
+    if ((nr) == 16 && (nc) == 16) {                                                               \
+      LS_TILE_STORE(t, (y), (ldy) * sizeof(float));                                               \
+    } else {                                                                                      \
+      alignas(64) float tmp_[256];                                                                \
+      LS_TILE_STORE(t, tmp_, 64);                                                                 \
       for (size_t r_ = 0; r_ < (nr); ++r_) std::memcpy((y) + r_ * (ldy), tmp_ + r_ * 16, (nc) * sizeof(float)); \
-    }                                                                                           \
+    }                                                                                             \
+  } while (0)
+// Starts C tile `t`: zero for the first depth block, else the partial sums stored in y.
+#define LS_START_C(t, first, y, ldy, nr, nc)                                                      \
+  do {                                                                                            \
+    if (first) {                                                                                  \
+      LS_TILE_ZERO(t);                                                                            \
+    } else if ((nr) == 16 && (nc) == 16) {                                                        \
+      asm volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(y), "r"(static_cast<long>((ldy) * sizeof(float))) : "memory"); \
+    } else {                                                                                      \
+      alignas(64) float tmp_[256] = {};                                                           \
+      for (size_t r_ = 0; r_ < (nr); ++r_) std::memcpy(tmp_ + r_ * 16, (y) + r_ * (ldy), (nc) * sizeof(float)); \
+      LS_TILE_LOAD(t, tmp_);                                                                      \
+    }                                                                                             \
   } while (0)
 
-// Two row tiles x one 32-column panel (4 accumulators: TDPs on one accumulator are dependent).
-// a0, a1: the row tiles' activation pieces; b: the panel's weight pieces.
+// Prefetches the P * 2 KB of weight tiles of one k-step (pf may be null: the panel is in L2).
 template <int P>
-LS_AMX void block_2x2(const uint16_t* a0, const uint16_t* a1, const uint16_t* b, size_t ksteps) {
-  LS_TILE_ZERO(0);
-  LS_TILE_ZERO(1);
-  LS_TILE_ZERO(2);
-  LS_TILE_ZERO(3);
+inline void prefetch_step(const uint16_t* pf) {
+  if (pf == nullptr) return;
+  const char* c = reinterpret_cast<const char*>(pf);
+  for (size_t off = 0; off < P * 2 * kTile * sizeof(uint16_t); off += 64) _mm_prefetch(c + off, _MM_HINT_T0);
+}
+
+// Two row tiles x one 32-column panel over k-steps [0, ksteps) of a depth block: 4 accumulators
+// (C 0-3), the A pieces of both row tiles in 4-5, the B pieces of both halves in 6-7.
+// a0, a1: the row tiles' activation pieces at the block's first k-step; b: the panel's weights.
+template <int P>
+LS_AMX void block_2x2(const uint16_t* a0, const uint16_t* a1, const uint16_t* b, size_t ksteps, const uint16_t* pf) {
   for (size_t s = 0; s < ksteps; ++s) {
     const uint16_t* as0 = a0 + s * P * kTile;
     const uint16_t* as1 = a1 + s * P * kTile;
     const uint16_t* bs = b + s * P * 2 * kTile;
+    prefetch_step<P>(pf == nullptr ? nullptr : pf + s * P * 2 * kTile);
     for (int i = 0; i < P; ++i) {
       LS_TILE_LOAD(4, as0 + i * kTile);
       LS_TILE_LOAD(5, as1 + i * kTile);
@@ -108,21 +129,33 @@ LS_AMX void block_2x2(const uint16_t* a0, const uint16_t* a1, const uint16_t* b,
   }
 }
 
-// One row tile x one panel (the last odd row tile, and batches of at most 16 tokens).
+// One row tile x one panel (the last odd row tile, and batches of at most 16 tokens): C 0-1, all
+// A pieces held in 2-4 (9 tile loads per 12 products at P = 3, not 15), B pieces in 5-6.
+#define LS_TDP_A(i, c, b) \
+  do {                    \
+    if ((i) == 0) {       \
+      LS_TDP(c, 2, b);    \
+    } else if ((i) == 1) { \
+      LS_TDP(c, 3, b);    \
+    } else {              \
+      LS_TDP(c, 4, b);    \
+    }                     \
+  } while (0)
 template <int P>
-LS_AMX void block_1x2(const uint16_t* a0, const uint16_t* b, size_t ksteps) {
-  LS_TILE_ZERO(0);
-  LS_TILE_ZERO(1);
+LS_AMX void block_1x2(const uint16_t* a0, const uint16_t* b, size_t ksteps, const uint16_t* pf) {
   for (size_t s = 0; s < ksteps; ++s) {
     const uint16_t* as0 = a0 + s * P * kTile;
     const uint16_t* bs = b + s * P * 2 * kTile;
-    for (int i = 0; i < P; ++i) {
-      LS_TILE_LOAD(4, as0 + i * kTile);
-      for (int j = 0; j < P - i; ++j) {
-        LS_TILE_LOAD(6, bs + (2 * j) * kTile);
-        LS_TILE_LOAD(7, bs + (2 * j + 1) * kTile);
-        LS_TDP(0, 4, 6);
-        LS_TDP(1, 4, 7);
+    prefetch_step<P>(pf == nullptr ? nullptr : pf + s * P * 2 * kTile);
+    LS_TILE_LOAD(2, as0);
+    if constexpr (P > 1) LS_TILE_LOAD(3, as0 + kTile);
+    if constexpr (P > 2) LS_TILE_LOAD(4, as0 + 2 * kTile);
+    for (int j = 0; j < P; ++j) {
+      LS_TILE_LOAD(5, bs + (2 * j) * kTile);
+      LS_TILE_LOAD(6, bs + (2 * j + 1) * kTile);
+      for (int i = 0; i < P - j; ++i) {
+        LS_TDP_A(i, 0, 5);
+        LS_TDP_A(i, 1, 6);
       }
     }
   }
@@ -135,35 +168,54 @@ LS_AMX void gemm_amx_impl(const uint16_t* xs, size_t rows, const AmxWeights& w, 
   const size_t row_tiles = (rows + 15) / 16;
   const size_t a_tile_stride = ksteps * P * kTile;  // elements per row tile
   const size_t b_panel_stride = ksteps * P * 2 * kTile;
-  // Row tiles in chunks of about 1 MB of activation pieces (L2) while this worker's panels stream.
-  const size_t chunk = std::max<size_t>(2, (1024 * 1024 / (a_tile_stride * 2)) / 2 * 2);
+  // Row tiles in chunks of at most ~1 MB of activation pieces (L2) while this worker's panels
+  // stream by; chunks of equal, even sizes (a lone row tile runs the half-speed 1 x 2 block).
+  const size_t max_chunk = std::max<size_t>(2, (1024 * 1024 / (a_tile_stride * 2)) / 2 * 2);
+  const size_t n_chunks = (row_tiles + max_chunk - 1) / max_chunk;
+  const size_t chunk = ((row_tiles + n_chunks - 1) / n_chunks + 1) / 2 * 2;
   tiles_begin();
   for (size_t t0 = 0; t0 < row_tiles; t0 += chunk) {
     const size_t t1 = std::min(row_tiles, t0 + chunk);
-    for (size_t p = p0; p < p1; ++p) {
-      const uint16_t* b = w.data.data() + p * b_panel_stride;
-      const size_t c0 = p * 32;
-      const size_t nc0 = std::min<size_t>(16, n - c0);
-      const size_t nc1 = n > c0 + 16 ? std::min<size_t>(16, n - c0 - 16) : 0;
-      size_t t = t0;
-      for (; t + 2 <= t1; t += 2) {
-        block_2x2<P>(xs + t * a_tile_stride, xs + (t + 1) * a_tile_stride, b, ksteps);
-        const size_t r0 = t * 16;
-        const size_t nr0 = std::min<size_t>(16, rows - r0);
-        const size_t nr1 = std::min<size_t>(16, rows - r0 - 16);
-        float* yb = y + r0 * n + c0;
-        LS_STORE_C(0, yb, n, nr0, nc0);
-        if (nc1 > 0) LS_STORE_C(1, yb + 16, n, nr0, nc1);
-        LS_STORE_C(2, yb + 16 * n, n, nr1, nc0);
-        if (nc1 > 0) LS_STORE_C(3, yb + 16 * n + 16, n, nr1, nc1);
-      }
-      if (t < t1) {
-        block_1x2<P>(xs + t * a_tile_stride, b, ksteps);
-        const size_t r0 = t * 16;
-        const size_t nr0 = std::min<size_t>(16, rows - r0);
-        float* yb = y + r0 * n + c0;
-        LS_STORE_C(0, yb, n, nr0, nc0);
-        if (nc1 > 0) LS_STORE_C(1, yb + 16, n, nr0, nc1);
+    // Depth blocks of kKsteps k-steps: a panel's block of weights is read from L2 once per row
+    // tile pair; partial sums go through y between blocks.
+    for (size_t kb = 0; kb < ksteps; kb += kKsteps) {
+      const size_t kn = std::min(kKsteps, ksteps - kb);
+      const bool first = kb == 0;
+      for (size_t p = p0; p < p1; ++p) {
+        const uint16_t* b = w.data.data() + p * b_panel_stride + kb * P * 2 * kTile;
+        const size_t c0 = p * 32;
+        const size_t nc0 = std::min<size_t>(16, n - c0);
+        const size_t nc1 = n > c0 + 16 ? std::min<size_t>(16, n - c0 - 16) : 0;
+        // The first pass over a panel's block brings its weights from L3 / memory: prefetch
+        // kAhead k-steps ahead.
+        const uint16_t* pf = b + kAhead * P * 2 * kTile;
+        size_t t = t0;
+        for (; t + 2 <= t1; t += 2) {
+          const size_t r0 = t * 16;
+          const size_t nr0 = std::min<size_t>(16, rows - r0);
+          const size_t nr1 = std::min<size_t>(16, rows - r0 - 16);
+          float* yb = y + r0 * n + c0;
+          LS_START_C(0, first, yb, n, nr0, nc0);
+          LS_START_C(1, first, yb + 16, n, nr0, nc1);
+          LS_START_C(2, first, yb + 16 * n, n, nr1, nc0);
+          LS_START_C(3, first, yb + 16 * n + 16, n, nr1, nc1);
+          block_2x2<P>(xs + t * a_tile_stride + kb * P * kTile, xs + (t + 1) * a_tile_stride + kb * P * kTile, b, kn,
+                       t == t0 ? pf : nullptr);
+          LS_STORE_C(0, yb, n, nr0, nc0);
+          if (nc1 > 0) LS_STORE_C(1, yb + 16, n, nr0, nc1);
+          LS_STORE_C(2, yb + 16 * n, n, nr1, nc0);
+          if (nc1 > 0) LS_STORE_C(3, yb + 16 * n + 16, n, nr1, nc1);
+        }
+        if (t < t1) {
+          const size_t r0 = t * 16;
+          const size_t nr0 = std::min<size_t>(16, rows - r0);
+          float* yb = y + r0 * n + c0;
+          LS_START_C(0, first, yb, n, nr0, nc0);
+          LS_START_C(1, first, yb + 16, n, nr0, nc1);
+          block_1x2<P>(xs + t * a_tile_stride + kb * P * kTile, b, kn, t == t0 ? pf : nullptr);
+          LS_STORE_C(0, yb, n, nr0, nc0);
+          if (nc1 > 0) LS_STORE_C(1, yb + 16, n, nr0, nc1);
+        }
       }
     }
     const size_t r0 = t0 * 16, r1 = std::min(rows, t1 * 16);

@@ -48,7 +48,7 @@ struct MiniLmEncoder::Workspace {
   ForkJoinPool pool;
   std::vector<std::vector<float>> scratch;  // per worker: attention_head scratch
   std::vector<float> x, qkv, ctx, tmp, inter;
-  std::vector<uint16_t> split;  // AMX: the current product's activations split into bf16 pieces
+  AmxBuffer split;  // AMX: the current product's activations split into bf16 pieces
   std::vector<size_t> offsets;
   std::vector<std::vector<int32_t>> ids;  // tokenized batch, reused
   void reserve(size_t tokens, size_t max_len, const BertConfig& c) {

@@ -32,6 +32,7 @@ bool have_avx512();
 
 // Allocates in 2 MB-aligned blocks advised as transparent huge pages: the GEMM streams ~7 MB of
 // weights per layer, and with 4 KB pages every 48 KB panel slice touched 12 more TLB entries.
+// Smaller blocks are 64-byte aligned (AMX tile rows must not straddle cache lines).
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
@@ -81,7 +82,9 @@ struct AmxWeights {
   std::vector<uint16_t, HugePageAllocator<uint16_t>> data;
 };
 AmxWeights pack_weights_amx(const float* w, size_t n, size_t k, int pieces);
-// Size (uint16 elements) of the split activations of x [rows, k].
+// Size (uint16 elements) of the split activations of x [rows, k]. Keep them 64-byte aligned
+// (AmxBuffer): tile loads whose 64-byte rows straddle two cache lines run at half speed.
+using AmxBuffer = std::vector<uint16_t, HugePageAllocator<uint16_t>>;
 size_t amx_split_elems(size_t rows, size_t k, int pieces);
 // Splits rows [16 t0, 16 t1) of x [rows, k] into `pieces` bf16 terms in A-tile layout (rows past
 // `rows` and k past k are zero-filled). Needs have_amx().
