@@ -168,14 +168,18 @@ LS_AMX void gemm_amx_impl(const uint16_t* xs, size_t rows, const AmxWeights& w, 
   const size_t row_tiles = (rows + 15) / 16;
   const size_t a_tile_stride = ksteps * P * kTile;  // elements per row tile
   const size_t b_panel_stride = ksteps * P * 2 * kTile;
-  // Row tiles in chunks of at most ~1 MB of activation pieces (L2) while this worker's panels
-  // stream by; chunks of equal, even sizes (a lone row tile runs the half-speed 1 x 2 block).
-  const size_t max_chunk = std::max<size_t>(2, (1024 * 1024 / (a_tile_stride * 2)) / 2 * 2);
-  const size_t n_chunks = (row_tiles + max_chunk - 1) / max_chunk;
-  const size_t chunk = ((row_tiles + n_chunks - 1) / n_chunks + 1) / 2 * 2;
+  // Row tiles in chunks whose depth block of activation pieces (at most ~1 MB) stays in L2 while
+  // this worker's panels stream by once per chunk; whole pairs per chunk, an odd last row tile
+  // joins the last chunk (13 tiles in 3 chunks: 4, 4, 5, not 6, 6, 1).
+  const size_t a_block_bytes = std::min(kKsteps, ksteps) * P * kTile * sizeof(uint16_t);
+  const size_t max_pairs = std::max<size_t>(1, 1024 * 1024 / (2 * a_block_bytes));
+  const size_t pairs = std::max<size_t>(1, row_tiles / 2);
+  const size_t n_chunks = (pairs + max_pairs - 1) / max_pairs;
+  const size_t chunk = 2 * ((pairs + n_chunks - 1) / n_chunks);
   tiles_begin();
-  for (size_t t0 = 0; t0 < row_tiles; t0 += chunk) {
-    const size_t t1 = std::min(row_tiles, t0 + chunk);
+  for (size_t t0 = 0, t1 = 0; t0 < row_tiles; t0 = t1) {
+    t1 = std::min(row_tiles, t0 + chunk);
+    if (row_tiles - t1 == 1) t1 = row_tiles;
     // Depth blocks of kKsteps k-steps: a panel's block of weights is read from L2 once per row
     // tile pair; partial sums go through y between blocks.
     for (size_t kb = 0; kb < ksteps; kb += kKsteps) {
@@ -239,6 +243,8 @@ inline float from_bf16(uint16_t h) {
   return f;
 }
 
+// fp32 -> P bf16 pieces, 32 values (one 64-byte tile row per piece) per step: each piece is the
+// RNE bf16 of what the previous pieces left (x - piece is exact in fp32).
 LS_AMX void split_avx512(const float* x, size_t rows, size_t k, int pieces, size_t t0, size_t t1, uint16_t* out) {
   const size_t ksteps = (k + 31) / 32;
   const auto P = static_cast<size_t>(pieces);
@@ -246,19 +252,32 @@ LS_AMX void split_avx512(const float* x, size_t rows, size_t k, int pieces, size
     for (size_t i = 0; i < 16; ++i) {
       const size_t r = t * 16 + i;
       const float* xr = x + r * k;
-      for (size_t s = 0; s < ksteps; ++s) {
-        uint16_t* dst = out + (t * ksteps + s) * P * kTile + i * 32;
-        for (size_t h = 0; h < 2; ++h) {
-          const size_t kk = s * 32 + h * 16;
-          const size_t valid = r >= rows || kk >= k ? 0 : std::min<size_t>(16, k - kk);
-          const auto m = static_cast<__mmask16>(valid == 16 ? 0xFFFFu : (1u << valid) - 1);
-          __m512 v = _mm512_maskz_loadu_ps(m, xr + kk);
-          for (size_t p = 0; p < P; ++p) {
-            const __m256bh hb = _mm512_cvtneps_pbh(v);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + p * kTile + h * 16), reinterpret_cast<const __m256i&>(hb));
-            const __m512 back = _mm512_castsi512_ps(
-                _mm512_slli_epi32(_mm512_cvtepu16_epi32(reinterpret_cast<const __m256i&>(hb)), 16));
-            v = _mm512_sub_ps(v, back);
+      uint16_t* dst = out + t * ksteps * P * kTile + i * 32;
+      if (r >= rows) {
+        for (size_t s = 0; s < ksteps * P; ++s) _mm512_storeu_si512(dst + s * kTile, _mm512_setzero_si512());
+        continue;
+      }
+      for (size_t s = 0; s < ksteps; ++s, dst += P * kTile) {
+        const size_t kk = s * 32;
+        __m512 lo, hi;
+        if (kk + 32 <= k) {
+          lo = _mm512_loadu_ps(xr + kk);
+          hi = _mm512_loadu_ps(xr + kk + 16);
+        } else {
+          const size_t v = k - kk;
+          const auto m0 = static_cast<__mmask16>(v >= 16 ? 0xFFFFu : (1u << v) - 1);
+          const auto m1 = static_cast<__mmask16>(v <= 16 ? 0u : (1u << (v - 16)) - 1);
+          lo = _mm512_maskz_loadu_ps(m0, xr + kk);
+          hi = _mm512_maskz_loadu_ps(m1, xr + kk + 16);
+        }
+        for (size_t p = 0; p < P; ++p) {
+          const __m512bh h = _mm512_cvtne2ps_pbh(hi, lo);  // [lo's 16 | hi's 16]
+          const __m512i hv = reinterpret_cast<const __m512i&>(h);
+          _mm512_storeu_si512(dst + p * kTile, hv);
+          if (p + 1 < P) {
+            lo = _mm512_sub_ps(lo, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(hv)), 16)));
+            hi = _mm512_sub_ps(hi, _mm512_castsi512_ps(_mm512_slli_epi32(
+                                       _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hv, 1)), 16)));
           }
         }
       }
