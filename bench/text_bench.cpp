@@ -92,7 +92,8 @@ void BM_MiniLmEncode(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(sentences * flops_per_sentence(static_cast<double>(len)) / 1e9,
                                                  benchmark::Counter::kIsRate);
   // Per CPU-second figures (process CPU time, all threads): robust when the machine is shared.
-  // %peak = achieved FLOP per CPU-second / one core's measured FMA peak.
+  // %peak = achieved FLOP per CPU-second / one core's measured fp32 FMA peak. The FLOP are the
+  // fp32 model's (fp32-equivalent on the AMX path, which computes each product from 6 bf16 ones).
   state.counters["sent/cpu-s"] = sentences / cpu;
   state.counters["GFLOP/cpu-s"] = sentences * flops_per_sentence(static_cast<double>(len)) / 1e9 / cpu;
   if (g_peak_gflops_per_core > 0) {

@@ -8,7 +8,13 @@
 //   weights  [panel of 32 columns][k-step of 32][piece j][half h]: the B tile of 16 pairs of k x 16
 //            columns in the "VNNI" pair layout TDPBF16PS wants: tile[kr][c][e] = w_j[col 16h+c][2kr+e].
 //   activations [row tile of 16][k-step][piece i]: tile[r][c] = a_i[row r][k 32s+c] (row-major).
-// Zero padding to whole tiles on every side, so tails need no special products.
+// Zero padding to whole tiles on every side, so tails need no special products. Both buffers must
+// be 64-byte aligned: tile rows that straddle two cache lines ran at half speed.
+//
+// Blocks: 2 row tiles x 1 panel (4 fp32 accumulator tiles) over depth blocks of kKsteps k-steps.
+// Every gemm_amx call loads the tile configuration on its own thread (ldtilecfg) and releases
+// the tiles when done, so any thread (the pool's workers, a server's request threads) can call it
+// and a context switch between calls saves no tile data.
 //
 // The tile instructions are written as inline asm (with "memory" clobbers on loads and stores:
 // GCC 12's _tile_stored macro has none, so the compiler could read a stored tile's memory before
@@ -334,7 +340,8 @@ AmxWeights pack_weights_amx(const float* w, size_t n, size_t k, int pieces) {
   p.n = n;
   p.k = k;
   p.kpad = (k + 31) / 32 * 32;
-  p.pieces = pieces;
+  p.pieces = pieces == 2 ? 2 : 3;
+  pieces = p.pieces;
   p.panels = (n + AmxWeights::kPanel - 1) / AmxWeights::kPanel;
   const size_t ksteps = p.kpad / 32;
   const auto P = static_cast<size_t>(pieces);
@@ -365,12 +372,10 @@ void split_activations_amx(const float* x, size_t rows, size_t k, int pieces, si
 
 void gemm_amx(const uint16_t* xs, size_t rows, const AmxWeights& w, size_t p0, size_t p1, float* y,
               const float* bias, Epilogue epilogue) {
-  if (w.pieces == 3) {
-    gemm_amx_impl<3>(xs, rows, w, p0, p1, y, bias, epilogue);
-  } else if (w.pieces == 2) {
+  if (w.pieces == 2) {
     gemm_amx_impl<2>(xs, rows, w, p0, p1, y, bias, epilogue);
   } else {
-    gemm_amx_impl<1>(xs, rows, w, p0, p1, y, bias, epilogue);
+    gemm_amx_impl<3>(xs, rows, w, p0, p1, y, bias, epilogue);
   }
 }
 

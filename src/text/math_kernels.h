@@ -73,8 +73,8 @@ bool have_amx();
 // ("bf16x3", 3 products; diagnostic: LEADSCORE_TEXT_AMX_PIECES=2).
 inline constexpr int kAmxDefaultPieces = 3;
 int amx_pieces();
-// W [n, k] split into `pieces` bf16 terms, packed as AMX B tiles per 32-column panel (see
-// amx_gemm.cpp); k padded to a multiple of 32, columns to a multiple of 32, with zeros.
+// W [n, k] split into `pieces` (2 or 3) bf16 terms, packed as AMX B tiles per 32-column panel
+// (see amx_gemm.cpp); k padded to a multiple of 32, columns to a multiple of 32, with zeros.
 struct AmxWeights {
   static constexpr size_t kPanel = 32;
   size_t n = 0, k = 0, kpad = 0, panels = 0;
