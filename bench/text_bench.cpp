@@ -120,7 +120,7 @@ void BM_DenseGemm(benchmark::State& state) {
   const auto n = static_cast<size_t>(state.range(1));
   const auto k = static_cast<size_t>(state.range(2));
   const auto impl = state.range(3);
-  const bool blas = impl == 1, amx = impl >= 2; const bool nosplit = impl >= 4;
+  const bool blas = impl == 1, amx = impl >= 2;
   if (!blas && !text::have_avx512()) {
     state.SkipWithError("no AVX-512");
     return;
@@ -134,11 +134,10 @@ void BM_DenseGemm(benchmark::State& state) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(splitmix64(i) >> 40) / 16777216.0f - 0.5f;
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(splitmix64(i + 7) >> 40) / 16777216.0f - 0.5f;
   const text::PackedWeights packed = impl == 0 ? text::pack_weights(w.data(), n, k) : text::PackedWeights{};
-  const int pieces = (impl == 3 || impl == 5) ? 2 : 3;
+  const int pieces = impl == 3 ? 2 : 3;
   const text::AmxWeights amxw = amx ? text::pack_weights_amx(w.data(), n, k, pieces) : text::AmxWeights{};
   text::AmxBuffer split(amx ? text::amx_split_elems(rows, k, pieces) : 0);
   auto no_epilogue = [](float*, size_t, size_t, size_t, const float*) {};
-  if (nosplit) text::split_activations_amx(x.data(), rows, k, pieces, 0, (rows + 15) / 16, split.data());
   timespec c0{}, c1{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
   for (auto _ : state) {
@@ -147,7 +146,7 @@ void BM_DenseGemm(benchmark::State& state) {
                   static_cast<int>(k), 1.0f, x.data(), static_cast<int>(k), w.data(), static_cast<int>(k), 0.0f,
                   y.data(), static_cast<int>(n));
     } else if (amx) {
-      if (!nosplit) text::split_activations_amx(x.data(), rows, k, pieces, 0, (rows + 15) / 16, split.data());
+      text::split_activations_amx(x.data(), rows, k, pieces, 0, (rows + 15) / 16, split.data());
       text::gemm_amx(split.data(), rows, amxw, 0, amxw.panels, y.data(), bias.data(), no_epilogue);
     } else {
       text::gemm_packed(x.data(), rows, packed, 0, packed.panels, y.data(), bias.data(), no_epilogue);
@@ -165,7 +164,6 @@ BENCHMARK(BM_DenseGemm)
     ->ArgsProduct({{16, 200, 6400}, {1152}, {384}, {0, 1, 2, 3}})
     ->ArgsProduct({{16, 200, 6400}, {384}, {1536}, {0, 1, 2, 3}})
     ->ArgsProduct({{16, 200, 6400}, {1536}, {384}, {0, 1, 2, 3}})
-    ->ArgsProduct({{32, 64, 192}, {384, 1152}, {384, 1536}, {4}})
     ->Unit(benchmark::kMicrosecond);
 
 // Thread CPU seconds: the peak loop must not count time the (shared) machine gave to others.
