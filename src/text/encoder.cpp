@@ -1,4 +1,5 @@
-// BERT encoder + mean pooling + L2 norm, fp32, OpenBLAS sgemm for every dense product.
+// BERT encoder + mean pooling + L2 norm with fp32 accuracy; dense products on AMX (bf16x6), the
+// AVX-512 kernel or OpenBLAS sgemm (math_kernels.h).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
