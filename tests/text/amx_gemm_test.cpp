@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <limits>
 #include <vector>
 
@@ -141,6 +143,26 @@ TEST_F(AmxGemm, EpilogueGetsItsBiasSlice) {
   for (size_t r = 0; r < rows; ++r) {
     for (size_t c = 0; c < n; ++c) EXPECT_EQ(biased[r * n + c], plain[r * n + c] + bias[c]) << r << "," << c;
   }
+}
+
+// Where the kernel lists the AMX flags (and nothing turns the path off), detection must find
+// them and get the tile permission: the golden tests would otherwise pass on the fp32 path alone.
+TEST(AmxSwitch, DetectedWhereCpuinfoListsAmx) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  bool listed = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0) {
+      listed = line.find(" amx_tile") != std::string::npos && line.find(" amx_bf16") != std::string::npos &&
+               line.find(" avx512_bf16") != std::string::npos;
+      break;
+    }
+  }
+  if (!listed) GTEST_SKIP() << "no AMX in /proc/cpuinfo";
+  if (std::getenv("LEADSCORE_TEXT_NO_AMX") != nullptr || std::getenv("LEADSCORE_TEXT_NO_AVX512") != nullptr) {
+    GTEST_SKIP() << "AMX turned off by the environment";
+  }
+  EXPECT_TRUE(text::have_amx());
 }
 
 TEST(AmxSwitch, EnvironmentDisablesAmx) {

@@ -134,6 +134,23 @@ TEST_F(SyntheticGolden, EverySentenceMatchesReferenceEmbeddingWithin5e6) {
               : text::have_avx512() ? "AVX-512 fp32" : "OpenBLAS fp32");
 }
 
+// The AMX path by name: bf16x6 dense layers (or bf16x3 with LEADSCORE_TEXT_AMX_PIECES=2) against
+// the golden embeddings, singly and as one batch. The tests above run it too wherever the CPU
+// has AMX; this one says so, and skips elsewhere.
+TEST_F(SyntheticGolden, AmxDenseLayersMatchReferenceWithin5e6) {
+  if (!text::have_amx()) GTEST_SKIP() << "CPU without AMX-BF16 (or LEADSCORE_TEXT_NO_AMX set)";
+  const size_t dim = encoder_->embedding_dim();
+  std::vector<std::vector<int32_t>> ids;
+  for (const auto& c : *cases_) ids.push_back(c.ids);
+  std::vector<float> batch(ids.size() * dim), one(dim);
+  ASSERT_TRUE(encoder_->encode_ids(ids, batch));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_LE(max_abs_diff(std::span<const float>(batch.data() + i * dim, dim), (*cases_)[i].embedding), 5e-6f) << i;
+    ASSERT_TRUE(encoder_->encode_ids(std::span(&ids[i], 1), one));
+    EXPECT_LE(max_abs_diff(one, (*cases_)[i].embedding), 5e-6f) << i;
+  }
+}
+
 TEST_F(SyntheticGolden, OneBatchEqualsSingleEncodes) {
   const size_t dim = encoder_->embedding_dim();
   std::vector<std::string> texts;
