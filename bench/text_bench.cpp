@@ -92,7 +92,8 @@ void BM_MiniLmEncode(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(sentences * flops_per_sentence(static_cast<double>(len)) / 1e9,
                                                  benchmark::Counter::kIsRate);
   // Per CPU-second figures (process CPU time, all threads): robust when the machine is shared.
-  // %peak = achieved FLOP per CPU-second / one core's measured FMA peak.
+  // %peak = achieved FLOP per CPU-second / one core's measured fp32 FMA peak. The FLOP are the
+  // fp32 model's (fp32-equivalent on the AMX path, which computes each product from 6 bf16 ones).
   state.counters["sent/cpu-s"] = sentences / cpu;
   state.counters["GFLOP/cpu-s"] = sentences * flops_per_sentence(static_cast<double>(len)) / 1e9 / cpu;
   if (g_peak_gflops_per_core > 0) {
@@ -109,22 +110,33 @@ BENCHMARK(BM_MiniLmEncode)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// One dense layer y = x W^T of the encoder's shapes, our packed AVX-512 kernel (impl 0) vs
-// OpenBLAS sgemm (impl 1, what PyTorch's nn.Linear calls), single thread: where the FLOPs go.
+// One dense layer y = x W^T of the encoder's shapes, single thread: where the FLOPs go.
+// impl 0: our packed AVX-512 fp32 kernel; 1: OpenBLAS sgemm (what PyTorch's nn.Linear calls);
+// 2 / 3: the AMX-BF16 kernel with 3 bf16 pieces per operand (bf16x6, the encoder's default) / 2
+// pieces (bf16x3), including the per-call split of the activations. GFLOP are fp32-equivalent
+// (2 rows n k per product, whatever the number of bf16 piece products behind it).
 void BM_DenseGemm(benchmark::State& state) {
   const auto rows = static_cast<size_t>(state.range(0));
   const auto n = static_cast<size_t>(state.range(1));
   const auto k = static_cast<size_t>(state.range(2));
-  const bool blas = state.range(3) == 1;
+  const auto impl = state.range(3);
+  const bool blas = impl == 1, amx = impl >= 2;
   if (!blas && !text::have_avx512()) {
     state.SkipWithError("no AVX-512");
+    return;
+  }
+  if (amx && !text::have_amx()) {
+    state.SkipWithError("no AMX");
     return;
   }
   openblas_set_num_threads(1);
   std::vector<float> x(rows * k), w(n * k), y(rows * n), bias(n, 0.0f);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(splitmix64(i) >> 40) / 16777216.0f - 0.5f;
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(splitmix64(i + 7) >> 40) / 16777216.0f - 0.5f;
-  const text::PackedWeights packed = blas ? text::PackedWeights{} : text::pack_weights(w.data(), n, k);
+  const text::PackedWeights packed = impl == 0 ? text::pack_weights(w.data(), n, k) : text::PackedWeights{};
+  const int pieces = impl == 3 ? 2 : 3;
+  const text::AmxWeights amxw = amx ? text::pack_weights_amx(w.data(), n, k, pieces) : text::AmxWeights{};
+  text::AmxBuffer split(amx ? text::amx_split_elems(rows, k, pieces) : 0);
   auto no_epilogue = [](float*, size_t, size_t, size_t, const float*) {};
   timespec c0{}, c1{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
@@ -133,6 +145,9 @@ void BM_DenseGemm(benchmark::State& state) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(n),
                   static_cast<int>(k), 1.0f, x.data(), static_cast<int>(k), w.data(), static_cast<int>(k), 0.0f,
                   y.data(), static_cast<int>(n));
+    } else if (amx) {
+      text::split_activations_amx(x.data(), rows, k, pieces, 0, (rows + 15) / 16, split.data());
+      text::gemm_amx(split.data(), rows, amxw, 0, amxw.panels, y.data(), bias.data(), no_epilogue);
     } else {
       text::gemm_packed(x.data(), rows, packed, 0, packed.panels, y.data(), bias.data(), no_epilogue);
     }
@@ -145,10 +160,10 @@ void BM_DenseGemm(benchmark::State& state) {
   if (g_peak_gflops_per_core > 0) state.counters["%peak"] = gflop / cpu * 100.0 / g_peak_gflops_per_core;
 }
 BENCHMARK(BM_DenseGemm)
-    ->ArgNames({"rows", "n", "k", "blas"})
-    ->ArgsProduct({{16, 200, 6400}, {1152}, {384}, {0, 1}})
-    ->ArgsProduct({{16, 200, 6400}, {384}, {1536}, {0, 1}})
-    ->ArgsProduct({{16, 200, 6400}, {1536}, {384}, {0, 1}})
+    ->ArgNames({"rows", "n", "k", "impl"})
+    ->ArgsProduct({{16, 200, 6400}, {1152}, {384}, {0, 1, 2, 3}})
+    ->ArgsProduct({{16, 200, 6400}, {384}, {1536}, {0, 1, 2, 3}})
+    ->ArgsProduct({{16, 200, 6400}, {1536}, {384}, {0, 1, 2, 3}})
     ->Unit(benchmark::kMicrosecond);
 
 // Thread CPU seconds: the peak loop must not count time the (shared) machine gave to others.

@@ -1,4 +1,5 @@
-// BERT encoder + mean pooling + L2 norm, fp32, OpenBLAS sgemm for every dense product.
+// BERT encoder + mean pooling + L2 norm with fp32 accuracy; dense products on AMX (bf16x6), the
+// AVX-512 kernel or OpenBLAS sgemm (math_kernels.h).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,16 +12,20 @@
 
 namespace text {
 
-// A dense layer y = x W^T + b: W [n, k] row-major for OpenBLAS, or packed for the AVX-512 kernel
-// (then `w` is released: one copy of the weights in memory).
+// A dense layer y = x W^T + b: W [n, k] row-major for OpenBLAS, split into bf16 pieces for the
+// AMX kernel, or packed for the AVX-512 kernel (then `w` is released: one copy of the weights).
 struct Dense {
   std::vector<float> w, b;
   PackedWeights packed;
+  AmxWeights amx;
   size_t n = 0, k = 0;
   void finish(size_t rows, size_t cols) {
     n = rows;
     k = cols;
-    if (have_avx512()) {
+    if (have_amx()) {
+      amx = pack_weights_amx(w.data(), n, k, amx_pieces());
+      std::vector<float>().swap(w);
+    } else if (have_avx512()) {
       packed = pack_weights(w.data(), n, k);
       std::vector<float>().swap(w);
     }
@@ -44,6 +49,7 @@ struct MiniLmEncoder::Workspace {
   ForkJoinPool pool;
   std::vector<std::vector<float>> scratch;  // per worker: attention_head scratch
   std::vector<float> x, qkv, ctx, tmp, inter;
+  AmxBuffer split;  // AMX: the current product's activations split into bf16 pieces
   std::vector<size_t> offsets;
   std::vector<std::vector<int32_t>> ids;  // tokenized batch, reused
   void reserve(size_t tokens, size_t max_len, const BertConfig& c) {
@@ -55,6 +61,10 @@ struct MiniLmEncoder::Workspace {
       tmp.resize(tokens * h);
       qkv.resize(tokens * 3 * h);
       inter.resize(tokens * i);
+    }
+    if (have_amx()) {
+      const size_t need_split = amx_split_elems(tokens, std::max(h, i), amx_pieces());
+      if (split.size() < need_split) split.resize(need_split);
     }
     const size_t need = attention_scratch_floats(max_len, h / static_cast<size_t>(c.num_heads));
     for (auto& s : scratch) {
@@ -71,7 +81,19 @@ core::Error config_invalid(std::string msg) { return core::Error{"config_invalid
 // epilogue(y_block, rows, cols, ldc) runs on each worker's block while it is hot in cache.
 // y = x W^T (+ epilogue(y_block, rows, cols, ldc, bias_block), which applies the bias and GELU or
 // leaves the bias to the residual LayerNorm that follows). Output columns split across the pool.
-void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, float* y, Epilogue epilogue) {
+void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, float* y, Epilogue epilogue,
+            uint16_t* split) {
+  if (!d.amx.data.empty()) {
+    // Split the activations once (row tiles across the pool), then the products by panels.
+    const int pieces = d.amx.pieces;
+    pool.run((rows + 15) / 16, 1, [&](size_t t0, size_t t1, int) {
+      split_activations_amx(x, rows, d.k, pieces, t0, t1, split);
+    });
+    pool.run(d.amx.panels, 1, [&](size_t p0, size_t p1, int) {
+      gemm_amx(split, rows, d.amx, p0, p1, y, d.b.data(), epilogue);
+    });
+    return;
+  }
   if (!d.packed.data.empty()) {
     pool.run(d.packed.panels, 1, [&](size_t p0, size_t p1, int) {
       gemm_packed(x, rows, d.packed, p0, p1, y, d.b.data(), epilogue);
@@ -386,7 +408,7 @@ void MiniLmEncoder::encode_group(std::span<const std::vector<int32_t>> batch, st
   const size_t n_seq = batch.size();
   for (const LayerWeights& L : W.layers) {
     float* qkv = ws.qkv.data();
-    linear(pool, x, total, L.qkv, qkv, add_bias);
+    linear(pool, x, total, L.qkv, qkv, add_bias, ws.split.data());
     // Attention per (sequence, head) over the sequence's own tokens: no padding, no mask.
     pool.run_tasks(n_seq * heads, [&](size_t task, int worker) {
       const size_t s = task / heads, hd = task % heads;
@@ -396,14 +418,14 @@ void MiniLmEncoder::encode_group(std::span<const std::vector<int32_t>> batch, st
                      ws.scratch[static_cast<size_t>(worker)].data());
     });
     float* tmp = ws.tmp.data();
-    linear(pool, ws.ctx.data(), total, L.ao, tmp, bias_later);
+    linear(pool, ws.ctx.data(), total, L.ao, tmp, bias_later, ws.split.data());
     residual_ln(tmp, L.ao.b.data(), x, L.ln1_g, L.ln1_b);
     std::swap(ws.x, ws.tmp);
     x = ws.x.data();
     float* inter = ws.inter.data();
-    linear(pool, x, total, L.in, inter, bias_gelu);
+    linear(pool, x, total, L.in, inter, bias_gelu, ws.split.data());
     tmp = ws.tmp.data();
-    linear(pool, inter, total, L.out, tmp, bias_later);
+    linear(pool, inter, total, L.out, tmp, bias_later, ws.split.data());
     residual_ln(tmp, L.out.b.data(), x, L.ln2_g, L.ln2_b);
     std::swap(ws.x, ws.tmp);
     x = ws.x.data();

@@ -32,6 +32,7 @@ bool have_avx512();
 
 // Allocates in 2 MB-aligned blocks advised as transparent huge pages: the GEMM streams ~7 MB of
 // weights per layer, and with 4 KB pages every 48 KB panel slice touched 12 more TLB entries.
+// Smaller blocks are 64-byte aligned (AMX tile rows must not straddle cache lines).
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
@@ -64,6 +65,37 @@ using Epilogue = void (*)(float* y, size_t rows, size_t cols, size_t ld, const f
 // epilogue(block, ..., bias + first column) per finished block. AVX-512 only (have_avx512()).
 void gemm_packed(const float* x, size_t rows, const PackedWeights& w, size_t p0, size_t p1, float* y,
                  const float* bias, Epilogue epilogue);
+// ---- AMX-BF16 dense layers with fp32 accuracy (amx_gemm.cpp) ----
+// True when the CPU has AMX-TILE + AMX-BF16 + AVX512-BF16, Linux granted the tile data state
+// (arch_prctl ARCH_REQ_XCOMP_PERM), AVX-512 is in use and LEADSCORE_TEXT_NO_AMX is unset.
+bool have_amx();
+// Number of bf16 pieces per fp32 operand: 3 ("bf16x6", 6 piece products; the default) or 2
+// ("bf16x3", 3 products; diagnostic: LEADSCORE_TEXT_AMX_PIECES=2).
+inline constexpr int kAmxDefaultPieces = 3;
+int amx_pieces();
+// W [n, k] split into `pieces` (2 or 3) bf16 terms, packed as AMX B tiles per 32-column panel
+// (see amx_gemm.cpp); k padded to a multiple of 32, columns to a multiple of 32, with zeros.
+struct AmxWeights {
+  static constexpr size_t kPanel = 32;
+  size_t n = 0, k = 0, kpad = 0, panels = 0;
+  int pieces = 0;
+  std::vector<uint16_t, HugePageAllocator<uint16_t>> data;
+};
+AmxWeights pack_weights_amx(const float* w, size_t n, size_t k, int pieces);
+// Size (uint16 elements) of the split activations of x [rows, k]. Keep them 64-byte aligned
+// (AmxBuffer): tile loads whose 64-byte rows straddle two cache lines run at half speed.
+using AmxBuffer = std::vector<uint16_t, HugePageAllocator<uint16_t>>;
+size_t amx_split_elems(size_t rows, size_t k, int pieces);
+// Splits rows [16 t0, 16 t1) of x [rows, k] into `pieces` bf16 terms in A-tile layout (rows past
+// `rows` and k past k are zero-filled). Needs have_amx().
+void split_activations_amx(const float* x, size_t rows, size_t k, int pieces, size_t t0, size_t t1,
+                           uint16_t* out);
+// y[rows, w.n] (row stride w.n) = x W^T for output panels [p0, p1) from the split activations,
+// then epilogue per finished block, as gemm_packed. Configures the tiles on the calling thread
+// (ldtilecfg) and releases them on return. Needs have_amx().
+void gemm_amx(const uint16_t* xs, size_t rows, const AmxWeights& w, size_t p0, size_t p1, float* y,
+              const float* bias, Epilogue epilogue);
+
 // Scaled dot-product attention of one head over n tokens: q, k, v rows have stride ld; head
 // width d; out rows stride ldo. scratch needs attention_scratch_floats(n, d) floats.
 size_t attention_scratch_floats(size_t n, size_t d);

@@ -204,8 +204,9 @@ class Reranker {
 // tokens, L2 normalization. Sequences of a batch are packed back to back (no padding at all;
 // attention runs per sequence), so a batch costs what its real tokens cost. The workspace is
 // reused: after the largest batch has been seen once, encode_ids() does not allocate (encode()
-// only for tokenization). Dense layers: AVX-512 kernel on pre-packed weights when the CPU has it,
-// else OpenBLAS sgemm.
+// only for tokenization). Dense layers: AMX-BF16 with fp32 accuracy (weights and activations
+// split into three bf16 pieces) when the CPU and OS allow it, else the AVX-512 kernel on
+// pre-packed weights, else OpenBLAS sgemm (LEADSCORE_TEXT_NO_AMX / _NO_AVX512 force the fallbacks).
 // Thread-safe: calls are serialized by an internal mutex (run one encoder per worker to scale).
 class MiniLmEncoder final : public Reranker {
  public:
