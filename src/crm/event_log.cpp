@@ -61,28 +61,24 @@ core::Error io_error(const std::string& what) {
   return core::Error{"outbox_io_error", what + ": " + std::strerror(errno), ""};
 }
 
-bool pwrite_all(int fd, const char* p, size_t n, uint64_t off) {
+// Repeats a pread or pwrite until all n bytes moved (short counts, EINTR).
+template <typename Char, typename Op>
+bool transfer_all(Op op, int fd, Char* p, size_t n, uint64_t off) {
   while (n > 0) {
-    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-    off += static_cast<uint64_t>(w);
+    const ssize_t k = op(fd, p, n, static_cast<off_t>(off));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    p += k;
+    n -= static_cast<size_t>(k);
+    off += static_cast<uint64_t>(k);
   }
   return true;
 }
-
+bool pwrite_all(int fd, const char* p, size_t n, uint64_t off) {
+  return transfer_all(::pwrite, fd, p, n, off);
+}
 bool pread_all(int fd, char* p, size_t n, uint64_t off) {
-  while (n > 0) {
-    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-    off += static_cast<uint64_t>(r);
-  }
-  return true;
+  return transfer_all(::pread, fd, p, n, off);
 }
 
 void encode_state(const LogRecord& r, char* s) {
@@ -136,6 +132,25 @@ bool read_file(int fd, std::string& out) {
 }
 
 }  // namespace
+
+// Calls fn(record, offset, length, live) for each record of the segment up to the first torn or
+// invalid one; returns where that one starts (the end of the good records).
+template <typename Fn>
+core::Result<size_t> walk_records(const LogSegment& seg, size_t& file_size, Fn&& fn) {
+  std::string data;
+  if (!read_file(seg.fd, data)) return tl::unexpected(io_error("read " + seg.path));
+  file_size = data.size();
+  size_t off = 0;
+  while (off < data.size()) {
+    bool live = false;
+    LogRecord r;
+    const size_t len = parse_record(data.data() + off, data.size() - off, live, r);
+    if (len == 0) break;
+    fn(std::move(r), off, len, live);
+    off += len;
+  }
+  return off;
+}
 
 LogSegment::~LogSegment() {
   if (fd >= 0) ::close(fd);
@@ -212,18 +227,12 @@ core::Status EventLog::load(bool owner) {
   if (!owner) return core::ok();
   // Sizes and live counts; torn tails are cut so appends continue after the last good record.
   for (auto& [number, seg] : segments_) {
-    std::string data;
-    if (!read_file(seg->fd, data)) return tl::unexpected(io_error("read " + seg->path));
-    size_t off = 0;
-    while (off < data.size()) {
-      bool live = false;
-      LogRecord r;
-      const size_t len = parse_record(data.data() + off, data.size() - off, live, r);
-      if (len == 0) break;
-      seg->live += live;
-      off += len;
-    }
-    if (off < data.size() && ::ftruncate(seg->fd, static_cast<off_t>(off)) != 0) {
+    size_t file_size = 0;
+    LS_ASSIGN_OR_RETURN(const size_t off,
+                        walk_records(*seg, file_size, [&](LogRecord&&, size_t, size_t, bool live) {
+                          seg->live += live;
+                        }));
+    if (off < file_size && ::ftruncate(seg->fd, static_cast<off_t>(off)) != 0) {
       return tl::unexpected(io_error("truncate " + seg->path));
     }
     seg->size = off;
@@ -269,21 +278,15 @@ core::Status EventLog::scan(const std::function<void(LogRecord&&)>& fn, int64_t&
     LS_TRY(load(false));
   }
   for (auto& [number, seg] : segments_) {
-    std::string data;
-    if (!read_file(seg->fd, data)) return tl::unexpected(io_error("read " + seg->path));
-    size_t off = 0;
-    while (off < data.size()) {
-      bool live = false;
-      LogRecord r;
-      const size_t len = parse_record(data.data() + off, data.size() - off, live, r);
-      if (len == 0) break;
-      max_seq = std::max(max_seq, r.seq);
-      if (live) {
-        r.at = {number, off, static_cast<uint32_t>(len)};
-        fn(std::move(r));
-      }
-      off += len;
-    }
+    size_t file_size = 0;
+    auto walked = walk_records(*seg, file_size,
+                               [&, n = number](LogRecord&& r, size_t off, size_t len, bool live) {
+                                 max_seq = std::max(max_seq, r.seq);
+                                 if (!live) return;
+                                 r.at = {n, off, static_cast<uint32_t>(len)};
+                                 fn(std::move(r));
+                               });
+    if (!walked) return tl::unexpected(walked.error());
   }
   return core::ok();
 }

@@ -124,6 +124,49 @@ std::string redact_url(std::string_view url) {
   return scheme + std::string(rest);
 }
 
+namespace {
+
+void read_events(Query& sel, EventState state, std::vector<StoredEvent>& out) {
+  while (sel.step() == SQLITE_ROW) {
+    StoredEvent e;
+    e.seq = sel.i64(0);
+    e.event_id = sel.text(1);
+    e.lead_id = sel.text(2);
+    e.body = sel.text(3);
+    e.created_at_ms = sel.i64(4);
+    e.attempts = static_cast<int>(sel.i64(5));
+    e.state = state;
+    switch (state) {
+      case EventState::kPending:
+        e.next_attempt_at_ms = sel.i64(6);
+        e.last_error = sel.text(7);
+        e.last_status = static_cast<int>(sel.i64(8));
+        break;
+      case EventState::kDelivered:
+        e.finished_at_ms = sel.i64(6);
+        e.recipient = sel.text(7);
+        break;
+      case EventState::kDeadLetter:
+        e.finished_at_ms = sel.i64(6);
+        e.last_error = sel.text(7);
+        e.last_status = static_cast<int>(sel.i64(8));
+        break;
+    }
+    out.push_back(std::move(e));
+  }
+}
+
+constexpr const char* kPendingCols =
+    "SELECT seq, event_id, lead_id, body, created_at, attempts, next_attempt_at, last_error, "
+    "last_status FROM outbox ";
+constexpr const char* kDeliveredCols =
+    "SELECT seq, event_id, lead_id, body, created_at, attempts, delivered_at, recipient "
+    "FROM delivered ";
+constexpr const char* kDeadCols =
+    "SELECT seq, event_id, lead_id, body, created_at, attempts, failed_at, last_error, "
+    "last_status FROM dead_letter ";
+
+}  // namespace
 
 // The state mutex: held for a page-cache write and a few map updates (about a microsecond),
 // so a waiter spins briefly before sleeping (glibc's adaptive mutex) instead of paying a futex
@@ -279,23 +322,23 @@ class Outbox::Impl {
   core::Status drain_inbox() {
     std::vector<LogRecord> rows;
     {
-      auto sel = q("SELECT seq, event_id, lead_id, body, created_at, attempts, next_attempt_at, "
-                   "last_error, last_status FROM outbox ORDER BY seq");
-      int rc;
-      while ((rc = sel.step()) == SQLITE_ROW) {
+      static const std::string sql = std::string(kPendingCols) + "ORDER BY seq";
+      std::vector<StoredEvent> events;
+      auto sel = q(sql.c_str());
+      read_events(sel, EventState::kPending, events);
+      for (auto& e : events) {
         LogRecord r;
-        r.seq = sel.i64(0);
-        r.event_id = sel.text(1);
-        r.lead_id = sel.text(2);
-        r.body = sel.text(3);
-        r.created_at = sel.i64(4);
-        r.attempts = static_cast<int>(sel.i64(5));
-        r.next_attempt_at = sel.i64(6);
-        r.last_error = sel.text(7);
-        r.last_status = static_cast<int>(sel.i64(8));
+        r.seq = e.seq;
+        r.event_id = std::move(e.event_id);
+        r.lead_id = std::move(e.lead_id);
+        r.body = std::move(e.body);
+        r.created_at = e.created_at_ms;
+        r.attempts = e.attempts;
+        r.next_attempt_at = e.next_attempt_at_ms;
+        r.last_error = std::move(e.last_error);
+        r.last_status = e.last_status;
         rows.push_back(std::move(r));
       }
-      if (rc != SQLITE_DONE) return tl::unexpected(sql_error(db, "inbox"));
     }
     if (rows.empty()) return core::ok();
     bool woke = false;
@@ -893,46 +936,6 @@ core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std
   }
   return out;
 }
-
-void read_events(Query& sel, EventState state, std::vector<StoredEvent>& out) {
-  while (sel.step() == SQLITE_ROW) {
-    StoredEvent e;
-    e.seq = sel.i64(0);
-    e.event_id = sel.text(1);
-    e.lead_id = sel.text(2);
-    e.body = sel.text(3);
-    e.created_at_ms = sel.i64(4);
-    e.attempts = static_cast<int>(sel.i64(5));
-    e.state = state;
-    switch (state) {
-      case EventState::kPending:
-        e.next_attempt_at_ms = sel.i64(6);
-        e.last_error = sel.text(7);
-        e.last_status = static_cast<int>(sel.i64(8));
-        break;
-      case EventState::kDelivered:
-        e.finished_at_ms = sel.i64(6);
-        e.recipient = sel.text(7);
-        break;
-      case EventState::kDeadLetter:
-        e.finished_at_ms = sel.i64(6);
-        e.last_error = sel.text(7);
-        e.last_status = static_cast<int>(sel.i64(8));
-        break;
-    }
-    out.push_back(std::move(e));
-  }
-}
-
-constexpr const char* kPendingCols =
-    "SELECT seq, event_id, lead_id, body, created_at, attempts, next_attempt_at, last_error, "
-    "last_status FROM outbox ";
-constexpr const char* kDeliveredCols =
-    "SELECT seq, event_id, lead_id, body, created_at, attempts, delivered_at, recipient "
-    "FROM delivered ";
-constexpr const char* kDeadCols =
-    "SELECT seq, event_id, lead_id, body, created_at, attempts, failed_at, last_error, "
-    "last_status FROM dead_letter ";
 
 core::Result<LeadRecord> do_record(Outbox::Impl& d, const std::string& lead_id) {
   static const std::string delivered =
