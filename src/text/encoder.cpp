@@ -12,8 +12,15 @@
 
 namespace text {
 
-// A dense layer y = x W^T + b: W [n, k] row-major for OpenBLAS, split into bf16 pieces for the
-// AMX kernel, or packed for the AVX-512 kernel (then `w` is released: one copy of the weights).
+// Products with fewer rows than this use the AVX-512 kernel even where AMX is available: the
+// split weights are 1.5x the bytes and a few rows cannot hide streaming them (text_bench, batch 1,
+// 1 thread: 8 tokens 3.06 ms on AMX vs 1.82 ms on AVX-512, 16 tokens 3.19 vs 3.04, 64 tokens 8.47
+// vs 11.5). A broker's target_intent is usually under 16 tokens, so warm reranks stay fast.
+constexpr size_t kAmxMinRows = 32;
+
+// A dense layer y = x W^T + b: W [n, k] row-major for OpenBLAS, packed for the AVX-512 kernel
+// and, where AMX is available, also split into bf16 pieces for the AMX kernel (for products of
+// kAmxMinRows rows or more); `w` is released once packed.
 struct Dense {
   std::vector<float> w, b;
   PackedWeights packed;
@@ -22,10 +29,8 @@ struct Dense {
   void finish(size_t rows, size_t cols) {
     n = rows;
     k = cols;
-    if (have_amx()) {
-      amx = pack_weights_amx(w.data(), n, k, amx_pieces());
-      std::vector<float>().swap(w);
-    } else if (have_avx512()) {
+    if (have_amx()) amx = pack_weights_amx(w.data(), n, k, amx_pieces());
+    if (have_avx512()) {
       packed = pack_weights(w.data(), n, k);
       std::vector<float>().swap(w);
     }
@@ -83,7 +88,7 @@ core::Error config_invalid(std::string msg) { return core::Error{"config_invalid
 // leaves the bias to the residual LayerNorm that follows). Output columns split across the pool.
 void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, float* y, Epilogue epilogue,
             uint16_t* split) {
-  if (!d.amx.data.empty()) {
+  if (!d.amx.data.empty() && rows >= kAmxMinRows) {
     // Split the activations once (row tiles across the pool), then the products by panels.
     const int pieces = d.amx.pieces;
     pool.run((rows + 15) / 16, 1, [&](size_t t0, size_t t1, int) {
