@@ -413,7 +413,7 @@ void add_serve_command(CLI::App& root) {
       ->check(CLI::Range(int64_t{0}, int64_t{100'000}))
       ->capture_default_str();
   cmd->add_option("--crm-max-pending", opts->crm_max_pending,
-                  "Undelivered CRM events kept (about 250 bytes of memory each); beyond this, "
+                  "Undelivered CRM events kept (140-340 bytes of memory each); beyond this, "
                   "consenting scores answer 503 outbox_unavailable until the CRM catches up")
       ->check(CLI::Range(size_t{1}, size_t{100'000'000}))
       ->capture_default_str();

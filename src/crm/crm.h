@@ -144,7 +144,7 @@ struct OutboxOptions {
   bool sync_full = false;
   std::chrono::microseconds max_batch_delay{0};
   size_t max_batch = 256;
-  // Undelivered events beyond this are refused (outbox_overloaded): each costs ~250 bytes of
+  // Undelivered events beyond this are refused (outbox_overloaded): each costs 140-340 bytes of
   // memory (its body stays on disk), so the default bounds that to a few hundred MB while a
   // CRM is down.
   size_t max_queued = 1'000'000;

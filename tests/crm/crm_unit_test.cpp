@@ -789,6 +789,40 @@ TEST_F(OutboxTest, SecondProcessIsAReaderAndItsReplayReachesTheOwner) {
   EXPECT_EQ(o.depth(), 2);
 }
 
+// One lead with many queued events (its queue is compacted as the head advances): they are
+// claimed strictly one at a time and in order, and a replayed dead letter goes back in front.
+TEST_F(OutboxTest, ALongLeadQueueDeliversInOrderOneAtATime) {
+  crm::ManualClock clock(3'000'000);
+  auto outbox = open(clock.as_clock());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 60; ++i) {
+    auto e = make_event("ONE", i);
+    ids.push_back(e.event_id);
+    ASSERT_TRUE(outbox->append(std::move(e)).get());
+  }
+  std::vector<std::string> got;
+  for (int i = 0; i < 60; ++i) {
+    auto c = outbox->claim(10, 60s);
+    ASSERT_TRUE(c);
+    ASSERT_EQ(c->size(), 1u) << "only the lead's head may be in flight";
+    got.push_back((*c)[0].event_id);
+    if (i == 30) {
+      ASSERT_TRUE(outbox->dead_letter((*c)[0].seq, 1, "http_400", 400));
+      auto moved = outbox->retry_dead_letters((*c)[0].event_id);
+      ASSERT_TRUE(moved && *moved == 1);
+      auto again = outbox->claim(10, 60s);
+      ASSERT_TRUE(again && again->size() == 1);
+      EXPECT_EQ((*again)[0].event_id, ids[30]) << "the replayed event is the lead's head again";
+      ASSERT_TRUE(outbox->ack({(*again)[0].seq}, "http://crm/"));
+      continue;
+    }
+    ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm/"));
+  }
+  EXPECT_EQ(got, ids);
+  EXPECT_EQ(outbox->depth(), 0);
+  EXPECT_TRUE(outbox->claim(10, 60s)->empty());
+}
+
 TEST_F(OutboxTest, RefusesAppendsBeyondMaxQueued) {
   auto opened = crm::Outbox::open({.path = db_path(), .max_queued = 3});
   ASSERT_TRUE(opened);
