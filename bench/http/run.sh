@@ -11,13 +11,8 @@ bin="$build/leadscore"
 tmp="$(mktemp -d)"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-model="${LEADSCORE_BENCH_MODEL:-}"
-if [ -z "$model" ]; then
-  "$bin" generate --rows 20000 --seed 42 --out "$tmp/leads.csv" >/dev/null
-  "$bin" train --data "$tmp/leads.csv" --schema schemas/real_estate.json --out "$tmp/models" >/dev/null
-  rm -f "$tmp/leads.csv"
-  model="$tmp/models/latest"
-fi
+source bench/http/bench_model.sh
+bench_model "$tmp"
 
 LEADSCORE_API_KEYS="bench-key:score" "$bin" serve --model "$model" --port 0 --no-access-log --cache none \
   --max-body-bytes $((8 << 20)) >"$tmp/out" 2>"$tmp/log" &

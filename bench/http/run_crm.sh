@@ -26,13 +26,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-model="${LEADSCORE_BENCH_MODEL:-}"
-if [ -z "$model" ]; then
-  "$bin" generate --rows 20000 --seed 42 --out "$tmp/leads.csv" >/dev/null
-  "$bin" train --data "$tmp/leads.csv" --schema schemas/real_estate.json --out "$tmp/models" >/dev/null
-  rm -f "$tmp/leads.csv"
-  model="$tmp/models/latest"
-fi
+source bench/http/bench_model.sh
+bench_model "$tmp"
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

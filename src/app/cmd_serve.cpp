@@ -145,18 +145,17 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
              "Outbox durability points: event log writes, or group fdatasyncs with "
              "--crm-sync-full", "counter", {},
              [ob] { return static_cast<double>(ob->stats().transactions); });
-  m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
-             "CPU time of the outbox writer thread by work: append (group fdatasyncs with "
-             "--crm-sync-full; plain appends run on the io threads) or delivery (acks, dead "
-             "letters, privacy calls)",
-             "counter", {{"work", "append"}},
-             [ob] { return static_cast<double>(ob->stats().append_cpu_ns) / 1e9; });
-  m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
-             "CPU time of the outbox writer thread by work: append (group fdatasyncs with "
-             "--crm-sync-full; plain appends run on the io threads) or delivery (acks, dead "
-             "letters, privacy calls)",
-             "counter", {{"work", "delivery"}},
-             [ob] { return static_cast<double>(ob->stats().other_cpu_ns) / 1e9; });
+  using CpuField = uint64_t crm::OutboxStats::*;
+  for (const auto& [work, field] :
+       {std::pair<const char*, CpuField>{"append", &crm::OutboxStats::append_cpu_ns},
+        {"delivery", &crm::OutboxStats::other_cpu_ns}}) {
+    m.callback("leadscore_crm_outbox_writer_cpu_seconds_total",
+               "CPU time of the outbox writer thread by work: append (group fdatasyncs with "
+               "--crm-sync-full; plain appends run on the io threads) or delivery (acks, dead "
+               "letters, privacy calls)",
+               "counter", {{"work", work}},
+               [ob, field] { return static_cast<double>(ob->stats().*field) / 1e9; });
+  }
   for (const char* outcome : {"delivered", "retried", "dead_lettered"}) {
     const std::string o2 = outcome;
     m.callback("leadscore_crm_deliveries_total", "CRM delivery attempts by outcome", "counter",

@@ -131,8 +131,6 @@ bool read_file(int fd, std::string& out) {
   return out.empty() || pread_all(fd, out.data(), out.size(), 0);
 }
 
-}  // namespace
-
 // Calls fn(record, offset, length, live) for each record of the segment up to the first torn or
 // invalid one; returns where that one starts (the end of the good records).
 template <typename Fn>
@@ -151,6 +149,8 @@ core::Result<size_t> walk_records(const LogSegment& seg, size_t& file_size, Fn&&
   }
   return off;
 }
+
+}  // namespace
 
 LogSegment::~LogSegment() {
   if (fd >= 0) ::close(fd);
@@ -264,6 +264,13 @@ core::Status EventLog::start_segment(uint32_t number) {
   return core::ok();
 }
 
+// Remembers the segment for the next take_unsynced().
+void EventLog::note_written(const std::shared_ptr<LogSegment>& seg) {
+  if (seg->dirty) return;
+  seg->dirty = true;
+  unsynced_.push_back(seg);
+}
+
 void EventLog::drop_if_empty(uint32_t number) {
   auto it = segments_.find(number);
   if (it == segments_.end() || it->second->live > 0 || number == current_) return;
@@ -338,10 +345,7 @@ core::Status EventLog::append_encoded(LogRecord& r, std::string& buf) {
   r.at = {current_, seg->size, static_cast<uint32_t>(length)};
   seg->size += length;
   ++seg->live;
-  if (!seg->dirty) {
-    seg->dirty = true;
-    unsynced_.push_back(seg);
-  }
+  note_written(seg);
   if (seg->size >= segment_bytes_) {
     // A failed rotation is not the caller's failure: the event is written; retry next time.
     (void)start_segment(current_ + 1);
@@ -360,7 +364,7 @@ core::Status EventLog::write_state(const LogRecord& r) {
   return core::ok();
 }
 
-core::Status EventLog::mark_done(const RecordLocation& at) {
+core::Status EventLog::mark_done(const RecordLocation& at, int64_t seq) {
   auto it = segments_.find(at.segment);
   if (it == segments_.end()) return core::make_error("outbox_io_error", "record not in the log");
   auto& seg = it->second;
@@ -368,19 +372,13 @@ core::Status EventLog::mark_done(const RecordLocation& at) {
   zeros.assign(at.length, '\0');
   // Keep length and seq (the next seq after a restart must stay above every seq ever used);
   // everything else, including the body, becomes zeros.
-  char head[16];
-  if (!pread_all(seg->fd, head, sizeof head, at.offset)) {
-    return tl::unexpected(io_error("read " + seg->path));
-  }
-  put<uint32_t>(head, kDone);
-  std::memcpy(zeros.data(), head, sizeof head);
+  put<uint32_t>(zeros.data(), kDone);
+  put<uint32_t>(zeros.data() + 4, at.length);
+  put<int64_t>(zeros.data() + 8, seq);
   if (!pwrite_all(seg->fd, zeros.data(), at.length, at.offset)) {
     return tl::unexpected(io_error("write " + seg->path));
   }
-  if (!seg->dirty) {
-    seg->dirty = true;
-    unsynced_.push_back(seg);
-  }
+  note_written(seg);
   if (--seg->live == 0) drop_if_empty(at.segment);
   return core::ok();
 }

@@ -85,9 +85,10 @@ class EventLog {
   core::Status append_encoded(LogRecord& r, std::string& buf);
   // Rewrites the state block of a live record (after a failed attempt).
   core::Status write_state(const LogRecord& r);
-  // Zeroes the record (it stays parseable as a done record); deletes its segment once no
-  // live record is left in it and it is not the one being appended to.
-  core::Status mark_done(const RecordLocation& at);
+  // Zeroes the record of event `seq` (it stays parseable as a done record that keeps its seq);
+  // deletes its segment once no live record is left in it and it is not the one being appended
+  // to.
+  core::Status mark_done(const RecordLocation& at, int64_t seq);
   // A live record, read back (with `at` set).
   core::Result<LogRecord> read(const RecordLocation& at);
   // The segments written since the last call, to fdatasync (FULL durability, erasure)
@@ -105,6 +106,7 @@ class EventLog {
   EventLog(std::string base, uint64_t segment_bytes) : base_(std::move(base)), segment_bytes_(segment_bytes) {}
   core::Status load(bool owner);
   core::Status start_segment(uint32_t number);
+  void note_written(const std::shared_ptr<LogSegment>& seg);
   void drop_if_empty(uint32_t number);
   std::string segment_path(uint32_t number) const;
 

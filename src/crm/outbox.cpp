@@ -310,7 +310,7 @@ class Outbox::Impl {
   // a seq (a crash while moving the inbox), is zeroed instead.
   core::Status recover() {
     int64_t max_seq = 0;
-    std::vector<detail::RecordLocation> stale;
+    std::vector<std::pair<detail::RecordLocation, int64_t>> stale;  // (where, seq)
     core::Status inner = core::ok();
     LS_TRY(log->scan(
         [&](LogRecord&& r) {
@@ -321,14 +321,14 @@ class Outbox::Impl {
             return;
           }
           if (*finished || pending.count(r.seq)) {
-            stale.push_back(r.at);
+            stale.emplace_back(r.at, r.seq);
             return;
           }
           add(std::move(r));
         },
         max_seq));
     if (!inner) return core::make_error("outbox_open_failed", inner.error().message);
-    for (const auto& at : stale) LS_TRY(log->mark_done(at));
+    for (const auto& [at, seq] : stale) LS_TRY(log->mark_done(at, seq));
     for (const char* sql : {"SELECT COALESCE(MAX(seq), 0) FROM delivered",
                             "SELECT COALESCE(MAX(seq), 0) FROM dead_letter",
                             "SELECT COALESCE(MAX(seq), 0) FROM outbox",
@@ -417,8 +417,7 @@ class Outbox::Impl {
     auto it = pending.find(seq);
     if (it == pending.end()) return;
     Pending& p = it->second;
-    if (p.due) due.erase({p.next_attempt_at, seq});
-    if (p.leased_until > 0) leased.erase({p.leased_until, seq});
+    unschedule(seq, p);
     auto lq = by_lead.find(*p.lead);
     pending.erase(it);
     if (lq != by_lead.end()) {
@@ -443,6 +442,14 @@ class Outbox::Impl {
     }
     lq->second.head = h;
     return make_due(h, pending.at(h));
+  }
+
+  // Takes the event out of the due and leased sets (it is finished, or due again later).
+  void unschedule(int64_t seq, Pending& p) {
+    if (p.due) due.erase({p.next_attempt_at, seq});
+    if (p.leased_until > 0) leased.erase({p.leased_until, seq});
+    p.due = false;
+    p.leased_until = 0;
   }
 
   bool make_due(int64_t seq, Pending& p) {
@@ -740,35 +747,30 @@ core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
 
 namespace {
 
-// An event leaving the queue, with its body read back from the log.
-struct Finished {
-  Outbox::Impl::LogRecord rec;
-};
-
-// Reads the events to finish (writer thread; removals only happen there, so they stay
-// pending until `finish_in_log`).
-core::Result<std::vector<Finished>> take_for_finish(Outbox::Impl& d,
-                                                    const std::vector<int64_t>& seqs) {
-  std::vector<Finished> out;
+// Reads the events to finish back from the log, bodies included (writer thread; removals only
+// happen there, so they stay pending until `finish_in_log`).
+core::Result<std::vector<Outbox::Impl::LogRecord>> take_for_finish(
+    Outbox::Impl& d, const std::vector<int64_t>& seqs) {
+  std::vector<Outbox::Impl::LogRecord> out;
   std::lock_guard lock(d.mu);
   for (int64_t seq : seqs) {
     auto it = d.pending.find(seq);
     if (it == d.pending.end()) continue;
     LS_ASSIGN_OR_RETURN(auto rec, d.log->read(it->second.at));
     rec.attempts = it->second.attempts;
-    out.push_back({std::move(rec)});
+    out.push_back(std::move(rec));
   }
   return out;
 }
 
 // After SQLite holds them: zero their records and drop them from memory. A failed zeroing
 // only means the event comes back after a restart, where recovery finds it finished.
-void finish_in_log(Outbox::Impl& d, const std::vector<Finished>& done) {
+void finish_in_log(Outbox::Impl& d, const std::vector<Outbox::Impl::LogRecord>& done) {
   std::lock_guard lock(d.mu);
-  for (const auto& f : done) {
-    if (!d.pending.count(f.rec.seq)) continue;
-    (void)d.log->mark_done(f.rec.at);
-    d.remove(f.rec.seq);
+  for (const auto& rec : done) {
+    if (!d.pending.count(rec.seq)) continue;
+    (void)d.log->mark_done(rec.at, rec.seq);
+    d.remove(rec.seq);
   }
 }
 
@@ -782,12 +784,12 @@ core::Status Outbox::ack(const std::vector<int64_t>& seqs, std::string_view reci
     if (done.empty()) return core::ok();
     LS_TRY(d.transaction([&]() -> core::Status {
       const int64_t now = d.opt.clock();
-      for (const auto& f : done) {
+      for (const auto& rec : done) {
         auto ins = d.q(
             "INSERT OR REPLACE INTO delivered(seq, event_id, lead_id, body, created_at, attempts, "
             "delivered_at, recipient) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-        ins.bind(1, f.rec.seq).bind(2, f.rec.event_id).bind(3, f.rec.lead_id).bind(4, f.rec.body);
-        ins.bind(5, f.rec.created_at).bind(6, int64_t{f.rec.attempts} + 1).bind(7, now).bind(8, r);
+        ins.bind(1, rec.seq).bind(2, rec.event_id).bind(3, rec.lead_id).bind(4, rec.body);
+        ins.bind(5, rec.created_at).bind(6, int64_t{rec.attempts} + 1).bind(7, now).bind(8, r);
         LS_TRY(ins.run());
       }
       return core::ok();
@@ -810,14 +812,7 @@ core::Status Outbox::reschedule(const std::vector<Reschedule>& failures) {
     auto it = d.pending.find(f.seq);
     if (it == d.pending.end()) continue;  // cancelled or erased meanwhile
     auto& p = it->second;
-    if (p.due) {
-      d.due.erase({p.next_attempt_at, f.seq});
-      p.due = false;
-    }
-    if (p.leased_until > 0) {
-      d.leased.erase({p.leased_until, f.seq});
-      p.leased_until = 0;
-    }
+    d.unschedule(f.seq, p);
     p.attempts = f.attempts_total;
     p.next_attempt_at = f.next_attempt_at_ms;
     Impl::LogRecord state;  // written into the record: survives a restart
@@ -840,12 +835,12 @@ core::Status Outbox::dead_letter(int64_t seq, int attempts_total, std::string_vi
     LS_ASSIGN_OR_RETURN(auto done, take_for_finish(d, {seq}));
     if (done.empty()) return core::ok();
     LS_TRY(d.transaction([&]() -> core::Status {
-      const auto& f = done[0];
+      const auto& rec = done[0];
       auto ins = d.q(
           "INSERT OR REPLACE INTO dead_letter(seq, event_id, lead_id, body, created_at, attempts, "
           "failed_at, last_error, last_status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-      ins.bind(1, f.rec.seq).bind(2, f.rec.event_id).bind(3, f.rec.lead_id).bind(4, f.rec.body);
-      ins.bind(5, f.rec.created_at).bind(6, int64_t{attempts_total}).bind(7, d.opt.clock());
+      ins.bind(1, rec.seq).bind(2, rec.event_id).bind(3, rec.lead_id).bind(4, rec.body);
+      ins.bind(5, rec.created_at).bind(6, int64_t{attempts_total}).bind(7, d.opt.clock());
       ins.bind(8, error).bind(9, int64_t{http_status});
       return ins.run();
     }));
@@ -863,7 +858,7 @@ core::Result<int64_t> do_cancel(Outbox::Impl& d, const std::string& lead_id) {
   if (lq == d.by_lead.end()) return int64_t{0};
   const std::vector<int64_t> seqs(lq->second.seqs.begin(), lq->second.seqs.end());
   for (int64_t seq : seqs) {
-    LS_TRY(d.log->mark_done(d.pending.at(seq).at));
+    LS_TRY(d.log->mark_done(d.pending.at(seq).at, seq));
     d.remove(seq);
   }
   return static_cast<int64_t>(seqs.size());
@@ -903,17 +898,17 @@ core::Result<EraseCounts> do_erase(Outbox::Impl& d, const std::string& lead_id) 
   return c;
 }
 
-StoredEvent stored_pending(const Outbox::Impl::LogRecord& r, std::string body) {
+StoredEvent stored_pending(Outbox::Impl::LogRecord&& r) {
   StoredEvent e;
   e.seq = r.seq;
-  e.event_id = r.event_id;
-  e.lead_id = r.lead_id;
-  e.body = std::move(body);
+  e.event_id = std::move(r.event_id);
+  e.lead_id = std::move(r.lead_id);
+  e.body = std::move(r.body);
   e.state = EventState::kPending;
   e.attempts = r.attempts;
   e.created_at_ms = r.created_at;
   e.next_attempt_at_ms = r.next_attempt_at;
-  e.last_error = r.last_error;
+  e.last_error = std::move(r.last_error);
   e.last_status = r.last_status;
   return e;
 }
@@ -929,8 +924,7 @@ core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std
       LS_ASSIGN_OR_RETURN(auto rec, d.log->read(p.at));
       rec.attempts = p.attempts;
       rec.next_attempt_at = p.next_attempt_at;
-      std::string body = std::move(rec.body);
-      out.push_back(stored_pending(rec, std::move(body)));
+      out.push_back(stored_pending(std::move(rec)));
       return core::ok();
     };
     if (lead) {
@@ -953,8 +947,8 @@ core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std
   LS_TRY(d.log->scan(
       [&](Outbox::Impl::LogRecord&& r) {
         if (lead && r.lead_id != *lead) return;
-        std::string body = std::move(r.body);
-        by_seq.emplace(r.seq, stored_pending(r, std::move(body)));
+        const int64_t seq = r.seq;
+        by_seq.emplace(seq, stored_pending(std::move(r)));
       },
       max_seq));
   for (auto& [seq, e] : by_seq) {
