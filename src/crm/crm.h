@@ -241,6 +241,14 @@ class Outbox {
   void append(Event event, Callback on_committed);
   // Same, as a future (blocks whoever waits on it; fine for CLI and tests).
   std::future<core::Status> append(Event event);
+  // Batched append for event loops: stages the event (checks and encoding happen now) for
+  // the next flush_staged(), which writes every staged event with one system call and one
+  // lock, then runs their callbacks as `append` would. Returns true when the stage was empty:
+  // the caller must then arrange a flush_staged() soon (an io thread posts it behind the
+  // handlers it already has queued, so the requests of one event-loop round share a write).
+  // Errors found while staging go to the callback at once (and return false).
+  bool append_staged(Event event, Callback on_committed);
+  void flush_staged();
 
   // Called when an event becomes deliverable (its lead had nothing else pending), on the
   // appending thread or the writer thread; the deliverer uses it to wake up. Must be quick and

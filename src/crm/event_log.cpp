@@ -327,27 +327,44 @@ core::Status EventLog::append(LogRecord& r, std::string_view body) {
 }
 
 core::Status EventLog::append_encoded(LogRecord& r, std::string& buf) {
+  LogRecord* one = &r;
+  return append_encoded(std::span<LogRecord* const>(&one, 1), buf);
+}
+
+core::Status EventLog::append_encoded(std::span<LogRecord* const> recs, std::string& buf) {
   // seq, time and state are outside the CRC: the caller encodes before it knows them.
-  char* p = buf.data();
-  const auto length = static_cast<uint32_t>(buf.size());
-  put<int64_t>(p + 8, r.seq);
-  put<int64_t>(p + 16, r.created_at);
-  encode_state(r, p + kHeaderBytes);
+  size_t at = 0;
+  for (LogRecord* r : recs) {
+    if (at + kPayloadStart > buf.size()) break;
+    char* p = buf.data() + at;
+    put<int64_t>(p + 8, r->seq);
+    put<int64_t>(p + 16, r->created_at);
+    encode_state(*r, p + kHeaderBytes);
+    at += get<uint32_t>(p + 4);
+  }
+  if (at != buf.size()) {
+    return core::make_error("invalid_event", "the batch does not hold exactly its records");
+  }
 
   auto& seg = segments_.at(current_);
-  if (!pwrite_all(seg->fd, p, length, seg->size)) {
+  if (!pwrite_all(seg->fd, buf.data(), buf.size(), seg->size)) {
     const int saved = errno;
     // Leave no partial record behind (the next append writes at the same offset anyway).
     (void)::ftruncate(seg->fd, static_cast<off_t>(seg->size));
     errno = saved;
     return tl::unexpected(io_error("write " + seg->path));
   }
-  r.at = {current_, seg->size, static_cast<uint32_t>(length)};
-  seg->size += length;
-  ++seg->live;
+  at = 0;
+  for (LogRecord* r : recs) {
+    const auto length = get<uint32_t>(buf.data() + at + 4);
+    r->at = {current_, seg->size + at, length};
+    at += length;
+  }
+  seg->size += buf.size();
+  seg->live += static_cast<int64_t>(recs.size());
   note_written(seg);
   if (seg->size >= segment_bytes_) {
-    // A failed rotation is not the caller's failure: the event is written; retry next time.
+    // A failed rotation is not the caller's failure: the events are written; retry next time.
     (void)start_segment(current_ + 1);
   }
   return core::ok();

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,9 @@ class EventLog {
   static core::Status encode(const LogRecord& r, std::string_view body, std::string& buf);
   // ... then write `buf` with r's seq, created_at and state filled in.
   core::Status append_encoded(LogRecord& r, std::string& buf);
+  // The same for several records encoded back to back into `buf` (in the order of `recs`),
+  // with one pwrite: a batch costs one system call however many events it holds.
+  core::Status append_encoded(std::span<LogRecord* const> recs, std::string& buf);
   // Rewrites the state block of a live record (after a failed attempt).
   core::Status write_state(const LogRecord& r);
   // Zeroes the record of event `seq` (it stays parseable as a done record that keeps its seq);

@@ -10,6 +10,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <span>
 #include <unordered_map>
 
 #include <pthread.h>
@@ -629,12 +630,30 @@ class Outbox::Impl {
   std::mutex listener_mu;
   std::function<void()> listener;
   std::atomic<int64_t> depth{0};
-  std::atomic<uint64_t> appended{0}, transactions{0}, refused{0};
+  std::atomic<uint64_t> appended{0}, transactions{0}, refused_count{0};
+
+  // Events staged by append_staged for the next flush_staged (records back to back).
+  struct Staged {
+    LogRecord r;
+    Callback done;
+  };
+  std::mutex stage_mu;
+  std::vector<Staged> staged;
+  std::string staged_bytes;
+  std::atomic<bool> flushing{false};  // a thread is in flush_staged
+  std::mutex commit_mu;                // held while staged events are being committed
+  void commit(std::span<Staged> batch, std::string& bytes);
+  void flush_staged();
+  // Commits everything staged so far, after any commit in progress: withdrawal, erasure and
+  // shutdown see every event a request has handed over.
+  void drain_staged();
+  void drain_locked(bool release_flushing);  // caller holds commit_mu
   std::atomic<uint64_t> append_cpu_ns{0}, other_cpu_ns{0};
 };
 
 Outbox::Outbox(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Outbox::~Outbox() {
+  impl_->drain_staged();  // their requests wait for them
   // Appends racing with destruction get outbox_closed, not a dangling log.
   std::lock_guard lock(impl_->mu);
   impl_->closed = true;
@@ -649,57 +668,139 @@ core::Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
   return std::unique_ptr<Outbox>(new Outbox(std::move(impl)));
 }
 
-void Outbox::append(Event event, Callback on_committed) {
-  auto& d = *impl_;
-  auto refuse = [&](core::Error e) {
-    ++d.refused;
-    on_committed(tl::unexpected(std::move(e)));
-  };
-  if (auto st = validate_event(event); !st) return refuse(st.error());
+namespace {
+
+// The costly part of an append, before any lock: checks, the webhook body, the log record.
+// r gets the ids; `record` the encoding.
+core::Status prepare_append(Event& event, Outbox::Impl::LogRecord& r, std::string& record) {
+  LS_TRY(validate_event(event));
   thread_local std::string body;  // reused: the body goes to the log, not into memory
   body.clear();
   write_event_json(event, body);
-  Impl::LogRecord r;
   r.event_id = std::move(event.event_id);
   r.lead_id = std::move(event.lead_id);
-  thread_local std::string record;
-  if (auto st = detail::EventLog::encode(r, body, record); !st) return refuse(st.error());
+  return detail::EventLog::encode(r, body, record);
+}
+
+}  // namespace
+
+// Writes `batch` (records encoded back to back in `bytes`) with one pwrite and queues the
+// events in memory, under one lock; then reports each event's outcome (after the grouped
+// fdatasync with sync_full).
+void Outbox::Impl::commit(std::span<Staged> batch, std::string& bytes) {
   bool woke = false;
   std::optional<core::Error> refused;  // reported after the lock is released
   {
-    std::lock_guard lock(d.mu);
-    if (d.closed) {
+    std::lock_guard lock(mu);
+    if (closed) {
       refused = core::Error{"outbox_closed", "the outbox is closed", ""};
-    } else if (auto owner = d.require_owner(); !owner) {
+    } else if (auto owner = require_owner(); !owner) {
       refused = owner.error();
-    } else if (d.pending.size() >= d.opt.max_queued) {
+    } else if (pending.size() + batch.size() > opt.max_queued) {
       refused = core::Error{"outbox_overloaded",
-                            "the CRM outbox already holds " + std::to_string(d.pending.size()) +
+                            "the CRM outbox already holds " + std::to_string(pending.size()) +
                                 " undelivered events",
                             ""};
     } else {
-      r.seq = d.next_seq++;
-      r.created_at = d.opt.clock();
-      r.next_attempt_at = r.created_at;
-      if (auto st = d.log->append_encoded(r, record); !st) {
+      thread_local std::vector<LogRecord*> recs;
+      recs.clear();
+      const int64_t now = opt.clock();
+      for (auto& e : batch) {
+        e.r.seq = next_seq++;
+        e.r.created_at = now;
+        e.r.next_attempt_at = now;
+        recs.push_back(&e.r);
+      }
+      if (auto st = log->append_encoded(recs, bytes); !st) {
         refused = st.error();
       } else {
-        woke = d.add(std::move(r));
+        for (auto& e : batch) woke |= add(std::move(e.r));
       }
     }
   }
-  if (refused) return refuse(*std::move(refused));
-  ++d.appended;
-  if (woke) d.notify_listener();
-  if (!d.opt.sync_full) {
-    ++d.transactions;
-    return on_committed(core::ok());
+  if (refused) {
+    refused_count += batch.size();
+    for (auto& e : batch) e.done(tl::unexpected(*refused));
+    return;
   }
-  {
-    std::lock_guard lock(d.wmu);
-    if (d.sync_waiters.empty()) d.first_arrival = std::chrono::steady_clock::now();
-    d.sync_waiters.push_back(std::move(on_committed));
-    if (d.sync_waiters.size() == 1 || d.sync_waiters.size() >= d.opt.max_batch) d.wcv.notify_one();
+  appended += batch.size();
+  if (woke) notify_listener();
+  if (!opt.sync_full) {
+    ++transactions;
+    for (auto& e : batch) e.done(core::ok());
+    return;
+  }
+  std::lock_guard lock(wmu);
+  if (sync_waiters.empty()) first_arrival = std::chrono::steady_clock::now();
+  for (auto& e : batch) sync_waiters.push_back(std::move(e.done));
+  if (sync_waiters.size() == batch.size() || sync_waiters.size() >= opt.max_batch) {
+    wcv.notify_one();
+  }
+}
+
+void Outbox::append(Event event, Callback on_committed) {
+  Impl::Staged e;
+  thread_local std::string record;
+  if (auto st = prepare_append(event, e.r, record); !st) {
+    ++impl_->refused_count;
+    return on_committed(tl::unexpected(st.error()));
+  }
+  e.done = std::move(on_committed);
+  impl_->commit(std::span<Impl::Staged>(&e, 1), record);
+}
+
+bool Outbox::append_staged(Event event, Callback on_committed) {
+  auto& d = *impl_;
+  Impl::Staged e;
+  thread_local std::string record;
+  if (auto st = prepare_append(event, e.r, record); !st) {
+    ++d.refused_count;
+    on_committed(tl::unexpected(st.error()));
+    return false;
+  }
+  e.done = std::move(on_committed);
+  std::lock_guard lock(d.stage_mu);
+  const bool first = d.staged.empty();
+  d.staged_bytes += record;
+  d.staged.push_back(std::move(e));
+  return first;
+}
+
+void Outbox::flush_staged() { impl_->flush_staged(); }
+
+// One thread flushes at a time and takes whatever the others stage meanwhile (their
+// flush_staged returns at once), so io threads never queue on the state lock behind each
+// other's writes, and batches grow with the load. The flusher stops only when it sees the
+// stage empty, and says so under the stage lock: an event staged before that is its to write,
+// one staged after finds no flusher and its thread flushes it.
+void Outbox::Impl::flush_staged() {
+  bool idle = false;
+  if (!flushing.compare_exchange_strong(idle, true)) return;
+  std::lock_guard committing(commit_mu);
+  drain_locked(/*release_flushing=*/true);
+}
+
+void Outbox::Impl::drain_staged() {
+  std::lock_guard committing(commit_mu);
+  drain_locked(/*release_flushing=*/false);
+}
+
+void Outbox::Impl::drain_locked(bool release_flushing) {
+  thread_local std::vector<Staged> batch;
+  thread_local std::string bytes;
+  for (;;) {
+    {
+      std::lock_guard lock(stage_mu);
+      if (staged.empty()) {
+        if (release_flushing) flushing = false;
+        return;
+      }
+      batch.swap(staged);
+      bytes.swap(staged_bytes);
+    }
+    commit(batch, bytes);
+    batch.clear();  // keeps the capacity for this thread's next flush
+    bytes.clear();
   }
 }
 
@@ -853,6 +954,7 @@ namespace {
 
 // Withdrawal: zeroes and forgets the lead's undelivered events (writer thread).
 core::Result<int64_t> do_cancel(Outbox::Impl& d, const std::string& lead_id) {
+  d.drain_staged();  // an event staged before the withdrawal is withdrawn too
   std::lock_guard lock(d.mu);
   auto lq = d.by_lead.find(lead_id);
   if (lq == d.by_lead.end()) return int64_t{0};
@@ -1112,7 +1214,7 @@ core::Result<int64_t> Outbox::purge_dead_letters(std::optional<std::chrono::mill
 }
 
 OutboxStats Outbox::stats() const {
-  return {impl_->appended.load(),      impl_->transactions.load(), impl_->refused.load(),
+  return {impl_->appended.load(),      impl_->transactions.load(), impl_->refused_count.load(),
           impl_->depth.load(),         impl_->append_cpu_ns.load(), impl_->other_cpu_ns.load()};
 }
 

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>
@@ -834,6 +835,179 @@ TEST_F(OutboxTest, RefusesAppendsBeyondMaxQueued) {
   auto c = outbox->claim(1, 60s);
   ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm/"));
   EXPECT_TRUE(outbox->append(make_event("Q", 5)).get());
+}
+
+// ---- staged (batched) appends: what /v1/score uses ----------------------------------------
+
+// Collects staged appends' outcomes; wait() fails the test instead of hanging.
+struct Outcomes {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> ok_ids;  // in callback order
+  std::vector<std::string> errors;
+  crm::Outbox::Callback track(const std::string& id) {
+    return [this, id](core::Status st) {
+      std::lock_guard lock(mu);
+      if (st) {
+        ok_ids.push_back(id);
+      } else {
+        errors.push_back(st.error().code);
+      }
+      cv.notify_all();
+    };
+  }
+  size_t done() {
+    std::lock_guard lock(mu);
+    return ok_ids.size() + errors.size();
+  }
+  bool wait(size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, 30s, [&] { return ok_ids.size() + errors.size() >= n; });
+  }
+};
+
+TEST_F(OutboxTest, StagedAppendsCommitTogetherAtTheFlushInOrder) {
+  std::vector<std::string> staged_ids;
+  {
+    auto outbox = open();
+    Outcomes out;
+    const uint64_t writes_before = outbox->stats().transactions;
+    for (int i = 0; i < 6; ++i) {
+      auto e = make_event(i % 2 ? "ODD" : "EVEN", i);
+      staged_ids.push_back(e.event_id);
+      // Only the first stager is told to arrange the flush.
+      EXPECT_EQ(outbox->append_staged(std::move(e), out.track(staged_ids.back())), i == 0);
+    }
+    EXPECT_EQ(out.done(), 0u) << "a staged event is not committed before the flush";
+    EXPECT_EQ(outbox->depth(), 0);
+    outbox->flush_staged();
+    ASSERT_TRUE(out.wait(6));
+    EXPECT_EQ(out.ok_ids, staged_ids);
+    EXPECT_EQ(outbox->depth(), 6);
+    EXPECT_EQ(outbox->stats().transactions - writes_before, 1u) << "one write for the batch";
+    EXPECT_EQ(outbox->stats().appended, 6u);
+    // Per lead, in staging order: EVEN's head is event 0, ODD's is event 1.
+    auto c = outbox->claim(10, 60s);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(ids(*c), (std::vector<std::string>{staged_ids[0], staged_ids[1]}));
+    // The next stage after a flush asks for a flush again.
+    Outcomes more;
+    EXPECT_TRUE(outbox->append_staged(make_event("EVEN", 9), more.track("x")));
+    outbox->flush_staged();
+    ASSERT_TRUE(more.wait(1));
+  }
+  auto outbox = open();  // the batch was in the log, not only in memory
+  EXPECT_EQ(outbox->depth(), 7);
+  auto pending = outbox->list(crm::EventState::kPending, 10);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 7u);
+  for (size_t i = 0; i < staged_ids.size(); ++i) EXPECT_EQ((*pending)[i].event_id, staged_ids[i]);
+}
+
+TEST_F(OutboxTest, StagingRefusesABadEventAtOnceAndKeepsTheRest) {
+  auto outbox = open();
+  Outcomes out;
+  auto bad = make_event("L", 1);
+  bad.reasons[0].value = "ravi.canary@example.com";
+  EXPECT_FALSE(outbox->append_staged(std::move(bad), out.track("bad")));
+  ASSERT_EQ(out.done(), 1u);
+  EXPECT_EQ(out.errors, (std::vector<std::string>{"pii_in_event"}));
+  EXPECT_TRUE(outbox->append_staged(make_event("L", 2), out.track("good")));
+  outbox->flush_staged();
+  ASSERT_TRUE(out.wait(2));
+  EXPECT_EQ(out.ok_ids, (std::vector<std::string>{"good"}));
+  EXPECT_EQ(outbox->depth(), 1);
+}
+
+TEST_F(OutboxTest, AFlushBeyondMaxQueuedRefusesTheWholeBatch) {
+  auto opened = crm::Outbox::open({.path = db_path(), .max_queued = 4});
+  ASSERT_TRUE(opened);
+  auto outbox = *std::move(opened);
+  ASSERT_TRUE(outbox->append(make_event("Q", 0)).get());
+  Outcomes out;
+  for (int i = 1; i <= 4; ++i) outbox->append_staged(make_event("Q", i), out.track("q"));
+  outbox->flush_staged();
+  ASSERT_TRUE(out.wait(4));
+  EXPECT_EQ(out.errors, std::vector<std::string>(4, "outbox_overloaded"));
+  EXPECT_EQ(outbox->depth(), 1);
+  auto pending = outbox->list(crm::EventState::kPending, 10);
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->size(), 1u) << "a refused batch leaves nothing in the log";
+}
+
+TEST_F(OutboxTest, WithdrawalErasureAndShutdownTakeStagedEventsWithThem) {
+  std::string kept_id;
+  {
+    auto outbox = open();
+    Outcomes out;
+    outbox->append_staged(make_event("WITHDRAWN", 1), out.track("w1"));
+    outbox->append_staged(make_event("ERASED-7f3a", 2), out.track("e1"));
+    auto kept = make_event("KEPT", 3);
+    kept_id = kept.event_id;
+    outbox->append_staged(std::move(kept), out.track("k1"));
+    // No flush: withdrawal and erasure commit what was handed over, then remove it.
+    auto n = outbox->cancel_lead("WITHDRAWN");
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 1);
+    ASSERT_TRUE(out.wait(3)) << "their requests were answered";
+    EXPECT_TRUE(out.errors.empty());
+    auto erased = outbox->erase_lead("ERASED-7f3a");
+    ASSERT_TRUE(erased);
+    EXPECT_EQ(erased->pending, 1);
+    EXPECT_EQ(outbox->depth(), 1);
+    for (const auto& f : outbox_files()) {
+      std::ifstream in(f, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+      EXPECT_EQ(bytes.find("ERASED-7f3a"), std::string::npos) << f;
+    }
+    Outcomes late;
+    outbox->append_staged(make_event("KEPT", 4), late.track("k2"));
+    // Closing the outbox with an event staged commits it (its request is waiting).
+    outbox.reset();
+    EXPECT_EQ(late.ok_ids, (std::vector<std::string>{"k2"}));
+  }
+  auto outbox = open();
+  EXPECT_EQ(outbox->depth(), 2);
+  auto rec = outbox->record_for_lead("KEPT");
+  ASSERT_TRUE(rec);
+  ASSERT_EQ(rec->pending.size(), 2u);
+  EXPECT_EQ(rec->pending[0].event_id, kept_id);
+}
+
+// Threads stage and flush the way io threads do (flush only when told to). A flush that finds
+// another one running returns at once, so the running one must pick up every event staged
+// meanwhile: a stranded event would never be answered and the wait would time out.
+TEST_F(OutboxTest, ConcurrentStagersNeverStrandAnEvent) {
+  auto outbox = open();
+  constexpr int kThreads = 8, kPerThread = 500;
+  Outcomes out;
+  std::vector<std::vector<std::string>> staged(kThreads);  // per thread = per lead, in order
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto e = make_event(crm_test::id_of("lead-", t), i);
+        staged[t].push_back(e.event_id);
+        auto done = out.track(staged[t].back());
+        if (outbox->append_staged(std::move(e), std::move(done))) outbox->flush_staged();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(out.wait(kThreads * kPerThread))
+      << out.done() << " of " << kThreads * kPerThread << " answered";
+  EXPECT_TRUE(out.errors.empty());
+  const auto stats = outbox->stats();
+  EXPECT_EQ(stats.appended, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(outbox->depth(), kThreads * kPerThread);
+  // Each lead's events are in the log in the order its thread staged them.
+  auto pending = outbox->list(crm::EventState::kPending, kThreads * kPerThread);
+  ASSERT_TRUE(pending);
+  std::map<std::string, std::vector<std::string>> by_lead;
+  for (const auto& e : *pending) by_lead[e.lead_id].push_back(e.event_id);
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(by_lead[crm_test::id_of("lead-", t)], staged[t]) << "lead " << t;
+  }
 }
 
 }  // namespace
