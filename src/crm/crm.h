@@ -247,7 +247,8 @@ class Outbox {
   // the caller must then arrange a flush_staged() soon (an io thread posts it behind the
   // handlers it already has queued, so the requests of one event-loop round share a write).
   // Errors found while staging go to the callback at once (and return false).
-  bool append_staged(Event event, Callback on_committed);
+  // `event` is encoded before this returns and may be reused.
+  bool append_staged(const Event& event, Callback on_committed);
   void flush_staged();
 
   // Called when an event becomes deliverable (its lead had nothing else pending), on the

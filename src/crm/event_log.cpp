@@ -299,20 +299,25 @@ core::Status EventLog::scan(const std::function<void(LogRecord&&)>& fn, int64_t&
 }
 
 core::Status EventLog::encode(const LogRecord& r, std::string_view body, std::string& buf) {
-  const size_t payload_len = 8 + r.event_id.size() + r.lead_id.size() + body.size();
+  return encode(r.event_id, r.lead_id, body, buf);
+}
+
+core::Status EventLog::encode(std::string_view event_id, std::string_view lead_id,
+                              std::string_view body, std::string& buf) {
+  const size_t payload_len = 8 + event_id.size() + lead_id.size() + body.size();
   const size_t length = kPayloadStart + payload_len;
-  if (r.event_id.size() > 0xffff || r.lead_id.size() > 0xffff || length > kMaxRecord) {
+  if (event_id.size() > 0xffff || lead_id.size() > 0xffff || length > kMaxRecord) {
     return core::make_error("invalid_event", "event too large for the outbox");
   }
   buf.resize(length);
   char* p = buf.data();
   char* pl = p + kPayloadStart;
-  put<uint16_t>(pl, static_cast<uint16_t>(r.event_id.size()));
-  put<uint16_t>(pl + 2, static_cast<uint16_t>(r.lead_id.size()));
+  put<uint16_t>(pl, static_cast<uint16_t>(event_id.size()));
+  put<uint16_t>(pl + 2, static_cast<uint16_t>(lead_id.size()));
   put<uint32_t>(pl + 4, static_cast<uint32_t>(body.size()));
-  std::memcpy(pl + 8, r.event_id.data(), r.event_id.size());
-  std::memcpy(pl + 8 + r.event_id.size(), r.lead_id.data(), r.lead_id.size());
-  std::memcpy(pl + 8 + r.event_id.size() + r.lead_id.size(), body.data(), body.size());
+  std::memcpy(pl + 8, event_id.data(), event_id.size());
+  std::memcpy(pl + 8 + event_id.size(), lead_id.data(), lead_id.size());
+  std::memcpy(pl + 8 + event_id.size() + lead_id.size(), body.data(), body.size());
   put<uint32_t>(p, kLive);
   put<uint32_t>(p + 4, static_cast<uint32_t>(length));
   put<uint32_t>(p + 24, crc32c(pl, payload_len));

@@ -82,6 +82,8 @@ class EventLog {
   // The same in two steps, so the costly part runs before the caller takes its lock: encode
   // (no state touched; r's seq, created_at and state are not read) ...
   static core::Status encode(const LogRecord& r, std::string_view body, std::string& buf);
+  static core::Status encode(std::string_view event_id, std::string_view lead_id,
+                             std::string_view body, std::string& buf);
   // ... then write `buf` with r's seq, created_at and state filled in.
   core::Status append_encoded(LogRecord& r, std::string& buf);
   // The same for several records encoded back to back into `buf` (in the order of `recs`),

@@ -670,16 +670,15 @@ core::Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
 
 namespace {
 
-// The costly part of an append, before any lock: checks, the webhook body, the log record.
-// r gets the ids; `record` the encoding.
-core::Status prepare_append(Event& event, Outbox::Impl::LogRecord& r, std::string& record) {
+// The costly part of an append, before any lock: checks, the webhook body, the log record
+// (into `record`). r gets the lead id, which the in-memory queue needs.
+core::Status prepare_append(const Event& event, Outbox::Impl::LogRecord& r, std::string& record) {
   LS_TRY(validate_event(event));
   thread_local std::string body;  // reused: the body goes to the log, not into memory
   body.clear();
   write_event_json(event, body);
-  r.event_id = std::move(event.event_id);
-  r.lead_id = std::move(event.lead_id);
-  return detail::EventLog::encode(r, body, record);
+  r.lead_id = event.lead_id;
+  return detail::EventLog::encode(event.event_id, event.lead_id, body, record);
 }
 
 }  // namespace
@@ -749,7 +748,7 @@ void Outbox::append(Event event, Callback on_committed) {
   impl_->commit(std::span<Impl::Staged>(&e, 1), record);
 }
 
-bool Outbox::append_staged(Event event, Callback on_committed) {
+bool Outbox::append_staged(const Event& event, Callback on_committed) {
   auto& d = *impl_;
   Impl::Staged e;
   thread_local std::string record;

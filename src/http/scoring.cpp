@@ -447,8 +447,8 @@ void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> event
   pending->res = std::move(res);
   pending->responder = std::move(responder);
   bool flush = false;
-  for (auto& ev : events) {
-    flush |= opts.outbox->append_staged(std::move(ev), [pending](core::Status st) {
+  for (const auto& ev : events) {
+    flush |= opts.outbox->append_staged(ev, [pending](core::Status st) {
       if (!st) {
         std::call_once(pending->first_error, [&] {
           pending->why = st.error().code + ": " + st.error().message;
