@@ -298,10 +298,6 @@ core::Status EventLog::scan(const std::function<void(LogRecord&&)>& fn, int64_t&
   return core::ok();
 }
 
-core::Status EventLog::encode(const LogRecord& r, std::string_view body, std::string& buf) {
-  return encode(r.event_id, r.lead_id, body, buf);
-}
-
 core::Status EventLog::encode(std::string_view event_id, std::string_view lead_id,
                               std::string_view body, std::string& buf) {
   const size_t payload_len = 8 + event_id.size() + lead_id.size() + body.size();
@@ -327,11 +323,7 @@ core::Status EventLog::encode(std::string_view event_id, std::string_view lead_i
 
 core::Status EventLog::append(LogRecord& r, std::string_view body) {
   thread_local std::string buf;  // no allocation per append once warm
-  LS_TRY(encode(r, body, buf));
-  return append_encoded(r, buf);
-}
-
-core::Status EventLog::append_encoded(LogRecord& r, std::string& buf) {
+  LS_TRY(encode(r.event_id, r.lead_id, body, buf));
   LogRecord* one = &r;
   return append_encoded(std::span<LogRecord* const>(&one, 1), buf);
 }

@@ -80,14 +80,12 @@ class EventLog {
   // Errors: outbox_io_error (nothing is left half-written), invalid_event (too large).
   core::Status append(LogRecord& r, std::string_view body);
   // The same in two steps, so the costly part runs before the caller takes its lock: encode
-  // (no state touched; r's seq, created_at and state are not read) ...
-  static core::Status encode(const LogRecord& r, std::string_view body, std::string& buf);
+  // (no state touched: seq, created_at and state are filled in by the write) ...
   static core::Status encode(std::string_view event_id, std::string_view lead_id,
                              std::string_view body, std::string& buf);
-  // ... then write `buf` with r's seq, created_at and state filled in.
-  core::Status append_encoded(LogRecord& r, std::string& buf);
-  // The same for several records encoded back to back into `buf` (in the order of `recs`),
-  // with one pwrite: a batch costs one system call however many events it holds.
+  // ... then write records encoded back to back into `buf` (in the order of `recs`) with one
+  // pwrite, each with its record's seq, created_at and state: a batch costs one system call
+  // however many events it holds.
   core::Status append_encoded(std::span<LogRecord* const> recs, std::string& buf);
   // Rewrites the state block of a live record (after a failed attempt).
   core::Status write_state(const LogRecord& r);

@@ -642,6 +642,7 @@ class Outbox::Impl {
   std::string staged_bytes;
   std::atomic<bool> flushing{false};  // a thread is in flush_staged
   std::mutex commit_mu;                // held while staged events are being committed
+  bool prepare(const Event& event, Callback& on_committed, Staged& e, std::string& record);
   void commit(std::span<Staged> batch, std::string& bytes);
   void flush_staged();
   // Commits everything staged so far, after any commit in progress: withdrawal, erasure and
@@ -668,20 +669,27 @@ core::Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
   return std::unique_ptr<Outbox>(new Outbox(std::move(impl)));
 }
 
-namespace {
-
-// The costly part of an append, before any lock: checks, the webhook body, the log record
-// (into `record`). r gets the lead id, which the in-memory queue needs.
-core::Status prepare_append(const Event& event, Outbox::Impl::LogRecord& r, std::string& record) {
-  LS_TRY(validate_event(event));
-  thread_local std::string body;  // reused: the body goes to the log, not into memory
-  body.clear();
-  write_event_json(event, body);
-  r.lead_id = event.lead_id;
-  return detail::EventLog::encode(event.event_id, event.lead_id, body, record);
+// The costly part of an append, before any lock: checks, the webhook body and the log record
+// (into `record`); e gets the lead id, which the in-memory queue needs, and the callback. A
+// refused event is reported to its callback at once (returns false).
+bool Outbox::Impl::prepare(const Event& event, Callback& on_committed, Staged& e,
+                           std::string& record) {
+  auto st = validate_event(event);
+  if (st) {
+    thread_local std::string body;  // reused: the body goes to the log, not into memory
+    body.clear();
+    write_event_json(event, body);
+    st = detail::EventLog::encode(event.event_id, event.lead_id, body, record);
+  }
+  if (!st) {
+    ++refused_count;
+    on_committed(tl::unexpected(st.error()));
+    return false;
+  }
+  e.r.lead_id = event.lead_id;
+  e.done = std::move(on_committed);
+  return true;
 }
-
-}  // namespace
 
 // Writes `batch` (records encoded back to back in `bytes`) with one pwrite and queues the
 // events in memory, under one lock; then reports each event's outcome (after the grouped
@@ -740,11 +748,7 @@ void Outbox::Impl::commit(std::span<Staged> batch, std::string& bytes) {
 void Outbox::append(Event event, Callback on_committed) {
   Impl::Staged e;
   thread_local std::string record;
-  if (auto st = prepare_append(event, e.r, record); !st) {
-    ++impl_->refused_count;
-    return on_committed(tl::unexpected(st.error()));
-  }
-  e.done = std::move(on_committed);
+  if (!impl_->prepare(event, on_committed, e, record)) return;
   impl_->commit(std::span<Impl::Staged>(&e, 1), record);
 }
 
@@ -752,12 +756,7 @@ bool Outbox::append_staged(const Event& event, Callback on_committed) {
   auto& d = *impl_;
   Impl::Staged e;
   thread_local std::string record;
-  if (auto st = prepare_append(event, e.r, record); !st) {
-    ++d.refused_count;
-    on_committed(tl::unexpected(st.error()));
-    return false;
-  }
-  e.done = std::move(on_committed);
+  if (!d.prepare(event, on_committed, e, record)) return false;
   std::lock_guard lock(d.stage_mu);
   const bool first = d.staged.empty();
   d.staged_bytes += record;

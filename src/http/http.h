@@ -260,8 +260,6 @@ core::Result<simdjson::dom::element> parse_json_body(const Request& req);
 core::Status parse_reload_body(const Request& req);
 
 class Session;
-// Completes an asynchronous request. Call send() exactly once, from any thread; the Request
-// stays valid until then. Destroying an unsent Responder answers 500 internal.
 // Runs work on a request's io loop, behind the handlers already queued there, without
 // answering the request: scoring uses it to write the outbox events of all the requests an
 // io thread handled in one round with one system call.
@@ -274,6 +272,8 @@ class LoopPoster {
   std::shared_ptr<Session> session_;
 };
 
+// Completes an asynchronous request. Call send() exactly once, from any thread; the Request
+// stays valid until then. Destroying an unsent Responder answers 500 internal.
 class Responder {
  public:
   Responder() = default;
