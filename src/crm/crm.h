@@ -149,6 +149,12 @@ struct OutboxOptions {
   // CRM is down.
   size_t max_queued = 1'000'000;
   uint64_t segment_bytes = 64ull << 20;  // event log segment size
+  // The append ring (sync_full off): an append is a copy into this mapped file, and a drainer
+  // thread moves what arrived into the log and the delivery queue every ring_drain_interval
+  // (one write per batch: cheaper than a write per append). When the ring is full, appends
+  // drain it themselves. An event may take up to a quarter of it. At least 64 KB.
+  uint64_t ring_bytes = 16ull << 20;
+  std::chrono::milliseconds ring_drain_interval{10};
   bool allow_reader = false;             // see above
   // How often the owner looks for dead letters replayed by another process.
   std::chrono::milliseconds inbox_poll{500};
@@ -234,22 +240,14 @@ class Outbox {
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  // Writes the event to the log; `on_committed` runs once it is durable: inline (sync_full
-  // false) or on the writer thread after the grouped fdatasync, so it must be quick (post to
+  // Commits the event; `on_committed` runs once it is durable: inline after its copy into the
+  // append ring (sync_full false; a full ring is drained first), or on the writer thread
+  // after the grouped fdatasync of its log write (sync_full), so it must be quick (post to
   // your io thread). Errors go through the callback too: invalid_event, pii_in_event,
   // outbox_overloaded, outbox_closed, outbox_busy (a reader), outbox_io_error.
   void append(Event event, Callback on_committed);
   // Same, as a future (blocks whoever waits on it; fine for CLI and tests).
   std::future<core::Status> append(Event event);
-  // Batched append for event loops: stages the event (checks and encoding happen now) for
-  // the next flush_staged(), which writes every staged event with one system call and one
-  // lock, then runs their callbacks as `append` would. Returns true when the stage was empty:
-  // the caller must then arrange a flush_staged() soon (an io thread posts it behind the
-  // handlers it already has queued, so the requests of one event-loop round share a write).
-  // Errors found while staging go to the callback at once (and return false).
-  // `event` is encoded before this returns and may be reused.
-  bool append_staged(const Event& event, Callback on_committed);
-  void flush_staged();
 
   // Called when an event becomes deliverable (its lead had nothing else pending), on the
   // appending thread or the writer thread; the deliverer uses it to wake up. Must be quick and

@@ -2,7 +2,9 @@
 #include "crm/event_log.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -425,6 +427,216 @@ std::vector<std::string> EventLog::files() const {
   std::vector<std::string> out;
   for (const auto& [n, s] : segments_) out.push_back(s->path);
   return out;
+}
+
+}  // namespace crm::detail
+
+// ---------------------------------------------------------------------------------------------
+// The append ring
+
+namespace crm::detail {
+namespace {
+
+constexpr uint32_t kSkip = 0x31504b53;  // "SKP1": the rest of the file is unused this lap
+constexpr uint64_t kMinRing = 64 << 10;
+
+uint64_t padded(uint64_t length) { return (length + 7) & ~uint64_t{7}; }
+uint64_t publish_word(uint32_t magic, uint32_t length) {
+  return uint64_t{magic} | (uint64_t{length} << 32);
+}
+
+// Writes `bytes` zeros at `off` (so the blocks are allocated: a store into the mapping never
+// needs a block, which could fail with SIGBUS on a full disk).
+bool write_zeros(int fd, uint64_t off, uint64_t bytes) {
+  static const std::string zeros(1 << 20, '\0');
+  while (bytes > 0) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(bytes, zeros.size()));
+    if (!pwrite_all(fd, zeros.data(), n, off)) return false;
+    off += n;
+    bytes -= n;
+  }
+  return true;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<EventRing>> EventRing::open(const std::string& db_path,
+                                                         uint64_t bytes) {
+  const std::string path = db_path + "-log.ring";
+  const uint64_t want = std::max<uint64_t>(padded(bytes), kMinRing);
+  auto fail = [&](const std::string& what) {
+    return core::make_error("outbox_open_failed",
+                            what + " " + path + ": " + std::strerror(errno));
+  };
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("cannot open");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return fail("cannot stat");
+  }
+  // Records a killed process left: read them before the file is resized.
+  std::vector<LogRecord> left;
+  if (st.st_size > 0) {
+    std::string data;
+    if (!read_file(fd, data)) {
+      ::close(fd);
+      return fail("cannot read");
+    }
+    for (size_t off = 0; off + 8 <= data.size();) {
+      const uint32_t magic = get<uint32_t>(data.data() + off);
+      const uint32_t length = get<uint32_t>(data.data() + off + 4);
+      bool live = false;
+      LogRecord r;
+      if (magic == kSkip && length >= 8 && length <= data.size() - off) {
+        off += length;
+      } else if (magic == kLive && parse_record(data.data() + off, data.size() - off, live, r)) {
+        left.push_back(std::move(r));
+        off += padded(length);
+      } else {
+        off += 8;  // zeroed space, or a record whose copy was cut short (never acknowledged)
+      }
+    }
+    std::sort(left.begin(), left.end(),
+              [](const LogRecord& a, const LogRecord& b) { return a.seq < b.seq; });
+  }
+  if (static_cast<uint64_t>(st.st_size) != want) {
+    if (::ftruncate(fd, 0) != 0 || !write_zeros(fd, 0, want) || ::fdatasync(fd) != 0) {
+      ::close(fd);
+      return fail("cannot allocate");
+    }
+  }
+  void* map = ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (map == MAP_FAILED) {
+    ::close(fd);
+    return fail("cannot map");
+  }
+  std::unique_ptr<EventRing> ring(new EventRing(path, fd, static_cast<char*>(map), want));
+  ring->leftovers_ = std::move(left);
+  return ring;
+}
+
+EventRing::~EventRing() {
+  close();
+  ::munmap(map_, capacity_);
+  ::close(fd_);
+}
+
+std::vector<LogRecord> EventRing::leftovers() { return std::move(leftovers_); }
+
+void EventRing::clear() {
+  std::lock_guard lock(reserve_mu_);
+  std::memset(map_, 0, capacity_);
+  head_ = 0;
+  tail_.store(0, std::memory_order_release);
+  events_.store(0, std::memory_order_relaxed);
+}
+
+std::atomic_ref<uint64_t> EventRing::word(uint64_t pos) const {
+  return std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t*>(map_ + pos % capacity_));
+}
+
+uint64_t EventRing::used_bytes() const {
+  std::lock_guard lock(const_cast<std::mutex&>(reserve_mu_));
+  return head_ - tail_.load(std::memory_order_acquire);
+}
+
+bool EventRing::append(std::string& record, std::atomic<int64_t>& next_seq, int64_t now) {
+  const uint64_t length = record.size();
+  const uint64_t slot = padded(length);
+  if (slot > max_record()) return false;
+  uint64_t at = 0;
+  int64_t seq = 0;
+  {
+    std::lock_guard lock(reserve_mu_);
+    if (closed_.load(std::memory_order_relaxed)) return false;
+    const uint64_t off = head_ % capacity_;
+    const uint64_t skip = off + slot > capacity_ ? capacity_ - off : 0;
+    if (head_ + skip + slot - tail_.load(std::memory_order_acquire) > capacity_) return false;
+    if (skip > 0) {
+      word(head_).store(publish_word(kSkip, static_cast<uint32_t>(skip)),
+                        std::memory_order_release);
+      head_ += skip;
+    }
+    at = head_;
+    head_ += slot;
+    // Seqs are handed out in ring order, so draining in ring order keeps seq order.
+    seq = next_seq.fetch_add(1, std::memory_order_relaxed);
+    events_.fetch_add(1);  // seq_cst: the Outbox's drainer checks it after saying it sleeps
+    writers_.fetch_add(1, std::memory_order_relaxed);
+  }
+  char* p = record.data();
+  put<int64_t>(p + 8, seq);
+  put<int64_t>(p + 16, now);
+  LogRecord state;
+  state.next_attempt_at = now;
+  encode_state(state, p + kHeaderBytes);
+  char* dst = map_ + at % capacity_;
+  std::memcpy(dst + 8, p + 8, length - 8);
+  word(at).store(get<uint64_t>(p), std::memory_order_release);  // publish: magic and length
+  writers_.fetch_sub(1, std::memory_order_release);
+  return true;
+}
+
+void EventRing::close() {
+  {
+    std::lock_guard lock(reserve_mu_);
+    closed_ = true;
+  }
+  while (writers_.load(std::memory_order_acquire) > 0) sched_yield();
+}
+
+uint64_t EventRing::take(size_t max_bytes, bool wait, std::string& bytes,
+                         std::vector<LogRecord>& recs) {
+  uint64_t pos = tail_.load(std::memory_order_acquire);
+  uint64_t end = 0;  // what was reserved when we looked: a full ring's end is its start
+  {
+    std::lock_guard lock(reserve_mu_);
+    end = head_;
+  }
+  while (pos < end && bytes.size() < max_bytes) {
+    uint64_t w = word(pos).load(std::memory_order_acquire);
+    if (w == 0) {
+      if (!wait) break;
+      // Reserved and still being copied in: a memcpy away.
+      do {
+        sched_yield();
+        w = word(pos).load(std::memory_order_acquire);
+      } while (w == 0);
+    }
+    const auto magic = static_cast<uint32_t>(w);
+    const auto length = static_cast<uint32_t>(w >> 32);
+    if (magic == kSkip) {
+      pos += length;
+      continue;
+    }
+    const char* p = map_ + pos % capacity_;
+    LogRecord r;
+    r.seq = get<int64_t>(p + 8);
+    r.created_at = get<int64_t>(p + 16);
+    r.next_attempt_at = get<int64_t>(p + kHeaderBytes + 8);
+    const char* pl = p + kPayloadStart;
+    r.lead_id.assign(pl + 8 + get<uint16_t>(pl), get<uint16_t>(pl + 2));
+    recs.push_back(std::move(r));
+    bytes.append(reinterpret_cast<const char*>(&w), 8);
+    bytes.append(p + 8, length - 8);
+    pos += padded(length);
+  }
+  return pos;
+}
+
+void EventRing::release(uint64_t end, size_t records) {
+  const uint64_t from = tail_.load(std::memory_order_relaxed);
+  // Zero every byte, publish words included, so the space reads as free again and no lead id
+  // stays in the file once its event is in the log.
+  for (uint64_t pos = from; pos < end;) {
+    const uint64_t off = pos % capacity_;
+    const uint64_t n = std::min(end - pos, capacity_ - off);
+    std::memset(map_ + off, 0, n);
+    pos += n;
+  }
+  events_.fetch_sub(static_cast<int64_t>(records), std::memory_order_relaxed);
+  tail_.store(end, std::memory_order_release);
 }
 
 }  // namespace crm::detail

@@ -17,10 +17,12 @@
 //
 // Not thread-safe: the Outbox serialises every call under its state mutex.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -120,6 +122,76 @@ class EventLog {
   std::map<uint32_t, std::shared_ptr<LogSegment>> segments_;
   uint32_t current_ = 0;  // segment appended to (owner)
   std::vector<std::shared_ptr<LogSegment>> unsynced_;
+};
+
+// The append ring, in front of the log (appends without sync_full): a fixed-size file
+// (`<path>-log.ring`, written with zeros when created, so its blocks exist) mapped shared and
+// kept resident. An append reserves space and a seq under a short lock, copies its record in
+// and publishes it (the record's first 8 bytes, stored last): the event is then in the page
+// cache, so it survives kill -9 of the process, and the caller's thread made no system call.
+// One drainer at a time moves published records, in seq order, into the log (one pwrite per
+// batch) and zeroes their space, so the ring holds no event once it is in the log. A process
+// killed before draining leaves its records for the next owner's open to move.
+// Records keep the log's layout, each padded to 8 bytes; a skip marker fills the end of the
+// file when a record does not fit there.
+//
+// Thread-safe: any number of appenders; take/release by one drainer at a time.
+class EventRing {
+ public:
+  // Maps (creating or resizing) `<db_path>-log.ring` with `bytes` of space (at least 64 KB).
+  // Records a killed process left in it are kept for leftovers(). Error: outbox_open_failed.
+  static core::Result<std::unique_ptr<EventRing>> open(const std::string& db_path,
+                                                       uint64_t bytes);
+  ~EventRing();
+  EventRing(const EventRing&) = delete;
+  EventRing& operator=(const EventRing&) = delete;
+
+  // The records found at open (published and intact), in seq order, with `at` unset. The
+  // owner moves them into the log, then calls clear().
+  std::vector<LogRecord> leftovers();
+  // Zeroes the whole ring (after leftovers() moved into the log, before any append).
+  void clear();
+
+  // Copies `record` (as EventLog::encode made it) in, with the next seq of `next_seq`,
+  // created_at = next_attempt_at = now. False when there is no room (drain, then retry), the
+  // record is larger than max_record(), or the ring is closed.
+  bool append(std::string& record, std::atomic<int64_t>& next_seq, int64_t now);
+  // Refuses appends from now on and waits for those copying their record in.
+  void close();
+  bool closed() const { return closed_.load(); }
+  // The largest record append can take.
+  uint64_t max_record() const { return capacity_ / 4; }
+
+  // The published records from the oldest, in seq order, up to about `max_bytes`: their bytes
+  // back to back into `bytes`, one LogRecord each (seq, created_at, next_attempt_at, lead_id)
+  // into `recs`; only records reserved before the call. Stops at a record still being copied
+  // in, unless `wait` (then it waits for it). Returns the position to release() once they
+  // are in the log.
+  uint64_t take(size_t max_bytes, bool wait, std::string& bytes, std::vector<LogRecord>& recs);
+  // Zeroes the space of the records taken up to `end` and frees it.
+  void release(uint64_t end, size_t records);
+
+  int64_t events() const { return events_.load(std::memory_order_relaxed); }
+  uint64_t used_bytes() const;
+  uint64_t capacity() const { return capacity_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  EventRing(std::string path, int fd, char* map, uint64_t capacity)
+      : path_(std::move(path)), fd_(fd), map_(map), capacity_(capacity) {}
+  std::atomic_ref<uint64_t> word(uint64_t pos) const;  // the 8 bytes that publish a record
+
+  std::string path_;
+  int fd_;
+  char* map_;
+  uint64_t capacity_;
+  std::vector<LogRecord> leftovers_;
+  std::mutex reserve_mu_;
+  uint64_t head_ = 0;                 // next free position (monotonic; under reserve_mu_)
+  std::atomic<uint64_t> tail_{0};     // oldest position not released (monotonic)
+  std::atomic<int64_t> events_{0};    // published or being copied, not yet released
+  std::atomic<int> writers_{0};       // appends copying their record in
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace crm::detail

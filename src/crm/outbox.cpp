@@ -291,8 +291,15 @@ class Outbox::Impl {
     }
     if (!opened) return tl::unexpected(opened.error());
     log = *std::move(opened);
-    if (log->owner()) LS_TRY(recover());
+    if (log->owner()) {
+      LS_ASSIGN_OR_RETURN(ring, detail::EventRing::open(opt.path, opt.ring_bytes));
+      LS_TRY(recover());
+      // With sync_full every append is fdatasync'ed through the log instead; the ring is only
+      // read for what a run without it left.
+      if (opt.sync_full) ring.reset();
+    }
     writer = std::thread([this] { run(); });
+    if (ring) drainer = std::thread([this] { run_drainer(); });
     return core::ok();
   }
 
@@ -330,6 +337,18 @@ class Outbox::Impl {
         max_seq));
     if (!inner) return core::make_error("outbox_open_failed", inner.error().message);
     for (const auto& [at, seq] : stale) LS_TRY(log->mark_done(at, seq));
+    // Acknowledged events a killed process left in the ring go into the log, unless they made
+    // it there (or further) before it died.
+    for (auto& r : ring->leftovers()) {
+      max_seq = std::max(max_seq, r.seq);
+      auto finished = is_finished(r.seq);
+      if (!finished) return core::make_error("outbox_open_failed", finished.error().message);
+      if (*finished || pending.count(r.seq)) continue;
+      const std::string body = std::move(r.body);
+      LS_TRY(log->append(r, body));
+      add(std::move(r));
+    }
+    ring->clear();
     for (const char* sql : {"SELECT COALESCE(MAX(seq), 0) FROM delivered",
                             "SELECT COALESCE(MAX(seq), 0) FROM dead_letter",
                             "SELECT COALESCE(MAX(seq), 0) FROM outbox",
@@ -384,7 +403,7 @@ class Outbox::Impl {
     {
       std::lock_guard lock(mu);
       for (auto& r : rows) {
-        next_seq = std::max(next_seq, r.seq + 1);
+        raise_next_seq(r.seq + 1);
         if (pending.count(r.seq)) continue;
         LS_TRY(log->append(r, r.body));
         r.body = std::string();
@@ -611,7 +630,12 @@ class Outbox::Impl {
   // State: the log and the in-memory queue.
   StateMutex mu;
   std::unique_ptr<detail::EventLog> log;
-  int64_t next_seq = 1;
+  std::atomic<int64_t> next_seq{1};  // ring appends take theirs without `mu`
+  void raise_next_seq(int64_t at_least) {
+    int64_t cur = next_seq.load();
+    while (cur < at_least && !next_seq.compare_exchange_weak(cur, at_least)) {
+    }
+  }
   std::map<int64_t, Pending> pending;
   std::unordered_map<std::string, LeadQueue> by_lead;
   std::set<std::pair<int64_t, int64_t>> due;     // (next_attempt_at, seq)
@@ -632,32 +656,50 @@ class Outbox::Impl {
   std::atomic<int64_t> depth{0};
   std::atomic<uint64_t> appended{0}, transactions{0}, refused_count{0};
 
-  // Events staged by append_staged for the next flush_staged (records back to back).
   struct Staged {
     LogRecord r;
     Callback done;
   };
-  std::mutex stage_mu;
-  std::vector<Staged> staged;
-  std::string staged_bytes;
-  std::atomic<bool> flushing{false};  // a thread is in flush_staged
-  std::mutex commit_mu;                // held while staged events are being committed
   bool prepare(const Event& event, Callback& on_committed, Staged& e, std::string& record);
   void commit(std::span<Staged> batch, std::string& bytes);
-  void flush_staged();
-  // Commits everything staged so far, after any commit in progress: withdrawal, erasure and
-  // shutdown see every event a request has handed over.
-  void drain_staged();
-  void drain_locked(bool release_flushing);  // caller holds commit_mu
   std::atomic<uint64_t> append_cpu_ns{0}, other_cpu_ns{0};
+
+  // The append ring (owner, sync_full off) and its drainer.
+  std::unique_ptr<detail::EventRing> ring;
+  std::mutex drain_mu;  // one drain at a time: the drainer thread, or whoever must see it all
+  core::Status drain_ring(bool wait);
+  void append_to_ring(std::string& record, Callback& on_committed);
+  std::thread drainer;
+  std::mutex ring_mu;
+  std::condition_variable ring_cv;
+  bool ring_stop = false, ring_poked = false;
+  std::atomic<bool> ring_sleeping{false};
+  void run_drainer();
+  void poke_drainer() {
+    {
+      std::lock_guard lock(ring_mu);
+      ring_poked = true;
+    }
+    ring_cv.notify_one();
+  }
 };
 
 Outbox::Outbox(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Outbox::~Outbox() {
-  impl_->drain_staged();  // their requests wait for them
+  auto& d = *impl_;
+  if (d.ring) {
+    d.ring->close();  // later appends get outbox_closed; those copying in finish first
+    {
+      std::lock_guard lock(d.ring_mu);
+      d.ring_stop = true;
+    }
+    d.ring_cv.notify_one();
+    d.drainer.join();
+    (void)d.drain_ring(true);  // on failure they stay in the ring for the next open
+  }
   // Appends racing with destruction get outbox_closed, not a dangling log.
-  std::lock_guard lock(impl_->mu);
-  impl_->closed = true;
+  std::lock_guard lock(d.mu);
+  d.closed = true;
 }
 
 core::Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
@@ -746,59 +788,105 @@ void Outbox::Impl::commit(std::span<Staged> batch, std::string& bytes) {
 }
 
 void Outbox::append(Event event, Callback on_committed) {
-  Impl::Staged e;
-  thread_local std::string record;
-  if (!impl_->prepare(event, on_committed, e, record)) return;
-  impl_->commit(std::span<Impl::Staged>(&e, 1), record);
-}
-
-bool Outbox::append_staged(const Event& event, Callback on_committed) {
   auto& d = *impl_;
   Impl::Staged e;
   thread_local std::string record;
-  if (!d.prepare(event, on_committed, e, record)) return false;
-  std::lock_guard lock(d.stage_mu);
-  const bool first = d.staged.empty();
-  d.staged_bytes += record;
-  d.staged.push_back(std::move(e));
-  return first;
+  if (!d.prepare(event, on_committed, e, record)) return;
+  if (d.ring) return d.append_to_ring(record, e.done);
+  d.commit(std::span<Impl::Staged>(&e, 1), record);
 }
 
-void Outbox::flush_staged() { impl_->flush_staged(); }
-
-// One thread flushes at a time and takes whatever the others stage meanwhile (their
-// flush_staged returns at once), so io threads never queue on the state lock behind each
-// other's writes, and batches grow with the load. The flusher stops only when it sees the
-// stage empty, and says so under the stage lock: an event staged before that is its to write,
-// one staged after finds no flusher and its thread flushes it.
-void Outbox::Impl::flush_staged() {
-  bool idle = false;
-  if (!flushing.compare_exchange_strong(idle, true)) return;
-  std::lock_guard committing(commit_mu);
-  drain_locked(/*release_flushing=*/true);
-}
-
-void Outbox::Impl::drain_staged() {
-  std::lock_guard committing(commit_mu);
-  drain_locked(/*release_flushing=*/false);
-}
-
-void Outbox::Impl::drain_locked(bool release_flushing) {
-  thread_local std::vector<Staged> batch;
-  thread_local std::string bytes;
-  for (;;) {
-    {
-      std::lock_guard lock(stage_mu);
-      if (staged.empty()) {
-        if (release_flushing) flushing = false;
-        return;
-      }
-      batch.swap(staged);
-      bytes.swap(staged_bytes);
+// The io thread's whole share of a push: a copy into the ring (the drainer moves it into the
+// log and the delivery queue within a millisecond or so). A full ring is drained here first.
+void Outbox::Impl::append_to_ring(std::string& record, Callback& on_committed) {
+  auto refuse = [&](core::Error e) {
+    ++refused_count;
+    on_committed(tl::unexpected(std::move(e)));
+  };
+  if (record.size() > ring->max_record()) {
+    return refuse({"invalid_event", "event too large for the outbox", ""});
+  }
+  const int64_t queued = depth.load(std::memory_order_relaxed) + ring->events();
+  if (queued >= static_cast<int64_t>(opt.max_queued)) {
+    return refuse({"outbox_overloaded",
+                   "the CRM outbox already holds " + std::to_string(queued) +
+                       " undelivered events",
+                   ""});
+  }
+  for (int attempt = 0;; ++attempt) {
+    if (ring->append(record, next_seq, opt.clock())) break;
+    if (ring->closed()) return refuse({"outbox_closed", "the outbox is closed", ""});
+    if (attempt == 3) {
+      return refuse({"outbox_overloaded", "the outbox's append ring stays full", ""});
     }
-    commit(batch, bytes);
-    batch.clear();  // keeps the capacity for this thread's next flush
+    if (auto st = drain_ring(true); !st) return refuse(st.error());
+  }
+  ++appended;
+  if (ring_sleeping.load()) poke_drainer();
+  on_committed(core::ok());
+}
+
+core::Status Outbox::Impl::drain_ring(bool wait) {
+  if (!ring) return core::ok();
+  std::lock_guard draining(drain_mu);
+  thread_local std::string bytes;
+  thread_local std::vector<LogRecord> recs;
+  thread_local std::vector<LogRecord*> ptrs;
+  constexpr size_t kBatchBytes = 1 << 20;
+  for (;;) {
     bytes.clear();
+    recs.clear();
+    const uint64_t end = ring->take(kBatchBytes, wait, bytes, recs);
+    if (recs.empty()) {
+      ring->release(end, 0);  // skip markers only, if anything
+      return core::ok();
+    }
+    ptrs.clear();
+    for (auto& r : recs) ptrs.push_back(&r);
+    bool woke = false;
+    {
+      std::lock_guard lock(mu);
+      // On failure the records stay in the ring (still durable) and the next drain retries.
+      LS_TRY(log->append_encoded(ptrs, bytes));
+      for (auto& r : recs) woke |= add(std::move(r));
+    }
+    ++transactions;
+    // Only now is the ring's copy redundant (a crash before this: open drops the duplicate).
+    ring->release(end, recs.size());
+    if (woke) notify_listener();
+    if (bytes.size() < kBatchBytes) return core::ok();
+  }
+}
+
+// Drains every ring_drain_interval while appends come; after ~100 ms without any it sleeps
+// until an append pokes it (appends check `ring_sleeping`, so a busy server pays no wake-ups).
+void Outbox::Impl::run_drainer() {
+  pthread_setname_np(pthread_self(), "ls-ring");
+  const auto interval = std::max(opt.ring_drain_interval, std::chrono::milliseconds(1));
+  const int64_t idle_ticks = std::max<int64_t>(1, 100 / interval.count());
+  int64_t idle = 0;
+  std::unique_lock lock(ring_mu);
+  while (!ring_stop) {
+    if (idle < idle_ticks) {
+      ring_cv.wait_for(lock, interval, [&] { return ring_stop || ring_poked; });
+    } else {
+      ring_sleeping = true;
+      // seq_cst with the appenders' count: an append either sees `ring_sleeping` or is seen here.
+      if (ring->events() == 0) {
+        ring_cv.wait_for(lock, std::chrono::milliseconds(200),
+                         [&] { return ring_stop || ring_poked; });
+      }
+      ring_sleeping = false;
+    }
+    ring_poked = false;
+    lock.unlock();
+    const bool had = ring->events() > 0;
+    if (auto st = drain_ring(false); !st) {
+      std::fprintf(stderr, "crm outbox: cannot move events from the ring into the log: %s\n",
+                   st.error().message.c_str());
+    }
+    idle = had ? 0 : idle + 1;
+    lock.lock();
   }
 }
 
@@ -817,6 +905,7 @@ void Outbox::set_commit_listener(std::function<void()> listener) {
 core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
                                                      std::chrono::milliseconds lease) {
   auto& d = *impl_;
+  LS_TRY(d.drain_ring(/*wait=*/false));  // the deliverer sees appends without waiting a tick
   std::lock_guard lock(d.mu);
   LS_TRY(d.require_owner());
   const int64_t now = d.opt.clock();
@@ -952,7 +1041,8 @@ namespace {
 
 // Withdrawal: zeroes and forgets the lead's undelivered events (writer thread).
 core::Result<int64_t> do_cancel(Outbox::Impl& d, const std::string& lead_id) {
-  d.drain_staged();  // an event staged before the withdrawal is withdrawn too
+  // Acknowledged events still in the ring are withdrawn too.
+  LS_TRY(d.drain_ring(/*wait=*/true));
   std::lock_guard lock(d.mu);
   auto lq = d.by_lead.find(lead_id);
   if (lq == d.by_lead.end()) return int64_t{0};
@@ -1017,6 +1107,7 @@ StoredEvent stored_pending(Outbox::Impl::LogRecord&& r) {
 // the log (owner) or by reading the log (reader).
 core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std::string* lead,
                                                       size_t limit) {
+  LS_TRY(d.drain_ring(/*wait=*/true));  // what was acknowledged is listed
   std::vector<StoredEvent> out;
   std::lock_guard lock(d.mu);
   if (d.log->owner()) {
@@ -1130,12 +1221,15 @@ core::Result<int64_t> Outbox::purge_delivered_older_than(std::chrono::millisecon
   });
 }
 
-int64_t Outbox::depth() const { return impl_->depth.load(); }
+int64_t Outbox::depth() const {
+  return impl_->depth.load() + (impl_->ring ? impl_->ring->events() : 0);
+}
 
 core::Result<OutboxCounts> Outbox::counts() {
   return impl_->call<OutboxCounts>([this]() -> core::Result<OutboxCounts> {
     auto& d = *impl_;
     OutboxCounts c;
+    LS_TRY(d.drain_ring(/*wait=*/true));
     if (d.log->owner()) {
       std::lock_guard lock(d.mu);
       c.pending = static_cast<int64_t>(d.pending.size());
@@ -1220,7 +1314,9 @@ const OutboxOptions& Outbox::options() const { return impl_->opt; }
 
 std::vector<std::string> Outbox::log_files() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->log->files();
+  auto files = impl_->log->files();
+  if (impl_->ring) files.push_back(impl_->ring->path());
+  return files;
 }
 
 void write_lead_record_json(const LeadRecord& r, core::JsonWriter& w) {

@@ -260,18 +260,6 @@ core::Result<simdjson::dom::element> parse_json_body(const Request& req);
 core::Status parse_reload_body(const Request& req);
 
 class Session;
-// Runs work on a request's io loop, behind the handlers already queued there, without
-// answering the request: scoring uses it to write the outbox events of all the requests an
-// io thread handled in one round with one system call.
-class LoopPoster {
- public:
-  void post(std::function<void()> fn) const;
-
- private:
-  friend class Responder;
-  std::shared_ptr<Session> session_;
-};
-
 // Completes an asynchronous request. Call send() exactly once, from any thread; the Request
 // stays valid until then. Destroying an unsent Responder answers 500 internal.
 class Responder {
@@ -284,7 +272,6 @@ class Responder {
   Responder& operator=(const Responder&) = delete;
   ~Responder();
   void send(Response res);
-  LoopPoster poster() const;
 
  private:
   std::shared_ptr<Session> session_;

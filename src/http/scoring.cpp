@@ -410,26 +410,9 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
   return core::ok();
 }
 
-// Writes the outbox's staged events once the io loop has run the handlers queued behind this
-// request: posted, and when it runs posted once more, so one write carries the events of the
-// requests handled in two event-loop rounds (docs/BENCHMARKS.md `## crm`: with the CRM down
-// at 16 connections, 3.7 events per write after one round, 5.6 after two, and x0.84 -> x0.88
-// of the no-CRM throughput; more rounds measured no better). Every request waits for this
-// write before its 200, so nothing is answered before its event is in the log.
-constexpr int kFlushRounds = 2;
-struct OutboxFlush {
-  LoopPoster loop;
-  std::shared_ptr<crm::Outbox> outbox;
-  int rounds_left;
-  void operator()() const {
-    if (rounds_left <= 1) return outbox->flush_staged();
-    loop.post(OutboxFlush{loop, outbox, rounds_left - 1});
-  }
-};
-
 // Answers once every CRM event of the request is committed to the outbox (DESIGN: a 200
-// means the push is durable). The events are staged and written by OutboxFlush, together with
-// those of the other requests the io loop handles meanwhile.
+// means the push is durable): at once, since an append is a copy into the outbox's mapped
+// ring, or after the grouped fdatasync with --crm-sync-full.
 void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> events, Response res,
                        Responder responder) {
   if (events.empty()) return responder.send(std::move(res));
@@ -441,14 +424,12 @@ void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> event
     Response res;
     Responder responder;
   };
-  const LoopPoster loop = responder.poster();  // taken now: `responder` moves into `pending`
   auto pending = std::make_shared<Pending>();
   pending->left = events.size();
   pending->res = std::move(res);
   pending->responder = std::move(responder);
-  bool flush = false;
-  for (const auto& ev : events) {
-    flush |= opts.outbox->append_staged(ev, [pending](core::Status st) {
+  for (auto& ev : events) {
+    opts.outbox->append(std::move(ev), [pending](core::Status st) {
       if (!st) {
         std::call_once(pending->first_error, [&] {
           pending->why = st.error().code + ": " + st.error().message;
@@ -466,7 +447,6 @@ void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> event
       pending->responder.send(std::move(pending->res));
     });
   }
-  if (flush) loop.post(OutboxFlush{loop, opts.outbox, kFlushRounds});
 }
 
 void register_model_info(MetricsRegistry& metrics, const std::string& version) {

@@ -605,17 +605,6 @@ void Responder::send(Response res) {
   net::post(ex, [s, r = std::move(res)]() mutable { s->write_response(std::move(r)); });
 }
 
-LoopPoster Responder::poster() const {
-  LoopPoster p;
-  p.session_ = session_;
-  return p;
-}
-
-void LoopPoster::post(std::function<void()> fn) const {
-  if (!session_) return fn();
-  net::post(session_->executor(), std::move(fn));
-}
-
 // ---------------------------------------------------------------------------------------
 // Listener, signals, drain
 
