@@ -100,17 +100,17 @@ core::Status validate_event(const Event& e) {
   }
   for (size_t i = 0; i < e.reasons.size(); ++i) {
     const auto& r = e.reasons[i];
-    const std::string where = "reasons[" + std::to_string(i) + "]";
+    auto where = [i] { return "reasons[" + std::to_string(i) + "]"; };  // errors only
     if (r.feature.empty() || r.feature.size() > 64 || r.value.size() > 64) {
       return core::make_error("invalid_event", "reason feature/value must be ≤ 64 characters",
-                              where);
+                              where());
     }
     if (!std::isfinite(r.impact)) {
-      return core::make_error("invalid_event", "reason impact must be finite", where);
+      return core::make_error("invalid_event", "reason impact must be finite", where());
     }
     // DPDP: reasons describe model features; contact data must never reach a CRM push.
     if (looks_like_contact(r.feature) || looks_like_contact(r.value)) {
-      return core::make_error("pii_in_event", "reason looks like contact data", where);
+      return core::make_error("pii_in_event", "reason looks like contact data", where());
     }
   }
   return core::ok();

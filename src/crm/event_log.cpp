@@ -300,22 +300,28 @@ core::Status EventLog::scan(const std::function<void(LogRecord&&)>& fn, int64_t&
   return core::ok();
 }
 
-core::Status EventLog::encode(std::string_view event_id, std::string_view lead_id,
-                              std::string_view body, std::string& buf) {
-  const size_t payload_len = 8 + event_id.size() + lead_id.size() + body.size();
-  const size_t length = kPayloadStart + payload_len;
-  if (event_id.size() > 0xffff || lead_id.size() > 0xffff || length > kMaxRecord) {
+core::Status EventLog::begin_record(std::string_view event_id, std::string_view lead_id,
+                                    std::string& buf) {
+  if (event_id.size() > 0xffff || lead_id.size() > 0xffff) {
     return core::make_error("invalid_event", "event too large for the outbox");
   }
-  buf.resize(length);
-  char* p = buf.data();
-  char* pl = p + kPayloadStart;
+  buf.assign(kPayloadStart + 8, '\0');
+  char* pl = buf.data() + kPayloadStart;
   put<uint16_t>(pl, static_cast<uint16_t>(event_id.size()));
   put<uint16_t>(pl + 2, static_cast<uint16_t>(lead_id.size()));
-  put<uint32_t>(pl + 4, static_cast<uint32_t>(body.size()));
-  std::memcpy(pl + 8, event_id.data(), event_id.size());
-  std::memcpy(pl + 8 + event_id.size(), lead_id.data(), lead_id.size());
-  std::memcpy(pl + 8 + event_id.size() + lead_id.size(), body.data(), body.size());
+  buf.append(event_id);
+  buf.append(lead_id);
+  return core::ok();
+}
+
+core::Status EventLog::finish_record(std::string& buf) {
+  const size_t length = buf.size();
+  if (length > kMaxRecord) return core::make_error("invalid_event", "event too large for the outbox");
+  char* p = buf.data();
+  char* pl = p + kPayloadStart;
+  const size_t payload_len = length - kPayloadStart;
+  put<uint32_t>(pl + 4, static_cast<uint32_t>(payload_len - 8 - get<uint16_t>(pl) -
+                                               get<uint16_t>(pl + 2)));
   put<uint32_t>(p, kLive);
   put<uint32_t>(p + 4, static_cast<uint32_t>(length));
   put<uint32_t>(p + 24, crc32c(pl, payload_len));
@@ -325,7 +331,9 @@ core::Status EventLog::encode(std::string_view event_id, std::string_view lead_i
 
 core::Status EventLog::append(LogRecord& r, std::string_view body) {
   thread_local std::string buf;  // no allocation per append once warm
-  LS_TRY(encode(r.event_id, r.lead_id, body, buf));
+  LS_TRY(begin_record(r.event_id, r.lead_id, buf));
+  buf.append(body);
+  LS_TRY(finish_record(buf));
   LogRecord* one = &r;
   return append_encoded(std::span<LogRecord* const>(&one, 1), buf);
 }

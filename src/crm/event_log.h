@@ -82,9 +82,11 @@ class EventLog {
   // Errors: outbox_io_error (nothing is left half-written), invalid_event (too large).
   core::Status append(LogRecord& r, std::string_view body);
   // The same in two steps, so the costly part runs before the caller takes its lock: encode
-  // (no state touched: seq, created_at and state are filled in by the write) ...
-  static core::Status encode(std::string_view event_id, std::string_view lead_id,
-                             std::string_view body, std::string& buf);
+  // (no state touched: seq, created_at and state are filled in by the write), with the body
+  // appended to `buf` between begin and finish (written in place, not copied) ...
+  static core::Status begin_record(std::string_view event_id, std::string_view lead_id,
+                                   std::string& buf);
+  static core::Status finish_record(std::string& buf);
   // ... then write records encoded back to back into `buf` (in the order of `recs`) with one
   // pwrite, each with its record's seq, created_at and state: a batch costs one system call
   // however many events it holds.
@@ -152,7 +154,7 @@ class EventRing {
   // Zeroes the whole ring (after leftovers() moved into the log, before any append).
   void clear();
 
-  // Copies `record` (as EventLog::encode made it) in, with the next seq of `next_seq`,
+  // Copies `record` (as EventLog::finish_record made it) in, with the next seq of `next_seq`,
   // created_at = next_attempt_at = now. False when there is no room (drain, then retry), the
   // record is larger than max_record(), or the ring is closed.
   bool append(std::string& record, std::atomic<int64_t>& next_seq, int64_t now);

@@ -717,18 +717,17 @@ core::Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
 bool Outbox::Impl::prepare(const Event& event, Callback& on_committed, Staged& e,
                            std::string& record) {
   auto st = validate_event(event);
+  if (st) st = detail::EventLog::begin_record(event.event_id, event.lead_id, record);
   if (st) {
-    thread_local std::string body;  // reused: the body goes to the log, not into memory
-    body.clear();
-    write_event_json(event, body);
-    st = detail::EventLog::encode(event.event_id, event.lead_id, body, record);
+    write_event_json(event, record);  // the body, straight into the record
+    st = detail::EventLog::finish_record(record);
   }
   if (!st) {
     ++refused_count;
     on_committed(tl::unexpected(st.error()));
     return false;
   }
-  e.r.lead_id = event.lead_id;
+  if (!ring) e.r.lead_id = event.lead_id;  // for the in-memory queue; the ring's drain reads it
   e.done = std::move(on_committed);
   return true;
 }
