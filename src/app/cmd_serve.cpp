@@ -142,8 +142,8 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
   m.callback("leadscore_crm_outbox_appends_total", "CRM events committed to the outbox",
              "counter", {}, [ob] { return static_cast<double>(ob->stats().appended); });
   m.callback("leadscore_crm_outbox_commits_total",
-             "Outbox durability points: event log writes, or group fdatasyncs with "
-             "--crm-sync-full", "counter", {},
+             "Outbox event log writes: batches moved from the append ring, or group "
+             "fdatasyncs with --crm-sync-full", "counter", {},
              [ob] { return static_cast<double>(ob->stats().transactions); });
   using CpuField = uint64_t crm::OutboxStats::*;
   for (const auto& [work, field] :

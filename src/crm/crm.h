@@ -152,7 +152,7 @@ struct OutboxOptions {
   // The append ring (sync_full off): an append is a copy into this mapped file, and a drainer
   // thread moves what arrived into the log and the delivery queue every ring_drain_interval
   // (one write per batch: cheaper than a write per append). When the ring is full, appends
-  // drain it themselves. An event may take up to a quarter of it. At least 64 KB.
+  // drain it themselves. An event may take up to a quarter of it. At least 256 KB.
   uint64_t ring_bytes = 16ull << 20;
   std::chrono::milliseconds ring_drain_interval{10};
   bool allow_reader = false;             // see above
@@ -208,7 +208,8 @@ struct OutboxCounts {
 
 struct OutboxStats {
   uint64_t appended = 0;       // events committed by append
-  uint64_t transactions = 0;   // durability points: log writes, or fdatasync groups (sync_full)
+  uint64_t transactions = 0;   // log writes: batches drained from the ring, or fdatasync groups
+                               // (sync_full)
   uint64_t refused = 0;        // appends refused (overloaded, closed, invalid, I/O error)
   int64_t depth = 0;           // pending events (this process's view)
   // CPU time of the writer thread (CLOCK_THREAD_CPUTIME_ID): grouped fdatasyncs of appends

@@ -140,7 +140,7 @@ class EventLog {
 // Thread-safe: any number of appenders; take/release by one drainer at a time.
 class EventRing {
  public:
-  // Maps (creating or resizing) `<db_path>-log.ring` with `bytes` of space (at least 64 KB).
+  // Maps (creating or resizing) `<db_path>-log.ring` with `bytes` of space (at least 256 KB).
   // Records a killed process left in it are kept for leftovers(). Error: outbox_open_failed.
   static core::Result<std::unique_ptr<EventRing>> open(const std::string& db_path,
                                                        uint64_t bytes);

@@ -864,6 +864,7 @@ void Outbox::Impl::run_drainer() {
   const auto interval = std::max(opt.ring_drain_interval, std::chrono::milliseconds(1));
   const int64_t idle_ticks = std::max<int64_t>(1, 100 / interval.count());
   int64_t idle = 0;
+  std::chrono::steady_clock::time_point last_report{};
   std::unique_lock lock(ring_mu);
   while (!ring_stop) {
     if (idle < idle_ticks) {
@@ -881,8 +882,13 @@ void Outbox::Impl::run_drainer() {
     lock.unlock();
     const bool had = ring->events() > 0;
     if (auto st = drain_ring(false); !st) {
-      std::fprintf(stderr, "crm outbox: cannot move events from the ring into the log: %s\n",
-                   st.error().message.c_str());
+      // The events stay in the ring (durable); say so every 10 s, not every tick.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_report >= std::chrono::seconds(10)) {
+        last_report = now;
+        std::fprintf(stderr, "crm outbox: cannot move events from the ring into the log: %s\n",
+                     st.error().message.c_str());
+      }
     }
     idle = had ? 0 : idle + 1;
     lock.lock();

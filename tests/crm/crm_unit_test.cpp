@@ -980,22 +980,22 @@ TEST_F(RingTest, AppendsBeyondMaxQueuedAreRefused) {
   EXPECT_EQ(pending->size(), 4u);
 }
 
-// A 64 KB ring holds ~100 events: the appenders drain it themselves, wrapping around many
-// times (skip markers at the end of the file), and the order survives.
+// A 256 KB ring holds ~800 of these events: the appenders drain it themselves, wrapping
+// around several times (skip markers at the end of the file), and the order survives.
 TEST_F(RingTest, AFullRingIsDrainedByItsAppendersAndWrapsAround) {
   std::vector<std::string> appended;
   {
-    auto outbox = open_ring(64 << 10);
-    for (int i = 0; i < 1000; ++i) {
+    auto outbox = open_ring(256 << 10);
+    for (int i = 0; i < 3000; ++i) {
       auto e = make_event(crm_test::id_of("lead-", i % 7), i);
       appended.push_back(e.event_id);
       ASSERT_TRUE(outbox->append(std::move(e)).get()) << i;
     }
-    EXPECT_EQ(outbox->depth(), 1000);
-    EXPECT_GT(outbox->stats().transactions, 5u);
+    EXPECT_EQ(outbox->depth(), 3000);
+    EXPECT_GE(outbox->stats().transactions, 3u) << "one drain each time the ring filled";
   }
-  auto outbox = open_ring(64 << 10);
-  auto pending = outbox->list(crm::EventState::kPending, 2000);
+  auto outbox = open_ring(256 << 10);
+  auto pending = outbox->list(crm::EventState::kPending, 4000);
   ASSERT_TRUE(pending);
   ASSERT_EQ(pending->size(), appended.size());
   for (size_t i = 0; i < appended.size(); ++i) ASSERT_EQ((*pending)[i].event_id, appended[i]);
@@ -1098,7 +1098,7 @@ TEST_F(RingTest, AKilledProcessLeavesItsAcknowledgedEventsForTheNextOpen) {
 // appends, and the small ring fills and wraps): every append is answered, none twice, and each
 // lead's events stay in its thread's order.
 TEST_F(RingTest, ConcurrentAppendersKeepEachLeadsOrder) {
-  auto outbox = open_ring(64 << 10, std::chrono::milliseconds(1));
+  auto outbox = open_ring(256 << 10, std::chrono::milliseconds(1));
   constexpr int kThreads = 8, kPerThread = 500;
   Outcomes out;
   std::vector<std::vector<std::string>> appended(kThreads);  // per thread = per lead, in order
