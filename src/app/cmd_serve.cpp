@@ -166,6 +166,9 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
                                                               : s.dead_lettered);
                });
   }
+  m.callback("leadscore_crm_circuit_open",
+             "1 while the CRM looks unreachable and delivery pauses between probes", "gauge", {},
+             [d] { return d->stats().circuit_open ? 1.0 : 0.0; });
   const auto stuck_after = std::chrono::seconds(o.crm_stuck_after_s);
   server.add_readiness_check("crm", [d, stuck_after] {
     if (!d->stuck(stuck_after)) return http::Readiness{};

@@ -370,6 +370,9 @@ struct DeliveryStats {
   // Last time (clock ms) the deliverer made progress: a 2xx, or it found nothing to send.
   // /readyz: depth > 0 and now - last_progress_ms > threshold means stuck.
   int64_t last_progress_ms = 0;
+  // The CRM looked unreachable (connection failures, 502 or 504, in a row): the deliverer
+  // pauses, then probes with one request at a time until another answer comes (docs/CRM.md).
+  bool circuit_open = false;
   // Cumulative counts per kLatencyBucketsMs bound (Prometheus style), plus +Inf at the end.
   std::array<uint64_t, kLatencyBucketsMs.size() + 1> latency_le{};
   double latency_sum_seconds = 0;
@@ -392,7 +395,8 @@ class Deliverer {
   // true if events are waiting and nothing was delivered for `threshold`.
   bool stuck(std::chrono::milliseconds threshold) const;
   // Prometheus text lines: leadscore_crm_outbox_depth, leadscore_crm_deliveries_total{outcome},
-  // leadscore_crm_delivery_latency_seconds histogram, leadscore_crm_last_progress_seconds.
+  // leadscore_crm_delivery_latency_seconds histogram, leadscore_crm_circuit_open,
+  // leadscore_crm_last_progress_seconds.
   void append_prometheus(std::string& out) const;
 
   class Impl;

@@ -82,8 +82,11 @@ class Deliverer::Impl {
     const size_t concurrency = static_cast<size_t>(opt.concurrency);
     while (!stopping) {
       const auto real_now = std::chrono::steady_clock::now();
-      if (inflight.size() < concurrency && (wake->hint.exchange(false) || real_now >= next_claim)) {
-        const size_t want = (concurrency - inflight.size()) * opt.batch_size;
+      const bool paused = real_now < paused_until;
+      const size_t limit = trips > 0 ? 1 : concurrency;  // after a pause: one probe at a time
+      if (!paused && inflight.size() < limit &&
+          (wake->hint.exchange(false) || real_now >= next_claim)) {
+        const size_t want = (limit - inflight.size()) * opt.batch_size;
         auto claimed = outbox.claim(want, opt.lease);
         next_claim = real_now + opt.idle_poll;
         if (!claimed) {
@@ -110,7 +113,12 @@ class Deliverer::Impl {
       if (!done.empty()) finish(done);
       // At capacity only sockets matter; otherwise also the next claim or an append's wake-up.
       int timeout_ms = 50;
-      if (inflight.size() < concurrency) {
+      if (paused) {  // appends' wake-ups wait too
+        const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+            paused_until - std::chrono::steady_clock::now());
+        timeout_ms = static_cast<int>(
+            std::clamp<int64_t>(until.count(), 0, inflight.empty() ? 1000 : 50));
+      } else if (inflight.size() < limit) {
         const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
             next_claim - std::chrono::steady_clock::now());
         timeout_ms = static_cast<int>(std::clamp<int64_t>(until.count(), 0, 1000));
@@ -191,6 +199,7 @@ class Deliverer::Impl {
       ++requests;
       const bool network_error = code != CURLE_OK;
       const int http_status = static_cast<int>(status);
+      note_answer(network_error, http_status);
       const auto outcome = classify(http_status, network_error);
       if (outcome == AttemptOutcome::kDelivered) {
         ok.push_back(std::move(req));
@@ -256,6 +265,30 @@ class Deliverer::Impl {
     }
   }
 
+  // The circuit breaker. While the CRM cannot be reached (no HTTP answer, or a gateway's 502
+  // or 504), trying every due head would spend each event's attempts within a couple of
+  // minutes (the backoff starts at 0.5 s) and dead-letter them all during an outage. So after
+  // a streak of such failures (2 x concurrency, at least 8) the deliverer stops claiming for a
+  // pause (1 s, doubling to 30 s, jittered), then sends one request at a time until one gets
+  // any other answer. Events not sent meanwhile keep their attempts. A 503 is the CRM's own
+  // answer: it stays with the event's backoff and Retry-After.
+  void note_answer(bool network_error, int http_status) {
+    const bool unreachable = network_error || http_status == 502 || http_status == 504;
+    if (!unreachable) {
+      unreachable_streak = 0;
+      trips = 0;
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < paused_until) return;  // sent before the pause began
+    if (trips == 0 && ++unreachable_streak < std::max(8, 2 * opt.concurrency)) return;
+    const int n = ++trips;
+    const double pause_ms = std::min(30000.0, 1000.0 * static_cast<double>(1 << std::min(n - 1, 5)));
+    paused_until = now + std::chrono::milliseconds(
+                             static_cast<int64_t>(pause_ms * (0.5 + 0.5 * opt.random())));
+    unreachable_streak = 0;
+  }
+
   void observe_latency(int64_t ms) {
     size_t b = 0;
     while (b < kLatencyBucketsMs.size() && ms > kLatencyBucketsMs[b]) ++b;
@@ -279,6 +312,9 @@ class Deliverer::Impl {
   std::atomic<bool> stopping{false};
   std::unordered_map<CURL*, std::unique_ptr<Request>> inflight;
   std::vector<Outbox::Reschedule> retries;  // failed attempts of the current finish() round
+  int unreachable_streak = 0;                        // circuit breaker (note_answer)
+  std::atomic<int> trips{0};                          // > 0: open, or probing after a pause
+  std::chrono::steady_clock::time_point paused_until{};
   std::chrono::steady_clock::time_point last_error_report{};
   std::atomic<uint64_t> delivered{0}, retried{0}, dead_lettered{0}, requests{0};
   std::atomic<int64_t> in_flight_events{0}, last_progress{0}, latency_sum_ms{0};
@@ -335,6 +371,7 @@ DeliveryStats Deliverer::stats() const {
   s.depth = d.outbox.depth();
   s.in_flight = d.in_flight_events;
   s.last_progress_ms = d.last_progress;
+  s.circuit_open = d.trips > 0;
   uint64_t cumulative = 0;
   for (size_t i = 0; i < s.latency_le.size(); ++i) {
     cumulative += d.latency_counts[i];
@@ -376,6 +413,8 @@ void Deliverer::append_prometheus(std::string& out) const {
   line("leadscore_crm_delivery_latency_seconds_sum %.3f\n", s.latency_sum_seconds);
   line("leadscore_crm_delivery_latency_seconds_count %llu\n",
        static_cast<unsigned long long>(s.latency_le.back()));
+  out.append("# TYPE leadscore_crm_circuit_open gauge\n");
+  line("leadscore_crm_circuit_open %d\n", s.circuit_open ? 1 : 0);
   out.append("# TYPE leadscore_crm_last_progress_seconds gauge\n");
   line("leadscore_crm_last_progress_seconds %.3f\n",
        static_cast<double>(s.last_progress_ms) / 1000.0);

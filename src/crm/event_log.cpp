@@ -544,11 +544,6 @@ std::atomic_ref<uint64_t> EventRing::word(uint64_t pos) const {
   return std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t*>(map_ + pos % capacity_));
 }
 
-uint64_t EventRing::used_bytes() const {
-  std::lock_guard lock(const_cast<std::mutex&>(reserve_mu_));
-  return head_ - tail_.load(std::memory_order_acquire);
-}
-
 bool EventRing::append(std::string& record, std::atomic<int64_t>& next_seq, int64_t now) {
   const uint64_t length = record.size();
   const uint64_t slot = padded(length);

@@ -173,9 +173,8 @@ class EventRing {
   // Zeroes the space of the records taken up to `end` and frees it.
   void release(uint64_t end, size_t records);
 
-  int64_t events() const { return events_.load(std::memory_order_relaxed); }
-  uint64_t used_bytes() const;
-  uint64_t capacity() const { return capacity_; }
+  // Events appended and not released yet (seq_cst: the drainer's sleep depends on it).
+  int64_t events() const { return events_.load(); }
   const std::string& path() const { return path_; }
 
  private:

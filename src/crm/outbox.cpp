@@ -796,7 +796,7 @@ void Outbox::append(Event event, Callback on_committed) {
 }
 
 // The io thread's whole share of a push: a copy into the ring (the drainer moves it into the
-// log and the delivery queue within a millisecond or so). A full ring is drained here first.
+// log and the delivery queue within ring_drain_interval). A full ring is drained here first.
 void Outbox::Impl::append_to_ring(std::string& record, Callback& on_committed) {
   auto refuse = [&](core::Error e) {
     ++refused_count;
@@ -871,11 +871,9 @@ void Outbox::Impl::run_drainer() {
       ring_cv.wait_for(lock, interval, [&] { return ring_stop || ring_poked; });
     } else {
       ring_sleeping = true;
-      // seq_cst with the appenders' count: an append either sees `ring_sleeping` or is seen here.
-      if (ring->events() == 0) {
-        ring_cv.wait_for(lock, std::chrono::milliseconds(200),
-                         [&] { return ring_stop || ring_poked; });
-      }
+      // seq_cst with the appenders' count: an append either sees `ring_sleeping` (and pokes)
+      // or is seen here.
+      if (ring->events() == 0) ring_cv.wait(lock, [&] { return ring_stop || ring_poked; });
       ring_sleeping = false;
     }
     ring_poked = false;

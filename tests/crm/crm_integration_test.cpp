@@ -292,6 +292,44 @@ TEST_F(CrmIntegration, DeadLettersAfterMaxAttemptsOnNetworkErrors) {
   EXPECT_TRUE(deliverer.stuck(0ms) == false);  // nothing waiting any more
 }
 
+// An unreachable CRM must not cost every event its attempts: after a streak of connection
+// failures the deliverer pauses and probes with one request at a time, so an outage longer
+// than the retry budget dead-letters nothing, and once the CRM is back everything arrives.
+TEST_F(CrmIntegration, AnUnreachableCrmPausesDeliveryInsteadOfDeadLettering) {
+  auto outbox = open();
+  constexpr size_t kEvents = 200;
+  for (size_t i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(outbox->append(make_event(id_of("down-", static_cast<int>(i)), 1)).get());
+  }
+  crm::Receiver probe({.secret = kSecret});  // a port nothing listens on once it stops
+  ASSERT_TRUE(probe.start());
+  const uint16_t port = probe.port();
+  probe.stop();
+  crm::RetryPolicy p = fast_retry();  // retries within 100 ms: 3 attempts each take < 1 s
+  p.max_attempts = 3;
+  crm::Deliverer deliverer(*outbox, {.url = "http://127.0.0.1:" + std::to_string(port) + "/h",
+                                     .secret = kSecret, .concurrency = 4, .retry = p,
+                                     .idle_poll = 10ms});
+  ASSERT_TRUE(deliverer.start());
+  ASSERT_TRUE(wait_for([&] { return deliverer.stats().circuit_open; }));
+  std::this_thread::sleep_for(2s);
+  auto s = deliverer.stats();
+  EXPECT_EQ(s.dead_lettered, 0u) << "an outage must not spend the events' attempts";
+  EXPECT_TRUE(s.circuit_open);
+  EXPECT_GE(s.requests, 8u);  // the streak that opened it
+  EXPECT_LE(s.requests, 8u + 4u + 4u) << "the streak, those in flight, a few probes";
+  std::string metrics;
+  deliverer.append_prometheus(metrics);
+  EXPECT_NE(metrics.find("leadscore_crm_circuit_open 1"), std::string::npos);
+  // The CRM comes back on the same port: the next probe closes the breaker.
+  crm::Receiver receiver({.port = port, .secret = kSecret});
+  ASSERT_TRUE(receiver.start());
+  ASSERT_TRUE(wait_for([&] { return receiver.events().size() == kEvents; }, 60s))
+      << receiver.events().size();
+  EXPECT_FALSE(deliverer.stats().circuit_open);
+  EXPECT_EQ(deliverer.stats().dead_lettered, 0u);
+}
+
 TEST_F(CrmIntegration, DeliversInOrderPerLeadDespiteFailures) {
   // Every third request fails at first, with many requests in flight.
   crm::Receiver receiver({.secret = kSecret, .fail_first = 25});
