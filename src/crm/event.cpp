@@ -1,6 +1,7 @@
 // Events: ids, validation (no PII), JSON serialisation; clocks and randomness.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <ctime>
 #include <mutex>
@@ -8,6 +9,7 @@
 
 #include "core/core.h"
 #include "crm/crm.h"
+#include "crm/event_log.h"
 #include "crm/time_format.h"
 
 namespace crm {
@@ -138,6 +140,94 @@ void write_event_json(const Event& e, std::string& out) {
   w.field("scored_at", format_iso8601_ms(e.scored_at_ms));
   w.end_object();
 }
+
+namespace detail {
+namespace {
+
+constexpr char kBinaryBody = 0x01;  // a JSON body starts with '{'
+constexpr char kBodyVersion = 1;
+
+template <typename T>
+void put_raw(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename Len>
+void put_text(std::string& out, std::string_view v) {
+  put_raw<Len>(out, static_cast<Len>(v.size()));
+  out.append(v);
+}
+
+// Reads the fields back in order; every read checks the bytes left.
+class BodyReader {
+ public:
+  explicit BodyReader(std::string_view b) : b_(b) {}
+  template <typename T>
+  bool raw(T& v) {
+    if (b_.size() < sizeof v) return false;
+    std::memcpy(&v, b_.data(), sizeof v);
+    b_.remove_prefix(sizeof v);
+    return true;
+  }
+  template <typename Len>
+  bool text(std::string& v) {
+    Len n = 0;
+    if (!raw(n) || b_.size() < n) return false;
+    v.assign(b_.data(), n);
+    b_.remove_prefix(n);
+    return true;
+  }
+  bool done() const { return b_.empty(); }
+
+ private:
+  std::string_view b_;
+};
+
+}  // namespace
+
+void write_event_body(const Event& e, std::string& out) {
+  out.push_back(kBinaryBody);
+  out.push_back(kBodyVersion);
+  put_text<uint16_t>(out, e.model_version);
+  put_text<uint8_t>(out, e.grade);
+  put_raw<double>(out, e.intent_score);
+  put_raw<int32_t>(out, e.score);
+  put_raw<int64_t>(out, e.scored_at_ms);
+  put_raw<uint8_t>(out, static_cast<uint8_t>(e.reasons.size()));
+  for (const auto& r : e.reasons) {
+    put_text<uint8_t>(out, r.feature);
+    put_text<uint8_t>(out, r.value);
+    put_raw<double>(out, r.impact);
+  }
+}
+
+bool render_event_body(std::string& body, std::string_view event_id, std::string_view lead_id) {
+  if (body.empty() || body[0] != kBinaryBody) return true;  // JSON already
+  BodyReader in(std::string_view(body).substr(1));
+  Event e;
+  e.event_id = event_id;
+  e.lead_id = lead_id;
+  uint8_t version = 0, reasons = 0;
+  int32_t score = 0;
+  if (!in.raw(version) || version != kBodyVersion || !in.text<uint16_t>(e.model_version) ||
+      !in.text<uint8_t>(e.grade) || !in.raw(e.intent_score) || !in.raw(score) ||
+      !in.raw(e.scored_at_ms) || !in.raw(reasons)) {
+    return false;
+  }
+  e.score = score;
+  e.reasons.resize(reasons);
+  for (auto& r : e.reasons) {
+    if (!in.text<uint8_t>(r.feature) || !in.text<uint8_t>(r.value) || !in.raw(r.impact)) {
+      return false;
+    }
+  }
+  if (!in.done()) return false;
+  std::string json;
+  write_event_json(e, json);
+  body = std::move(json);
+  return true;
+}
+
+}  // namespace detail
 
 std::string format_iso8601_ms(int64_t unix_ms) {
   // Every scored lead formats one timestamp: no gmtime_r (it takes glibc's time zone lock,

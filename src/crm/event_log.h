@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "crm/crm.h"
 
 namespace crm::detail {
 
@@ -59,6 +60,19 @@ struct LogRecord {
   std::string last_error;  // at most 63 bytes are kept
   RecordLocation at{};     // set by append and scan
 };
+
+// The body of a record written by this version: the event's fields in binary (~250 bytes
+// instead of ~600 of JSON), so an append writes no JSON; the webhook JSON is rendered when the
+// event is read back (claimed, listed, moved to SQLite). Records of older versions, and dead
+// letters replayed from SQLite, hold the JSON itself; rendering passes those through.
+//   u8 0x01, u8 version 1, u16 model_version length + bytes, u8 grade length + bytes,
+//   f64 intent_score, i32 score, i64 scored_at_ms, u8 reasons,
+//   per reason: u8 feature length + bytes, u8 value length + bytes, f64 impact
+// Appends the body of `e` (already validated: the lengths fit) to `out`.
+void write_event_body(const Event& e, std::string& out);
+// Turns a stored body into the webhook JSON in place (a JSON body stays as it is). False if
+// a binary body does not parse (a damaged record).
+bool render_event_body(std::string& body, std::string_view event_id, std::string_view lead_id);
 
 class EventLog {
  public:

@@ -67,6 +67,15 @@ CREATE INDEX IF NOT EXISTS delivered_lead ON delivered(lead_id);
 CREATE INDEX IF NOT EXISTS delivered_at ON delivered(delivered_at);
 )sql";
 
+// The webhook JSON of a record read back from the log (this version's records hold the event
+// in binary: detail::write_event_body).
+core::Status render_body(std::string& body, std::string_view event_id, std::string_view lead_id) {
+  if (detail::render_event_body(body, event_id, lead_id)) return core::ok();
+  return core::make_error("outbox_io_error",
+                          "damaged event body in the outbox log (event " + std::string(event_id) +
+                              ")");
+}
+
 core::Error sql_error(sqlite3* db, std::string_view what) {
   return core::Error{"outbox_io_error", std::string(what) + ": " + sqlite3_errmsg(db), ""};
 }
@@ -719,7 +728,7 @@ bool Outbox::Impl::prepare(const Event& event, Callback& on_committed, Staged& e
   auto st = validate_event(event);
   if (st) st = detail::EventLog::begin_record(event.event_id, event.lead_id, record);
   if (st) {
-    write_event_json(event, record);  // the body, straight into the record
+    detail::write_event_body(event, record);  // binary, straight into the record: no JSON here
     st = detail::EventLog::finish_record(record);
   }
   if (!st) {
@@ -930,6 +939,7 @@ core::Result<std::vector<ClaimedEvent>> Outbox::claim(size_t limit,
     d.leased.insert({p.leased_until, seq});
     auto rec = d.log->read(p.at);
     if (!rec) return tl::unexpected(rec.error());
+    LS_TRY(render_body(rec->body, rec->event_id, rec->lead_id));
     out.push_back({seq, std::move(rec->event_id), std::move(rec->lead_id), std::move(rec->body),
                    p.attempts, p.created_at});
   }
@@ -948,6 +958,7 @@ core::Result<std::vector<Outbox::Impl::LogRecord>> take_for_finish(
     auto it = d.pending.find(seq);
     if (it == d.pending.end()) continue;
     LS_ASSIGN_OR_RETURN(auto rec, d.log->read(it->second.at));
+    LS_TRY(render_body(rec.body, rec.event_id, rec.lead_id));  // SQLite keeps the JSON
     rec.attempts = it->second.attempts;
     out.push_back(std::move(rec));
   }
@@ -1116,6 +1127,7 @@ core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std
   if (d.log->owner()) {
     auto read = [&](const Outbox::Impl::Pending& p) -> core::Status {
       LS_ASSIGN_OR_RETURN(auto rec, d.log->read(p.at));
+      LS_TRY(render_body(rec.body, rec.event_id, rec.lead_id));
       rec.attempts = p.attempts;
       rec.next_attempt_at = p.next_attempt_at;
       out.push_back(stored_pending(std::move(rec)));
@@ -1138,13 +1150,16 @@ core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std
   }
   int64_t max_seq = 0;
   std::map<int64_t, StoredEvent> by_seq;
+  core::Status rendered = core::ok();
   LS_TRY(d.log->scan(
       [&](Outbox::Impl::LogRecord&& r) {
         if (lead && r.lead_id != *lead) return;
+        if (auto st = render_body(r.body, r.event_id, r.lead_id); !st) rendered = st;
         const int64_t seq = r.seq;
         by_seq.emplace(seq, stored_pending(std::move(r)));
       },
       max_seq));
+  LS_TRY(rendered);
   for (auto& [seq, e] : by_seq) {
     if (out.size() >= limit) break;
     out.push_back(std::move(e));

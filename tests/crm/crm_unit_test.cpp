@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crm/crm.h"
+#include "crm/event_log.h"
 #include "crm/time_format.h"
 #include "test_util.h"
 
@@ -666,7 +667,8 @@ TEST_F(OutboxTest, FinishedEventsLeaveNoBytesInTheLogAndEmptySegmentsGo) {
       ASSERT_TRUE(outbox->append(std::move(e)).get());
       ASSERT_TRUE(outbox->counts());  // drains the append ring: one record per log write
     }
-    EXPECT_GE(outbox->log_files().size(), 5u) << "4 KB segments should have rotated";
+    // ~260-byte records: 40 fill three 4 KB segments (plus the ring's file).
+    EXPECT_GE(outbox->log_files().size(), 4u) << "4 KB segments should have rotated";
     auto c = outbox->claim(100, 60s);
     ASSERT_TRUE(c);
     ASSERT_EQ(c->size(), 40u);
@@ -843,6 +845,74 @@ TEST_F(OutboxTest, RefusesAppendsBeyondMaxQueued) {
   EXPECT_TRUE(outbox->append(make_event("Q", 5)).get());
 }
 
+// Records hold the event in binary; what the CRM gets, listings show and SQLite keeps is
+// exactly write_event_json's webhook JSON, whatever the fields hold.
+TEST_F(OutboxTest, StoredEventsRenderTheWebhookJsonExactly) {
+  std::vector<crm::Event> events;
+  events.push_back(make_event("J-1", 1));
+  events.back().reasons.clear();
+  events.push_back(make_event("J-2", 99));
+  events.back().reasons[0].value = "Andheri \"West\" \\ 2BHK\t\xE2\x82\xB9" "1.2 cr";
+  events.back().intent_score = 0.123456789012345;
+  events.back().reasons[1].impact = -1e-300;
+  events.push_back(make_event("J-3", 50));
+  events.back().model_version = std::string(128, 'm');
+  events.back().grade = "B+";
+  events.back().reasons.clear();
+  for (int i = 0; i < 32; ++i) {
+    events.back().reasons.push_back({std::string(64, 'f'), std::string(64, 'v'), i * 0.25});
+  }
+  std::map<std::string, std::string> want;  // event id -> JSON
+  auto outbox = open();
+  for (const auto& e : events) {
+    crm::write_event_json(e, want[e.event_id]);
+    ASSERT_TRUE(outbox->append(e).get());
+  }
+  auto c = outbox->claim(10, 60s);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->size(), events.size());
+  for (const auto& e : *c) EXPECT_EQ(e.body, want[e.event_id]);
+  auto pending = outbox->list(crm::EventState::kPending, 10);
+  ASSERT_TRUE(pending);
+  for (const auto& e : *pending) EXPECT_EQ(e.body, want[e.event_id]);
+  // Finished events keep the JSON in SQLite; a replayed dead letter goes back into the log
+  // with that JSON as its body and comes out the same.
+  ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm/"));
+  ASSERT_TRUE(outbox->dead_letter((*c)[1].seq, 1, "http_400", 400));
+  auto delivered = outbox->list(crm::EventState::kDelivered, 10);
+  ASSERT_TRUE(delivered && delivered->size() == 1);
+  EXPECT_EQ((*delivered)[0].body, want[(*c)[0].event_id]);
+  auto dead = outbox->list(crm::EventState::kDeadLetter, 10);
+  ASSERT_TRUE(dead && dead->size() == 1);
+  EXPECT_EQ((*dead)[0].body, want[(*c)[1].event_id]);
+  ASSERT_TRUE(outbox->retry_dead_letters());
+  auto again = outbox->claim(10, 60s);
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].body, want[(*c)[1].event_id]);
+}
+
+TEST(EventBody, ADamagedBinaryBodyIsRefusedAndJsonPassesThrough) {
+  const auto e = make_event("D-1", 7);
+  std::string body;
+  crm::detail::write_event_body(e, body);
+  EXPECT_LT(body.size(), 120u) << "binary, not JSON";
+  std::string whole = body;
+  ASSERT_TRUE(crm::detail::render_event_body(whole, e.event_id, e.lead_id));
+  std::string json;
+  crm::write_event_json(e, json);
+  EXPECT_EQ(whole, json);
+  for (size_t cut = 1; cut < body.size(); ++cut) {
+    std::string part = body.substr(0, cut);
+    EXPECT_FALSE(crm::detail::render_event_body(part, e.event_id, e.lead_id)) << cut;
+  }
+  std::string longer = body + "x";
+  EXPECT_FALSE(crm::detail::render_event_body(longer, e.event_id, e.lead_id));
+  std::string old_json = R"({"event_id":"E","type":"lead.scored"})";
+  ASSERT_TRUE(crm::detail::render_event_body(old_json, "E", "L"));
+  EXPECT_EQ(old_json, R"({"event_id":"E","type":"lead.scored"})");
+}
+
 // ---- the append ring: what every append without sync_full goes through ----------------------
 
 // Collects appends' outcomes; wait() fails the test instead of hanging.
@@ -978,22 +1048,22 @@ TEST_F(RingTest, AppendsBeyondMaxQueuedAreRefused) {
   EXPECT_EQ(pending->size(), 4u);
 }
 
-// A 256 KB ring holds ~800 of these events: the appenders drain it themselves, wrapping
+// A 256 KB ring holds ~1,000 of these events: the appenders drain it themselves, wrapping
 // around several times (skip markers at the end of the file), and the order survives.
 TEST_F(RingTest, AFullRingIsDrainedByItsAppendersAndWrapsAround) {
   std::vector<std::string> appended;
   {
     auto outbox = open_ring(256 << 10);
-    for (int i = 0; i < 3000; ++i) {
+    for (int i = 0; i < 5000; ++i) {
       auto e = make_event(crm_test::id_of("lead-", i % 7), i);
       appended.push_back(e.event_id);
       ASSERT_TRUE(outbox->append(std::move(e)).get()) << i;
     }
-    EXPECT_EQ(outbox->depth(), 3000);
+    EXPECT_EQ(outbox->depth(), 5000);
     EXPECT_GE(outbox->stats().transactions, 3u) << "one drain each time the ring filled";
   }
   auto outbox = open_ring(256 << 10);
-  auto pending = outbox->list(crm::EventState::kPending, 4000);
+  auto pending = outbox->list(crm::EventState::kPending, 6000);
   ASSERT_TRUE(pending);
   ASSERT_EQ(pending->size(), appended.size());
   for (size_t i = 0; i < appended.size(); ++i) ASSERT_EQ((*pending)[i].event_id, appended[i]);
