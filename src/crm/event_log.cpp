@@ -446,7 +446,7 @@ namespace crm::detail {
 namespace {
 
 constexpr uint32_t kSkip = 0x31504b53;  // "SKP1": the rest of the file is unused this lap
-constexpr uint64_t kMinRing = 256 << 10;  // so a quarter holds the largest valid event (~27 KB)
+constexpr uint64_t kMinRing = 256 << 10;  // a quarter holds any valid event (< 5 KB) well
 
 uint64_t padded(uint64_t length) { return (length + 7) & ~uint64_t{7}; }
 uint64_t publish_word(uint32_t magic, uint32_t length) {

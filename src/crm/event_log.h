@@ -12,6 +12,7 @@
 //   state   i32 attempts, i32 last_status, i64 next_attempt_at, u8 error_len,
 //           char error[63]   (rewritten in place after each failed attempt)    80 bytes
 //   payload u16 event_id_len, u16 lead_id_len, u32 body_len, event_id, lead_id, body
+//           (body: the event in binary, see write_event_body; older records hold JSON)
 // A torn tail (power loss with synchronous=NORMAL) fails its magic, length or CRC check and is
 // cut off at open.
 //
