@@ -108,9 +108,11 @@ core::Status verify_signature(std::string_view secret, std::string_view timestam
 // Outbox: a durable queue of CRM events.
 //
 // Undelivered events live in an append-only event log beside the SQLite file
-// (`<path>-log.NNNNNNNN` segments, private format): an append is one write into the page cache,
-// so a committed event survives kill -9 of the process without a SQLite transaction per event
-// (the per-event index updates of a SQLite queue cost more CPU than scoring the lead did).
+// (`<path>-log.NNNNNNNN` segments, private format). An append is a copy into a mapped ring
+// file (`<path>-log.ring`), which a drainer thread moves into the log in batches: the event is
+// in the page cache at once, so a committed event survives kill -9 of the process without a
+// system call or a SQLite transaction per event (the per-event index updates of a SQLite queue
+// cost more CPU than scoring the lead did).
 // The delivery state (attempts, next attempt, leases, per-lead order) is kept in memory and
 // written back into the event's record after each failed attempt. When an event finishes, it
 // moves to SQLite (`delivered`, kept for the lead's access record until
