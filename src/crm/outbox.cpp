@@ -428,8 +428,9 @@ class Outbox::Impl {
 
   // --- in-memory queue (caller holds mu) ---
 
-  // Adds an event; returns true if it became its lead's deliverable head.
-  bool add(LogRecord&& r) {
+  // Adds an event; returns true if it became its lead's deliverable head. `counted`: already
+  // in `depth` (an event from the append ring, counted when it was appended).
+  bool add(LogRecord&& r, bool counted = false) {
     const int64_t seq = r.seq;
     auto lq = by_lead.try_emplace(std::move(r.lead_id)).first;  // one hash lookup per append
     // New seqs are the largest so far: both inserts go at the end in O(1) (a replayed dead
@@ -437,7 +438,7 @@ class Outbox::Impl {
     pending.emplace_hint(pending.end(), seq,
                          Pending{r.created_at, r.next_attempt_at, 0, r.at, r.attempts, &lq->first});
     lq->second.seqs.insert(seq);
-    depth.store(static_cast<int64_t>(pending.size()));
+    if (!counted) depth.fetch_add(1);
     return refresh_head(lq);
   }
 
@@ -453,7 +454,7 @@ class Outbox::Impl {
       lq->second.seqs.erase(seq);
       refresh_head(lq);
     }
-    depth.store(static_cast<int64_t>(pending.size()));
+    depth.fetch_sub(1);
   }
 
   // Makes the lead's oldest event its head (a replayed dead letter can be older than the
@@ -662,7 +663,7 @@ class Outbox::Impl {
 
   std::mutex listener_mu;
   std::function<void()> listener;
-  std::atomic<int64_t> depth{0};
+  std::atomic<int64_t> depth{0};  // undelivered events: in memory, and in the ring not drained
   std::atomic<uint64_t> appended{0}, transactions{0}, refused_count{0};
 
   struct Staged {
@@ -814,7 +815,7 @@ void Outbox::Impl::append_to_ring(std::string& record, Callback& on_committed) {
   if (record.size() > ring->max_record()) {
     return refuse({"invalid_event", "event too large for the outbox", ""});
   }
-  const int64_t queued = depth.load(std::memory_order_relaxed) + ring->events();
+  const int64_t queued = depth.load(std::memory_order_relaxed);
   if (queued >= static_cast<int64_t>(opt.max_queued)) {
     return refuse({"outbox_overloaded",
                    "the CRM outbox already holds " + std::to_string(queued) +
@@ -822,7 +823,10 @@ void Outbox::Impl::append_to_ring(std::string& record, Callback& on_committed) {
                    ""});
   }
   for (int attempt = 0;; ++attempt) {
-    if (ring->append(record, next_seq, opt.clock())) break;
+    if (ring->append(record, next_seq, opt.clock())) {
+      depth.fetch_add(1);  // now, not when drained: moving into the log does not change it
+      break;
+    }
     if (ring->closed()) return refuse({"outbox_closed", "the outbox is closed", ""});
     if (attempt == 3) {
       return refuse({"outbox_overloaded", "the outbox's append ring stays full", ""});
@@ -856,7 +860,7 @@ core::Status Outbox::Impl::drain_ring(bool wait) {
       std::lock_guard lock(mu);
       // On failure the records stay in the ring (still durable) and the next drain retries.
       LS_TRY(log->append_encoded(ptrs, bytes));
-      for (auto& r : recs) woke |= add(std::move(r));
+      for (auto& r : recs) woke |= add(std::move(r), /*counted=*/true);
     }
     ++transactions;
     // Only now is the ring's copy redundant (a crash before this: open drops the duplicate).
@@ -1239,9 +1243,7 @@ core::Result<int64_t> Outbox::purge_delivered_older_than(std::chrono::millisecon
   });
 }
 
-int64_t Outbox::depth() const {
-  return impl_->depth.load() + (impl_->ring ? impl_->ring->events() : 0);
-}
+int64_t Outbox::depth() const { return impl_->depth.load(); }
 
 core::Result<OutboxCounts> Outbox::counts() {
   return impl_->call<OutboxCounts>([this]() -> core::Result<OutboxCounts> {
