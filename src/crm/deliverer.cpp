@@ -283,7 +283,8 @@ class Deliverer::Impl {
     if (now < paused_until) return;  // sent before the pause began
     if (trips == 0 && ++unreachable_streak < std::max(8, 2 * opt.concurrency)) return;
     const int n = ++trips;
-    const double pause_ms = std::min(30000.0, 1000.0 * static_cast<double>(1 << std::min(n - 1, 5)));
+    const double pause_ms =
+        std::min(30000.0, 1000.0 * static_cast<double>(1 << std::min(n - 1, 5)));
     paused_until = now + std::chrono::milliseconds(
                              static_cast<int64_t>(pause_ms * (0.5 + 0.5 * opt.random())));
     unreachable_streak = 0;

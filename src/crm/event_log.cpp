@@ -316,7 +316,9 @@ core::Status EventLog::begin_record(std::string_view event_id, std::string_view 
 
 core::Status EventLog::finish_record(std::string& buf) {
   const size_t length = buf.size();
-  if (length > kMaxRecord) return core::make_error("invalid_event", "event too large for the outbox");
+  if (length > kMaxRecord) {
+    return core::make_error("invalid_event", "event too large for the outbox");
+  }
   char* p = buf.data();
   char* pl = p + kPayloadStart;
   const size_t payload_len = length - kPayloadStart;

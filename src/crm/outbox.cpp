@@ -10,7 +10,6 @@
 #include <limits>
 #include <mutex>
 #include <thread>
-#include <span>
 #include <unordered_map>
 
 #include <pthread.h>
@@ -353,8 +352,7 @@ class Outbox::Impl {
       auto finished = is_finished(r.seq);
       if (!finished) return core::make_error("outbox_open_failed", finished.error().message);
       if (*finished || pending.count(r.seq)) continue;
-      const std::string body = std::move(r.body);
-      LS_TRY(log->append(r, body));
+      LS_TRY(log->append(r, r.body));
       add(std::move(r));
     }
     ring->clear();
@@ -664,14 +662,14 @@ class Outbox::Impl {
   std::mutex listener_mu;
   std::function<void()> listener;
   std::atomic<int64_t> depth{0};  // undelivered events: in memory, and in the ring not drained
-  std::atomic<uint64_t> appended{0}, transactions{0}, refused_count{0};
+  std::atomic<uint64_t> appended{0}, transactions{0}, refused{0};
 
-  struct Staged {
-    LogRecord r;
-    Callback done;
-  };
-  bool prepare(const Event& event, Callback& on_committed, Staged& e, std::string& record);
-  void commit(std::span<Staged> batch, std::string& bytes);
+  void refuse(Callback& on_committed, core::Error e) {
+    ++refused;
+    on_committed(tl::unexpected(std::move(e)));
+  }
+  bool prepare(const Event& event, Callback& on_committed, std::string& record);
+  void commit(std::string lead_id, std::string& record, Callback on_committed);
   std::atomic<uint64_t> append_cpu_ns{0}, other_cpu_ns{0};
 
   // The append ring (owner, sync_full off) and its drainer.
@@ -721,103 +719,80 @@ core::Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
   return std::unique_ptr<Outbox>(new Outbox(std::move(impl)));
 }
 
-// The costly part of an append, before any lock: checks, the webhook body and the log record
-// (into `record`); e gets the lead id, which the in-memory queue needs, and the callback. A
-// refused event is reported to its callback at once (returns false).
-bool Outbox::Impl::prepare(const Event& event, Callback& on_committed, Staged& e,
-                           std::string& record) {
+// The costly part of an append, before any lock: checks and the log record (into `record`).
+// A refused event is reported to its callback at once (returns false).
+bool Outbox::Impl::prepare(const Event& event, Callback& on_committed, std::string& record) {
   auto st = validate_event(event);
   if (st) st = detail::EventLog::begin_record(event.event_id, event.lead_id, record);
   if (st) {
     detail::write_event_body(event, record);  // binary, straight into the record: no JSON here
     st = detail::EventLog::finish_record(record);
   }
-  if (!st) {
-    ++refused_count;
-    on_committed(tl::unexpected(st.error()));
-    return false;
-  }
-  if (!ring) e.r.lead_id = event.lead_id;  // for the in-memory queue; the ring's drain reads it
-  e.done = std::move(on_committed);
-  return true;
+  if (!st) refuse(on_committed, st.error());
+  return bool(st);
 }
 
-// Writes `batch` (records encoded back to back in `bytes`) with one pwrite and queues the
-// events in memory, under one lock; then reports each event's outcome (after the grouped
-// fdatasync with sync_full).
-void Outbox::Impl::commit(std::span<Staged> batch, std::string& bytes) {
+// The log path (sync_full, where the ring is not used): writes the record with its own pwrite
+// and queues the event in memory, under the state lock; reports the outcome after the grouped
+// fdatasync.
+void Outbox::Impl::commit(std::string lead_id, std::string& record, Callback on_committed) {
   bool woke = false;
-  std::optional<core::Error> refused;  // reported after the lock is released
+  std::optional<core::Error> refusal;  // reported after the lock is released
   {
     std::lock_guard lock(mu);
     if (closed) {
-      refused = core::Error{"outbox_closed", "the outbox is closed", ""};
+      refusal = core::Error{"outbox_closed", "the outbox is closed", ""};
     } else if (auto owner = require_owner(); !owner) {
-      refused = owner.error();
-    } else if (pending.size() + batch.size() > opt.max_queued) {
-      refused = core::Error{"outbox_overloaded",
+      refusal = owner.error();
+    } else if (pending.size() >= opt.max_queued) {
+      refusal = core::Error{"outbox_overloaded",
                             "the CRM outbox already holds " + std::to_string(pending.size()) +
                                 " undelivered events",
                             ""};
     } else {
-      thread_local std::vector<LogRecord*> recs;
-      recs.clear();
-      const int64_t now = opt.clock();
-      for (auto& e : batch) {
-        e.r.seq = next_seq++;
-        e.r.created_at = now;
-        e.r.next_attempt_at = now;
-        recs.push_back(&e.r);
-      }
-      if (auto st = log->append_encoded(recs, bytes); !st) {
-        refused = st.error();
+      LogRecord r;
+      r.lead_id = std::move(lead_id);
+      r.seq = next_seq++;
+      r.created_at = opt.clock();
+      r.next_attempt_at = r.created_at;
+      LogRecord* one = &r;
+      if (auto st = log->append_encoded(std::span<LogRecord* const>(&one, 1), record); !st) {
+        refusal = st.error();
       } else {
-        for (auto& e : batch) woke |= add(std::move(e.r));
+        woke = add(std::move(r));
       }
     }
   }
-  if (refused) {
-    refused_count += batch.size();
-    for (auto& e : batch) e.done(tl::unexpected(*refused));
-    return;
-  }
-  appended += batch.size();
+  if (refusal) return refuse(on_committed, *std::move(refusal));
+  ++appended;
   if (woke) notify_listener();
   if (!opt.sync_full) {
     ++transactions;
-    for (auto& e : batch) e.done(core::ok());
-    return;
+    return on_committed(core::ok());
   }
   std::lock_guard lock(wmu);
   if (sync_waiters.empty()) first_arrival = std::chrono::steady_clock::now();
-  for (auto& e : batch) sync_waiters.push_back(std::move(e.done));
-  if (sync_waiters.size() == batch.size() || sync_waiters.size() >= opt.max_batch) {
-    wcv.notify_one();
-  }
+  sync_waiters.push_back(std::move(on_committed));
+  if (sync_waiters.size() == 1 || sync_waiters.size() >= opt.max_batch) wcv.notify_one();
 }
 
 void Outbox::append(Event event, Callback on_committed) {
   auto& d = *impl_;
-  Impl::Staged e;
   thread_local std::string record;
-  if (!d.prepare(event, on_committed, e, record)) return;
-  if (d.ring) return d.append_to_ring(record, e.done);
-  d.commit(std::span<Impl::Staged>(&e, 1), record);
+  if (!d.prepare(event, on_committed, record)) return;
+  if (d.ring) return d.append_to_ring(record, on_committed);
+  d.commit(std::move(event.lead_id), record, std::move(on_committed));
 }
 
 // The io thread's whole share of a push: a copy into the ring (the drainer moves it into the
 // log and the delivery queue within ring_drain_interval). A full ring is drained here first.
 void Outbox::Impl::append_to_ring(std::string& record, Callback& on_committed) {
-  auto refuse = [&](core::Error e) {
-    ++refused_count;
-    on_committed(tl::unexpected(std::move(e)));
-  };
   if (record.size() > ring->max_record()) {
-    return refuse({"invalid_event", "event too large for the outbox", ""});
+    return refuse(on_committed, {"invalid_event", "event too large for the outbox", ""});
   }
   const int64_t queued = depth.load(std::memory_order_relaxed);
   if (queued >= static_cast<int64_t>(opt.max_queued)) {
-    return refuse({"outbox_overloaded",
+    return refuse(on_committed, {"outbox_overloaded",
                    "the CRM outbox already holds " + std::to_string(queued) +
                        " undelivered events",
                    ""});
@@ -827,11 +802,11 @@ void Outbox::Impl::append_to_ring(std::string& record, Callback& on_committed) {
       depth.fetch_add(1);  // now, not when drained: moving into the log does not change it
       break;
     }
-    if (ring->closed()) return refuse({"outbox_closed", "the outbox is closed", ""});
+    if (ring->closed()) return refuse(on_committed, {"outbox_closed", "the outbox is closed", ""});
     if (attempt == 3) {
-      return refuse({"outbox_overloaded", "the outbox's append ring stays full", ""});
+      return refuse(on_committed, {"outbox_overloaded", "the outbox's append ring stays full", ""});
     }
-    if (auto st = drain_ring(true); !st) return refuse(st.error());
+    if (auto st = drain_ring(true); !st) return refuse(on_committed, st.error());
   }
   ++appended;
   if (ring_sleeping.load()) poke_drainer();
@@ -1326,7 +1301,7 @@ core::Result<int64_t> Outbox::purge_dead_letters(std::optional<std::chrono::mill
 }
 
 OutboxStats Outbox::stats() const {
-  return {impl_->appended.load(),      impl_->transactions.load(), impl_->refused_count.load(),
+  return {impl_->appended.load(),      impl_->transactions.load(), impl_->refused.load(),
           impl_->depth.load(),         impl_->append_cpu_ns.load(), impl_->other_cpu_ns.load()};
 }
 
