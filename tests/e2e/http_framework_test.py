@@ -206,14 +206,18 @@ class Limits(unittest.TestCase):
         try:
             a = srv.connect()
             # A request whose head arrived is in flight until answered.
-            a.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+            a.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                      b"Expect: 100-continue\r\n\r\n")
             # No probe can ask whether the server has read that head yet: with one slot, a probe
-            # would take it first. So wait a moment, as a client would.
-            time.sleep(0.2)
+            # would take it first (and a head read meanwhile would be the one refused). A fixed
+            # sleep is a guess a loaded machine can outlast; the interim 100 Continue is the
+            # server's own word that it read the head, which is when it takes the slot.
+            (st, _, _), = read_responses(a, 1)
+            self.assertEqual(st, 100)
             status, h, body = srv.json("GET", "/healthz")
             assert_error(self, status, body, 429, "overloaded")
             self.assertEqual(h["retry-after"], "1")
-            a.sendall(b"cd")
+            a.sendall(b"abcd")
             (st, _, _), = read_responses(a, 1)
             self.assertEqual(st, 200)
             # The slot frees once the server has finished writing that answer, which can be a

@@ -385,7 +385,10 @@ class Shutdown(unittest.TestCase):
             self.assertTrue(wait_until(lambda: (srv.metric("leadscore_http_requests_in_flight") or 0) >= 2),
                             "the request never got in flight")
             srv.proc.send_signal(signal.SIGTERM)
-            time.sleep(0.2)
+            # The answer says Connection: close only if the server is draining when it writes
+            # it; a fixed sleep can be outlasted before the io thread handles the signal. The
+            # drain sets its flag, then closes the listening socket: poll for the refusal.
+            self.assertTrue(wait_until(srv.refuses_connections), "the server never began draining")
             s.sendall(b[20:])
             (st, h, data), = read_responses(s, 1)
             self.assertEqual((st, json.loads(data)["lead_id"], h.get("connection")), (200, "L-7", "close"))

@@ -118,6 +118,19 @@ class ServerProc:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return s
 
+    def refuses_connections(self):
+        """True when a new connection is refused: the server closed its listening socket, which
+        a drain (SIGTERM) does right after it starts draining. A connect the kernel had queued
+        on that socket when it closed is reset rather than refused."""
+        try:
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+        except (ConnectionRefusedError, ConnectionResetError):
+            return True
+        except socket.timeout:
+            return False
+        s.close()
+        return False
+
 
 def read_responses(sock, count, timeout=10):
     """Reads `count` HTTP/1.1 responses (Content-Length framed) from a raw socket."""
