@@ -249,6 +249,12 @@ class Outbox {
   // your io thread). Errors go through the callback too: invalid_event, pii_in_event,
   // outbox_overloaded, outbox_closed, outbox_busy (a reader), outbox_io_error.
   void append(Event event, Callback on_committed);
+  // True when an append is durable as soon as it returns (the append ring: sync_full off).
+  bool appends_at_once() const;
+  // The append without a callback, when appends_at_once(): the event is committed (in the
+  // ring) when this returns ok. Saves the callback's allocations on the scoring path.
+  // Errors: as append's, and internal with sync_full (use append).
+  core::Status append_now(const Event& event);
   // Same, as a future (blocks whoever waits on it; fine for CLI and tests).
   std::future<core::Status> append(Event event);
 

@@ -668,7 +668,11 @@ class Outbox::Impl {
     ++refused;
     on_committed(tl::unexpected(std::move(e)));
   }
-  bool prepare(const Event& event, Callback& on_committed, std::string& record);
+  core::Status refuse(core::Error e) {
+    ++refused;
+    return tl::unexpected(std::move(e));
+  }
+  core::Status prepare(const Event& event, std::string& record);
   void commit(std::string lead_id, std::string& record, Callback on_committed);
   std::atomic<uint64_t> append_cpu_ns{0}, other_cpu_ns{0};
 
@@ -676,7 +680,7 @@ class Outbox::Impl {
   std::unique_ptr<detail::EventRing> ring;
   std::mutex drain_mu;  // one drain at a time: the drainer thread, or whoever must see it all
   core::Status drain_ring(bool wait);
-  void append_to_ring(std::string& record, Callback& on_committed);
+  core::Status append_to_ring(std::string& record);
   std::thread drainer;
   std::mutex ring_mu;
   std::condition_variable ring_cv;
@@ -720,16 +724,15 @@ core::Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
 }
 
 // The costly part of an append, before any lock: checks and the log record (into `record`).
-// A refused event is reported to its callback at once (returns false).
-bool Outbox::Impl::prepare(const Event& event, Callback& on_committed, std::string& record) {
+core::Status Outbox::Impl::prepare(const Event& event, std::string& record) {
   auto st = validate_event(event);
   if (st) st = detail::EventLog::begin_record(event.event_id, event.lead_id, record);
   if (st) {
     detail::write_event_body(event, record);  // binary, straight into the record: no JSON here
     st = detail::EventLog::finish_record(record);
   }
-  if (!st) refuse(on_committed, st.error());
-  return bool(st);
+  if (!st) return refuse(st.error());
+  return st;
 }
 
 // The log path (sync_full, where the ring is not used): writes the record with its own pwrite
@@ -778,21 +781,33 @@ void Outbox::Impl::commit(std::string lead_id, std::string& record, Callback on_
 
 void Outbox::append(Event event, Callback on_committed) {
   auto& d = *impl_;
+  if (d.ring) return on_committed(append_now(event));
   thread_local std::string record;
-  if (!d.prepare(event, on_committed, record)) return;
-  if (d.ring) return d.append_to_ring(record, on_committed);
+  if (auto st = d.prepare(event, record); !st) return on_committed(std::move(st));
   d.commit(std::move(event.lead_id), record, std::move(on_committed));
+}
+
+bool Outbox::appends_at_once() const { return impl_->ring != nullptr; }
+
+core::Status Outbox::append_now(const Event& event) {
+  auto& d = *impl_;
+  if (!d.ring) {
+    return core::make_error("internal", "Outbox::append_now needs the append ring (sync_full off)");
+  }
+  thread_local std::string record;
+  LS_TRY(d.prepare(event, record));
+  return d.append_to_ring(record);
 }
 
 // The io thread's whole share of a push: a copy into the ring (the drainer moves it into the
 // log and the delivery queue within ring_drain_interval). A full ring is drained here first.
-void Outbox::Impl::append_to_ring(std::string& record, Callback& on_committed) {
+core::Status Outbox::Impl::append_to_ring(std::string& record) {
   if (record.size() > ring->max_record()) {
-    return refuse(on_committed, {"invalid_event", "event too large for the outbox", ""});
+    return refuse({"invalid_event", "event too large for the outbox", ""});
   }
   const int64_t queued = depth.load(std::memory_order_relaxed);
   if (queued >= static_cast<int64_t>(opt.max_queued)) {
-    return refuse(on_committed, {"outbox_overloaded",
+    return refuse({"outbox_overloaded",
                    "the CRM outbox already holds " + std::to_string(queued) +
                        " undelivered events",
                    ""});
@@ -802,15 +817,13 @@ void Outbox::Impl::append_to_ring(std::string& record, Callback& on_committed) {
       depth.fetch_add(1);  // now, not when drained: moving into the log does not change it
       break;
     }
-    if (ring->closed()) return refuse(on_committed, {"outbox_closed", "the outbox is closed", ""});
-    if (attempt == 3) {
-      return refuse(on_committed, {"outbox_overloaded", "the outbox's append ring stays full", ""});
-    }
-    if (auto st = drain_ring(true); !st) return refuse(on_committed, st.error());
+    if (ring->closed()) return refuse({"outbox_closed", "the outbox is closed", ""});
+    if (attempt == 3) return refuse({"outbox_overloaded", "the outbox's append ring stays full", ""});
+    if (auto st = drain_ring(true); !st) return refuse(st.error());
   }
   ++appended;
   if (ring_sleeping.load()) poke_drainer();
-  on_committed(core::ok());
+  return core::ok();
 }
 
 core::Status Outbox::Impl::drain_ring(bool wait) {

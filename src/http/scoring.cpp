@@ -410,17 +410,33 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
   return core::ok();
 }
 
+// The 503 of a request whose CRM event the outbox refused (`e` is the first refusal).
+Response outbox_unavailable(const core::Error& e) {
+  Response err;
+  write_error(err, 503, "outbox_unavailable",
+              "the score could not be queued for the CRM (" + e.code + ": " + e.message +
+                  "); retry the request");
+  return err;
+}
+
 // Answers once every CRM event of the request is committed to the outbox (DESIGN: a 200
 // means the push is durable): at once, since an append is a copy into the outbox's mapped
 // ring, or after the grouped fdatasync with --crm-sync-full.
 void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> events, Response res,
                        Responder responder) {
   if (events.empty()) return responder.send(std::move(res));
+  if (opts.outbox->appends_at_once()) {  // the usual case: no shared state, no callbacks
+    std::optional<core::Error> first_error;
+    for (const auto& ev : events) {
+      if (auto st = opts.outbox->append_now(ev); !st && !first_error) first_error = st.error();
+    }
+    return responder.send(first_error ? outbox_unavailable(*first_error) : std::move(res));
+  }
   struct Pending {
     std::atomic<size_t> left;
     std::atomic<bool> failed{false};
     std::once_flag first_error;
-    std::string why;  // the first failure, e.g. "outbox_overloaded: ..."
+    core::Error why;  // the first failure
     Response res;
     Responder responder;
   };
@@ -431,19 +447,11 @@ void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> event
   for (auto& ev : events) {
     opts.outbox->append(std::move(ev), [pending](core::Status st) {
       if (!st) {
-        std::call_once(pending->first_error, [&] {
-          pending->why = st.error().code + ": " + st.error().message;
-        });
+        std::call_once(pending->first_error, [&] { pending->why = st.error(); });
         pending->failed = true;
       }
       if (pending->left.fetch_sub(1) != 1) return;
-      if (pending->failed) {
-        Response err;
-        write_error(err, 503, "outbox_unavailable",
-                    "the score could not be queued for the CRM (" + pending->why +
-                        "); retry the request");
-        return pending->responder.send(std::move(err));
-      }
+      if (pending->failed) return pending->responder.send(outbox_unavailable(pending->why));
       pending->responder.send(std::move(pending->res));
     });
   }

@@ -1036,6 +1036,42 @@ TEST_F(RingTest, AppendRefusesABadEventAtOnceAndKeepsTheRest) {
   EXPECT_EQ(crm_test::read_bytes(ring_path()).find("ravi.canary"), std::string::npos);
 }
 
+// The scoring path's form: no callback, the outcome is the return value.
+TEST_F(RingTest, AppendNowCommitsBeforeItReturnsAndReportsRefusals) {
+  {
+    auto outbox = open_ring(16ull << 20, kNoTick, /*max_queued=*/2);
+    ASSERT_TRUE(outbox->appends_at_once());
+    auto first = make_event("N", 1);
+    ASSERT_TRUE(outbox->append_now(first));
+    EXPECT_EQ(outbox->depth(), 1);
+    EXPECT_NE(crm_test::read_bytes(ring_path()).find(first.event_id), std::string::npos)
+        << "in the ring when append_now returns";
+    auto bad = make_event("N", 2);
+    bad.reasons[0].value = "ravi.canary@example.com";
+    auto st = outbox->append_now(bad);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, "pii_in_event");
+    ASSERT_TRUE(outbox->append_now(make_event("N", 3)));
+    st = outbox->append_now(make_event("N", 4));
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, "outbox_overloaded");
+    EXPECT_EQ(outbox->depth(), 2);
+    EXPECT_EQ(outbox->stats().refused, 2u);
+  }
+  auto outbox = open_ring();
+  auto pending = outbox->list(crm::EventState::kPending, 10);
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->size(), 2u) << "both accepted events survive a reopen";
+  // With sync_full an append waits for its fdatasync: only the callback form can say when.
+  outbox.reset();
+  auto synced = crm::Outbox::open({.path = db_path(), .sync_full = true});
+  ASSERT_TRUE(synced);
+  EXPECT_FALSE((*synced)->appends_at_once());
+  auto sst = (*synced)->append_now(make_event("N", 5));
+  ASSERT_FALSE(sst);
+  EXPECT_EQ(sst.error().code, "internal");
+}
+
 TEST_F(RingTest, AppendsBeyondMaxQueuedAreRefused) {
   auto outbox = open_ring(16ull << 20, kNoTick, /*max_queued=*/4);
   Outcomes out;

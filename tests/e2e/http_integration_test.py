@@ -465,15 +465,21 @@ class Crm(Base):
         """--crm-max-pending bounds the undelivered events kept while the CRM is down; beyond
         it a consenting score is refused (nothing half-queued), a non-consenting one is not."""
         url = "http://127.0.0.1:%d/" % free_port()  # nothing listens
-        srv = self.server("--crm-url", url, "--crm-max-pending", "2")
-        for i in range(2):
-            self.assertEqual(score(srv, lead(i, lead_id="F-%d" % i))[0], 200)
-        status, _, body = score(srv, lead(3, lead_id="F-3"))
-        self.assertEqual(status, 503, body)
-        self.assertEqual(body["error"]["code"], "outbox_unavailable")
-        self.assertIn("outbox_overloaded", body["error"]["message"])
-        self.assertEqual(score(srv, lead(4, lead_id="F-4", consent=False))[0], 200)
-        self.assertEqual(metric(srv, "leadscore_crm_outbox_depth"), 2)
+        # Both answer paths: the ring's at-once append, and the callback after the grouped
+        # fdatasync with --crm-sync-full.
+        for mode in ([], ["--crm-sync-full"]):
+            with self.subTest(mode=mode):
+                srv = self.server("--crm-url", url, "--crm-max-pending", "2", *mode,
+                                  data_dir=os.path.join(self.tmp, "full%d" % len(mode)))
+                for i in range(2):
+                    self.assertEqual(score(srv, lead(i, lead_id="F-%d" % i))[0], 200)
+                status, _, body = score(srv, lead(3, lead_id="F-3"))
+                self.assertEqual(status, 503, body)
+                self.assertEqual(body["error"]["code"], "outbox_unavailable")
+                self.assertIn("outbox_overloaded", body["error"]["message"])
+                self.assertEqual(score(srv, lead(4, lead_id="F-4", consent=False))[0], 200)
+                self.assertEqual(metric(srv, "leadscore_crm_outbox_depth"), 2)
+                srv.stop()
 
     def test_one_server_per_outbox_and_the_cli_reads_it_while_it_runs(self):
         url = "http://127.0.0.1:%d/" % free_port()
