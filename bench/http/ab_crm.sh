@@ -8,6 +8,7 @@
 # and prints each run, then per build the median over rounds of down / (mean of the round's
 # two base runs).
 # Usage: bench/http/ab_crm.sh BUILD_A BUILD_B [connections] [seconds] [rounds]
+# LEADSCORE_BENCH_PIN=1 pins the server to CPU 0 and wrk (one thread) to CPU 1.
 # Model: LEADSCORE_BENCH_MODEL, else a default model is trained under a temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +26,13 @@ source bench/http/bench_model.sh
 bench_model "$tmp"
 down_url="http://127.0.0.1:$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')/hook"
 t=$(( c < 2 ? 1 : 2 ))
+# LEADSCORE_BENCH_PIN=1: the server on CPU 0 and wrk on CPU 1 (less noise between runs: the
+# server's capacity, its outbox threads included, is what the ratio then measures).
+pin_server=() pin_wrk=()
+if [ "${LEADSCORE_BENCH_PIN:-0}" = 1 ]; then
+  pin_server=(taskset -c 0) pin_wrk=(taskset -c 1)
+  t=1
+fi
 hz=$(getconf CLK_TCK)
 echo "A: $build_a  B: $build_b  c=$c  ${secs}s x $rounds rounds  load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -32,7 +40,7 @@ run() {  # build mode -> prints "rps cpu_us_per_request p99_us"
   local build="$1" mode="$2" flags=()
   [ "$mode" = base ] || flags=(--crm-url "$down_url")
   rm -rf "$tmp/data"
-  LEADSCORE_CRM_SECRET=bench-crm-secret "$build/leadscore" serve --model "$model" --port 0 \
+  LEADSCORE_CRM_SECRET=bench-crm-secret ${pin_server[@]+"${pin_server[@]}"} "$build/leadscore" serve --model "$model" --port 0 \
     --no-auth --no-access-log --cache none --data-dir "$tmp/data" "${flags[@]}" \
     >"$tmp/out" 2>"$tmp/log" &
   pid=$!
@@ -43,10 +51,10 @@ run() {  # build mode -> prints "rps cpu_us_per_request p99_us"
     sleep 0.05
   done
   [ -n "$url" ] || { echo "server did not start:" >&2; tail -5 "$tmp/log" >&2; exit 1; }
-  BENCH_CONSENT=all wrk -t"$t" -c"$c" -d2s -s bench/http/score.lua "$url" >/dev/null
+  BENCH_CONSENT=all ${pin_wrk[@]+"${pin_wrk[@]}"} wrk -t"$t" -c"$c" -d2s -s bench/http/score.lua "$url" >/dev/null
   local cpu0 cpu1 out
   cpu0=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
-  out=$(BENCH_CONSENT=all wrk -t"$t" -c"$c" -d"${secs}s" -s bench/http/score.lua "$url" | grep RESULT)
+  out=$(BENCH_CONSENT=all ${pin_wrk[@]+"${pin_wrk[@]}"} wrk -t"$t" -c"$c" -d"${secs}s" -s bench/http/score.lua "$url" | grep RESULT)
   cpu1=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
   kill "$pid"
   wait "$pid" 2>/dev/null || true

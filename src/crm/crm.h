@@ -125,8 +125,8 @@ core::Status verify_signature(std::string_view secret, std::string_view timestam
 //
 // One process owns an outbox (an exclusive lock on `<path>-log.lock`): it appends and delivers.
 // Opening an owned outbox fails with outbox_busy, unless `allow_reader` is set: then the
-// Outbox can list, count, show records and move or purge dead letters, but not append,
-// deliver, cancel or erase (those answer outbox_busy).
+// Outbox can list, count, show records (read from the owner's ring, then its log) and move or
+// purge dead letters, but not append, deliver, cancel or erase (those answer outbox_busy).
 //
 // Threading: every method is thread-safe. `append` never blocks on SQLite (with sync_full it
 // waits for nothing either: its callback runs after a grouped fdatasync on the writer thread).

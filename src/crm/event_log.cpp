@@ -468,7 +468,48 @@ bool write_zeros(int fd, uint64_t off, uint64_t bytes) {
   return true;
 }
 
+// The published, intact records in a ring file's bytes, in seq order. A record still being
+// copied in (publish word not yet stored) or being zeroed reads as damaged and is skipped.
+std::vector<LogRecord> ring_records(const std::string& data) {
+  std::vector<LogRecord> found;
+  for (size_t off = 0; off + 8 <= data.size();) {
+    const uint32_t magic = get<uint32_t>(data.data() + off);
+    const uint32_t length = get<uint32_t>(data.data() + off + 4);
+    bool live = false;
+    LogRecord r;
+    if (magic == kSkip && length >= 8 && length <= data.size() - off) {
+      off += length;
+    } else if (magic == kLive && parse_record(data.data() + off, data.size() - off, live, r)) {
+      found.push_back(std::move(r));
+      off += padded(length);
+    } else {
+      off += 8;  // zeroed space, or a record whose copy was cut short (never acknowledged)
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const LogRecord& a, const LogRecord& b) { return a.seq < b.seq; });
+  return found;
+}
+
 }  // namespace
+
+core::Result<std::vector<LogRecord>> EventRing::read_records(const std::string& db_path) {
+  const std::string path = db_path + "-log.ring";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::vector<LogRecord>{};
+    return core::make_error("outbox_io_error",
+                            "cannot open " + path + ": " + std::strerror(errno));
+  }
+  std::string data;
+  const bool ok = read_file(fd, data);
+  const int err = errno;
+  ::close(fd);
+  if (!ok) {
+    return core::make_error("outbox_io_error", "cannot read " + path + ": " + std::strerror(err));
+  }
+  return ring_records(data);
+}
 
 core::Result<std::unique_ptr<EventRing>> EventRing::open(const std::string& db_path,
                                                          uint64_t bytes) {
@@ -493,22 +534,7 @@ core::Result<std::unique_ptr<EventRing>> EventRing::open(const std::string& db_p
       ::close(fd);
       return fail("cannot read");
     }
-    for (size_t off = 0; off + 8 <= data.size();) {
-      const uint32_t magic = get<uint32_t>(data.data() + off);
-      const uint32_t length = get<uint32_t>(data.data() + off + 4);
-      bool live = false;
-      LogRecord r;
-      if (magic == kSkip && length >= 8 && length <= data.size() - off) {
-        off += length;
-      } else if (magic == kLive && parse_record(data.data() + off, data.size() - off, live, r)) {
-        left.push_back(std::move(r));
-        off += padded(length);
-      } else {
-        off += 8;  // zeroed space, or a record whose copy was cut short (never acknowledged)
-      }
-    }
-    std::sort(left.begin(), left.end(),
-              [](const LogRecord& a, const LogRecord& b) { return a.seq < b.seq; });
+    left = ring_records(data);
   }
   if (static_cast<uint64_t>(st.st_size) != want) {
     if (::ftruncate(fd, 0) != 0 || !write_zeros(fd, 0, want) || ::fdatasync(fd) != 0) {

@@ -161,6 +161,12 @@ class EventRing {
                                                        uint64_t bytes);
   ~EventRing();
   EventRing(const EventRing&) = delete;
+
+  // The records `<db_path>-log.ring` holds now (published and intact, in seq order; none if
+  // there is no such file), without mapping or changing it: what a reader (the CLI while the
+  // server runs) adds to the log's view, and what an outbox opened with sync_full recovers.
+  // Error: outbox_io_error.
+  static core::Result<std::vector<LogRecord>> read_records(const std::string& db_path);
   EventRing& operator=(const EventRing&) = delete;
 
   // The records found at open (published and intact), in seq order, with `at` unset. The

@@ -299,12 +299,21 @@ class Outbox::Impl {
     }
     if (!opened) return tl::unexpected(opened.error());
     log = *std::move(opened);
-    if (log->owner()) {
+    if (log->owner() && !opt.sync_full) {
       LS_ASSIGN_OR_RETURN(ring, detail::EventRing::open(opt.path, opt.ring_bytes));
-      LS_TRY(recover());
-      // With sync_full every append is fdatasync'ed through the log instead; the ring is only
-      // read for what a run without it left.
-      if (opt.sync_full) ring.reset();
+      LS_TRY(recover(ring->leftovers()));
+      ring->clear();
+    } else if (log->owner()) {
+      // With sync_full every append is fdatasync'ed through the log: no ring. What a run
+      // without it left in one moves into the log (synced) before the ring file goes.
+      auto left = detail::EventRing::read_records(opt.path);
+      if (!left) return core::make_error("outbox_open_failed", left.error().message);
+      LS_TRY(recover(std::move(*left)));
+      if (auto st = log->take_unsynced().sync(); !st) {
+        return core::make_error("outbox_open_failed", st.error().message);
+      }
+      std::error_code ec;
+      std::filesystem::remove(opt.path + "-log.ring", ec);
     }
     writer = std::thread([this] { run(); });
     if (ring) drainer = std::thread([this] { run_drainer(); });
@@ -321,10 +330,10 @@ class Outbox::Impl {
     return core::ok();
   }
 
-  // Loads the log into memory. A record whose event SQLite already shows as delivered or
+  // Loads the log, then the ring's leftovers, into memory. A record whose event SQLite already shows as delivered or
   // dead-lettered (a crash between that commit and zeroing the record), or a second copy of
   // a seq (a crash while moving the inbox), is zeroed instead.
-  core::Status recover() {
+  core::Status recover(std::vector<LogRecord> ring_leftovers) {
     int64_t max_seq = 0;
     std::vector<std::pair<detail::RecordLocation, int64_t>> stale;  // (where, seq)
     core::Status inner = core::ok();
@@ -347,7 +356,7 @@ class Outbox::Impl {
     for (const auto& [at, seq] : stale) LS_TRY(log->mark_done(at, seq));
     // Acknowledged events a killed process left in the ring go into the log, unless they made
     // it there (or further) before it died.
-    for (auto& r : ring->leftovers()) {
+    for (auto& r : ring_leftovers) {
       max_seq = std::max(max_seq, r.seq);
       auto finished = is_finished(r.seq);
       if (!finished) return core::make_error("outbox_open_failed", finished.error().message);
@@ -355,7 +364,6 @@ class Outbox::Impl {
       LS_TRY(log->append(r, r.body));
       add(std::move(r));
     }
-    ring->clear();
     for (const char* sql : {"SELECT COALESCE(MAX(seq), 0) FROM delivered",
                             "SELECT COALESCE(MAX(seq), 0) FROM dead_letter",
                             "SELECT COALESCE(MAX(seq), 0) FROM outbox",
@@ -1143,14 +1151,21 @@ core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std
   int64_t max_seq = 0;
   std::map<int64_t, StoredEvent> by_seq;
   core::Status rendered = core::ok();
-  LS_TRY(d.log->scan(
-      [&](Outbox::Impl::LogRecord&& r) {
-        if (lead && r.lead_id != *lead) return;
-        if (auto st = render_body(r.body, r.event_id, r.lead_id); !st) rendered = st;
-        const int64_t seq = r.seq;
-        by_seq.emplace(seq, stored_pending(std::move(r)));
-      },
-      max_seq));
+  auto keep = [&](Outbox::Impl::LogRecord&& r) {
+    if (lead && r.lead_id != *lead) return;
+    if (auto st = render_body(r.body, r.event_id, r.lead_id); !st) rendered = st;
+    const int64_t seq = r.seq;
+    by_seq.insert_or_assign(seq, stored_pending(std::move(r)));
+  };
+  // A running owner's acknowledged events reach the log within a drain interval: read its
+  // ring first, then the log (whose copy, with its attempts, wins). A ring event finished
+  // meanwhile is in SQLite by then (an ack commits there before the log record goes).
+  LS_ASSIGN_OR_RETURN(auto in_ring, detail::EventRing::read_records(d.opt.path));
+  for (auto& r : in_ring) {
+    LS_ASSIGN_OR_RETURN(const bool finished, d.is_finished(r.seq));
+    if (!finished) keep(std::move(r));
+  }
+  LS_TRY(d.log->scan(keep, max_seq));
   LS_TRY(rendered);
   for (auto& [seq, e] : by_seq) {
     if (out.size() >= limit) break;

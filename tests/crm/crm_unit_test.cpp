@@ -5,6 +5,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
@@ -1196,6 +1197,65 @@ TEST_F(RingTest, AKilledProcessLeavesItsAcknowledgedEventsForTheNextOpen) {
   auto counts = outbox->counts();
   ASSERT_TRUE(counts);
   EXPECT_EQ(counts->pending, kEvents);
+  outbox.reset();
+
+  // The next run uses --crm-sync-full (no ring): it moves what the ring holds into the log,
+  // synced, and removes the ring file.
+  const std::string other = db_path() + ".sync";
+  {
+    std::ofstream out(other + "-log.ring", std::ios::binary | std::ios::trunc);
+    out << ring_before;
+  }
+  for (int run = 0; run < 2; ++run) {
+    auto synced = crm::Outbox::open({.path = other, .sync_full = true});
+    ASSERT_TRUE(synced) << synced.error().message;
+    EXPECT_EQ((*synced)->depth(), kEvents) << "run " << run;
+    auto listed = (*synced)->list(crm::EventState::kPending, 100);
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->size(), acked.size());
+    for (size_t i = 0; i < acked.size(); ++i) EXPECT_EQ((*listed)[i].event_id, acked[i]);
+    EXPECT_FALSE(std::filesystem::exists(other + "-log.ring")) << "no ring with sync_full";
+  }
+}
+
+// The CLI opens a running server's outbox as a reader: it lists what the server acknowledged
+// even before the drainer moved it into the log (here the drainer never ticks).
+TEST_F(RingTest, AReaderSeesAcknowledgedEventsStillInTheRing) {
+  auto owner = open_ring();
+  std::vector<std::string> appended;
+  for (int i = 0; i < 3; ++i) {
+    auto e = make_event(i < 2 ? "RA" : "RB", i);
+    appended.push_back(e.event_id);
+    ASSERT_TRUE(owner->append_now(e));
+  }
+  ASSERT_EQ(segments_bytes().find(appended[0]), std::string::npos) << "still only in the ring";
+  auto reader = crm::Outbox::open({.path = db_path(), .allow_reader = true});
+  ASSERT_TRUE(reader) << reader.error().message;
+  auto& r = **reader;
+  auto listed = r.list(crm::EventState::kPending, 10);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), appended.size());
+  for (size_t i = 0; i < appended.size(); ++i) EXPECT_EQ((*listed)[i].event_id, appended[i]);
+  EXPECT_NE((*listed)[2].body.find("\"lead_id\":\"RB\""), std::string::npos);
+  auto counts = r.counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->pending, 3);
+  auto rec = r.record_for_lead("RA");
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->pending.size(), 2u);
+  // Drained, then one delivered: the reader sees the log's view, once per event.
+  auto c = owner->claim(1, 60s);
+  ASSERT_TRUE(c && c->size() == 1);
+  ASSERT_TRUE(owner->ack({(*c)[0].seq}, "http://crm.test/hook"));
+  ASSERT_TRUE(owner->append_now(make_event("RB", 9)));  // and one more in the ring
+  listed = r.list(crm::EventState::kPending, 10);
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].event_id, appended[1]);
+  counts = r.counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->pending, 3);
+  EXPECT_EQ(counts->delivered, 1);
 }
 
 // Threads append the way io threads do while another claims (so drains run concurrently with
