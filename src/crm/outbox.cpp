@@ -330,9 +330,9 @@ class Outbox::Impl {
     return core::ok();
   }
 
-  // Loads the log, then the ring's leftovers, into memory. A record whose event SQLite already shows as delivered or
-  // dead-lettered (a crash between that commit and zeroing the record), or a second copy of
-  // a seq (a crash while moving the inbox), is zeroed instead.
+  // Loads the log, then the ring's leftovers, into memory. A record whose event SQLite already
+  // shows as delivered or dead-lettered (a crash between that commit and zeroing the record),
+  // or a second copy of a seq (a crash while moving the inbox), is zeroed instead.
   core::Status recover(std::vector<LogRecord> ring_leftovers) {
     int64_t max_seq = 0;
     std::vector<std::pair<detail::RecordLocation, int64_t>> stale;  // (where, seq)
@@ -826,7 +826,9 @@ core::Status Outbox::Impl::append_to_ring(std::string& record) {
       break;
     }
     if (ring->closed()) return refuse({"outbox_closed", "the outbox is closed", ""});
-    if (attempt == 3) return refuse({"outbox_overloaded", "the outbox's append ring stays full", ""});
+    if (attempt == 3) {
+      return refuse({"outbox_overloaded", "the outbox's append ring stays full", ""});
+    }
     if (auto st = drain_ring(true); !st) return refuse(st.error());
   }
   ++appended;
