@@ -10,9 +10,10 @@
 //                       crm::Outbox::open({.path = "var/outbox.sqlite"}));
 //   crm::Deliverer deliverer(*outbox, {.url = crm_url, .secret = secret});
 //   LS_TRY(deliverer.start());
-//   // on an io thread, after scoring a consenting lead (the callback runs inline, or after a
-//   // grouped fdatasync with sync_full):
-//   outbox->append(std::move(event), [=](core::Status st) { send the response });
+//   // on an io thread, after scoring a consenting lead: durable when append_now returns (the
+//   // append ring), or, with sync_full, once the callback runs after a grouped fdatasync:
+//   if (outbox->appends_at_once()) { auto st = outbox->append_now(event); send the response; }
+//   else outbox->append(std::move(event), [=](core::Status st) { send the response });
 
 #include <array>
 #include <atomic>
