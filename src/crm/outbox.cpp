@@ -335,6 +335,30 @@ class Outbox::Impl {
   // or a second copy of a seq (a crash while moving the inbox), is zeroed instead.
   core::Status recover(std::vector<LogRecord> ring_leftovers) {
     int64_t max_seq = 0;
+    // One read transaction for the per-event checks: without it every query takes and drops
+    // SQLite's file locks (fcntl, fstat), which made opening 1,000,000 pending events take 1.9 s.
+    if (auto st = q("BEGIN").run(); !st) {
+      return core::make_error("outbox_open_failed", st.error().message);
+    }
+    auto loaded = load_log_and_leftovers(std::move(ring_leftovers), max_seq);
+    (void)q(loaded ? "COMMIT" : "ROLLBACK").run();  // it only read: either just ends it
+    LS_TRY(loaded);
+    for (const char* sql : {"SELECT COALESCE(MAX(seq), 0) FROM delivered",
+                            "SELECT COALESCE(MAX(seq), 0) FROM dead_letter",
+                            "SELECT COALESCE(MAX(seq), 0) FROM outbox",
+                            "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'"}) {
+      auto n = count(sql);
+      if (!n) return core::make_error("outbox_open_failed", n.error().message);
+      max_seq = std::max(max_seq, *n);
+    }
+    next_seq = max_seq + 1;
+    if (auto st = drain_inbox(); !st) return core::make_error("outbox_open_failed", st.error().message);
+    inbox_version = data_version();
+    return core::ok();
+  }
+
+  // recover's reading part (inside its read transaction).
+  core::Status load_log_and_leftovers(std::vector<LogRecord> ring_leftovers, int64_t& max_seq) {
     std::vector<std::pair<detail::RecordLocation, int64_t>> stale;  // (where, seq)
     core::Status inner = core::ok();
     LS_TRY(log->scan(
@@ -364,17 +388,6 @@ class Outbox::Impl {
       LS_TRY(log->append(r, r.body));
       add(std::move(r));
     }
-    for (const char* sql : {"SELECT COALESCE(MAX(seq), 0) FROM delivered",
-                            "SELECT COALESCE(MAX(seq), 0) FROM dead_letter",
-                            "SELECT COALESCE(MAX(seq), 0) FROM outbox",
-                            "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'"}) {
-      auto n = count(sql);
-      if (!n) return core::make_error("outbox_open_failed", n.error().message);
-      max_seq = std::max(max_seq, *n);
-    }
-    next_seq = max_seq + 1;
-    if (auto st = drain_inbox(); !st) return core::make_error("outbox_open_failed", st.error().message);
-    inbox_version = data_version();
     return core::ok();
   }
 
