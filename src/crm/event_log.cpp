@@ -494,7 +494,7 @@ std::vector<LogRecord> ring_records(const std::string& data) {
 }  // namespace
 
 core::Result<std::vector<LogRecord>> EventRing::read_records(const std::string& db_path) {
-  const std::string path = db_path + "-log.ring";
+  const std::string path = file_path(db_path);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::vector<LogRecord>{};
@@ -513,8 +513,11 @@ core::Result<std::vector<LogRecord>> EventRing::read_records(const std::string& 
 
 core::Result<std::unique_ptr<EventRing>> EventRing::open(const std::string& db_path,
                                                          uint64_t bytes) {
-  const std::string path = db_path + "-log.ring";
+  const std::string path = file_path(db_path);
   const uint64_t want = std::max<uint64_t>(padded(bytes), kMinRing);
+  // Records a killed process left: read them before the file is resized or zeroed.
+  auto left = read_records(db_path);
+  if (!left) return core::make_error("outbox_open_failed", left.error().message);
   auto fail = [&](const std::string& what) {
     return core::make_error("outbox_open_failed",
                             what + " " + path + ": " + std::strerror(errno));
@@ -525,16 +528,6 @@ core::Result<std::unique_ptr<EventRing>> EventRing::open(const std::string& db_p
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     return fail("cannot stat");
-  }
-  // Records a killed process left: read them before the file is resized.
-  std::vector<LogRecord> left;
-  if (st.st_size > 0) {
-    std::string data;
-    if (!read_file(fd, data)) {
-      ::close(fd);
-      return fail("cannot read");
-    }
-    left = ring_records(data);
   }
   if (static_cast<uint64_t>(st.st_size) != want) {
     if (::ftruncate(fd, 0) != 0 || !write_zeros(fd, 0, want) || ::fdatasync(fd) != 0) {
@@ -548,7 +541,7 @@ core::Result<std::unique_ptr<EventRing>> EventRing::open(const std::string& db_p
     return fail("cannot map");
   }
   std::unique_ptr<EventRing> ring(new EventRing(path, fd, static_cast<char*>(map), want));
-  ring->leftovers_ = std::move(left);
+  ring->leftovers_ = *std::move(left);
   return ring;
 }
 

@@ -155,19 +155,21 @@ class EventLog {
 // Thread-safe: any number of appenders; take/release by one drainer at a time.
 class EventRing {
  public:
-  // Maps (creating or resizing) `<db_path>-log.ring` with `bytes` of space (at least 256 KB).
+  // Maps (creating or resizing) file_path(db_path) with `bytes` of space (at least 256 KB).
   // Records a killed process left in it are kept for leftovers(). Error: outbox_open_failed.
   static core::Result<std::unique_ptr<EventRing>> open(const std::string& db_path,
                                                        uint64_t bytes);
   ~EventRing();
   EventRing(const EventRing&) = delete;
-
-  // The records `<db_path>-log.ring` holds now (published and intact, in seq order; none if
-  // there is no such file), without mapping or changing it: what a reader (the CLI while the
-  // server runs) adds to the log's view, and what an outbox opened with sync_full recovers.
-  // Error: outbox_io_error.
-  static core::Result<std::vector<LogRecord>> read_records(const std::string& db_path);
   EventRing& operator=(const EventRing&) = delete;
+
+  // `<db_path>-log.ring`: the ring file of the outbox at db_path.
+  static std::string file_path(const std::string& db_path) { return db_path + "-log.ring"; }
+  // The records the ring file holds now (published and intact, in seq order; none if there is
+  // no such file), without mapping or changing it: what open() keeps for leftovers(), what a
+  // reader (the CLI while the server runs) adds to the log's view, and what an outbox opened
+  // with sync_full recovers. Error: outbox_io_error.
+  static core::Result<std::vector<LogRecord>> read_records(const std::string& db_path);
 
   // The records found at open (published and intact), in seq order, with `at` unset. The
   // owner moves them into the log, then calls clear().

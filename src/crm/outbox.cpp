@@ -75,6 +75,13 @@ core::Status render_body(std::string& body, std::string_view event_id, std::stri
                               ")");
 }
 
+// Refusals of an append, the same whichever path (ring or log) refused it.
+core::Error overloaded_error(int64_t held) {
+  return {"outbox_overloaded",
+          "the CRM outbox already holds " + std::to_string(held) + " undelivered events", ""};
+}
+core::Error closed_error() { return {"outbox_closed", "the outbox is closed", ""}; }
+
 core::Error sql_error(sqlite3* db, std::string_view what) {
   return core::Error{"outbox_io_error", std::string(what) + ": " + sqlite3_errmsg(db), ""};
 }
@@ -313,7 +320,7 @@ class Outbox::Impl {
         return core::make_error("outbox_open_failed", st.error().message);
       }
       std::error_code ec;
-      std::filesystem::remove(opt.path + "-log.ring", ec);
+      std::filesystem::remove(detail::EventRing::file_path(opt.path), ec);
     }
     writer = std::thread([this] { run(); });
     if (ring) drainer = std::thread([this] { run_drainer(); });
@@ -595,7 +602,7 @@ class Outbox::Impl {
         return;
       }
     }
-    done(core::make_error("outbox_closed", "the outbox is closed"));
+    done(tl::unexpected(closed_error()));
   }
 
   // Writer thread: SQLite work (ops), grouped fdatasyncs (sync_full), inbox polling.
@@ -765,14 +772,11 @@ void Outbox::Impl::commit(std::string lead_id, std::string& record, Callback on_
   {
     std::lock_guard lock(mu);
     if (closed) {
-      refusal = core::Error{"outbox_closed", "the outbox is closed", ""};
+      refusal = closed_error();
     } else if (auto owner = require_owner(); !owner) {
       refusal = owner.error();
     } else if (pending.size() >= opt.max_queued) {
-      refusal = core::Error{"outbox_overloaded",
-                            "the CRM outbox already holds " + std::to_string(pending.size()) +
-                                " undelivered events",
-                            ""};
+      refusal = overloaded_error(static_cast<int64_t>(pending.size()));
     } else {
       LogRecord r;
       r.lead_id = std::move(lead_id);
@@ -827,18 +831,13 @@ core::Status Outbox::Impl::append_to_ring(std::string& record) {
     return refuse({"invalid_event", "event too large for the outbox", ""});
   }
   const int64_t queued = depth.load(std::memory_order_relaxed);
-  if (queued >= static_cast<int64_t>(opt.max_queued)) {
-    return refuse({"outbox_overloaded",
-                   "the CRM outbox already holds " + std::to_string(queued) +
-                       " undelivered events",
-                   ""});
-  }
+  if (queued >= static_cast<int64_t>(opt.max_queued)) return refuse(overloaded_error(queued));
   for (int attempt = 0;; ++attempt) {
     if (ring->append(record, next_seq, opt.clock())) {
       depth.fetch_add(1);  // now, not when drained: moving into the log does not change it
       break;
     }
-    if (ring->closed()) return refuse({"outbox_closed", "the outbox is closed", ""});
+    if (ring->closed()) return refuse(closed_error());
     if (attempt == 3) {
       return refuse({"outbox_overloaded", "the outbox's append ring stays full", ""});
     }
