@@ -82,6 +82,9 @@ struct Event {
 // A new time-ordered, ULID-style id: 26 Crockford base32 characters (48-bit ms time, 80 random
 // bits). Thread-safe.
 std::string new_event_id();
+// The same, stamped with `unix_ms` (e.g. the event's scored_at, saving a clock read) and
+// written into `out` (reusing its buffer: no allocation on the scoring path).
+void new_event_id(int64_t unix_ms, std::string& out);
 
 // Checks an event before it is stored: ids present and short (≤ 128), intent_score in [0, 1],
 // score in [0, 100], grade 1-2 chars, ≤ 32 reasons, reason feature/value ≤ 64 chars, and no

@@ -34,15 +34,21 @@ Random default_random() {
 }
 
 std::string new_event_id() {
+  std::string id;
+  new_event_id(system_clock_ms(), id);
+  return id;
+}
+
+void new_event_id(int64_t unix_ms, std::string& out) {
   static constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   thread_local std::mt19937_64 rng{std::random_device{}() ^
                                    (static_cast<uint64_t>(system_clock_ms()) << 16)};
-  const auto ms = static_cast<uint64_t>(system_clock_ms()) & ((uint64_t{1} << 48) - 1);
+  const auto ms = static_cast<uint64_t>(unix_ms) & ((uint64_t{1} << 48) - 1);
   const uint64_t hi = rng() & 0xFFFF;  // 16 + 64 = 80 random bits
   const uint64_t lo = rng();
-  std::string id(26, '0');
+  out.resize(26);
   // 10 digits of time (50 bits, top 2 zero), then 16 digits of randomness.
-  for (int i = 0; i < 10; ++i) id[static_cast<size_t>(9 - i)] = kCrockford[(ms >> (5 * i)) & 31];
+  for (int i = 0; i < 10; ++i) out[static_cast<size_t>(9 - i)] = kCrockford[(ms >> (5 * i)) & 31];
   for (int i = 0; i < 16; ++i) {
     const int shift = 5 * i;  // bit offset from the least significant end of the 80 bits
     uint64_t digit = 0;
@@ -53,9 +59,8 @@ std::string new_event_id() {
     } else {
       digit = (lo >> shift) | (hi << (64 - shift));
     }
-    id[static_cast<size_t>(25 - i)] = kCrockford[digit & 31];
+    out[static_cast<size_t>(25 - i)] = kCrockford[digit & 31];
   }
-  return id;
 }
 
 namespace {

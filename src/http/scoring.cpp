@@ -8,7 +8,6 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <iterator>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -181,25 +180,49 @@ bool from_cache_value(std::string_view bytes, size_t n_features, model::ScoreRes
 // the server requires consent.
 bool has_consent(const core::Lead& lead) { return lead.consent.value_or(false); }
 
-crm::Event make_event(const model::Scorer& scorer, const core::Lead& lead,
-                      const model::ScoreResult& r) {
-  crm::Event ev;
-  ev.event_id = crm::new_event_id();
-  ev.lead_id = lead.id;
-  ev.model_version = scorer.version();
+// A request's CRM events. The io thread's batch is reused from request to request, so after
+// the first few the events' strings keep their buffers and building one allocates nothing.
+class EventBatch {
+ public:
+  crm::Event& next() {
+    if (n_ == items_.size()) items_.emplace_back();
+    return items_[n_++];
+  }
+  void take_from(EventBatch& other) {
+    for (auto& ev : other.events()) next() = std::move(ev);
+    other.clear();
+  }
+  std::span<crm::Event> events() { return {items_.data(), n_}; }
+  void clear() {
+    n_ = 0;
+    if (items_.size() > kKept) items_.resize(kKept);  // a large batch's events are not kept
+  }
+
+ private:
+  static constexpr size_t kKept = 16;
+  std::vector<crm::Event> items_;
+  size_t n_ = 0;
+};
+
+void fill_event(const model::Scorer& scorer, const core::Lead& lead, const model::ScoreResult& r,
+                crm::Event& ev) {
+  ev.scored_at_ms = crm::system_clock_ms();
+  crm::new_event_id(ev.scored_at_ms, ev.event_id);
+  ev.lead_id.assign(lead.id);
+  ev.model_version.assign(scorer.version());
   ev.intent_score = static_cast<float>(r.intent_score);
   ev.score = r.score;
-  ev.grade = std::string(1, r.grade);
-  ev.scored_at_ms = crm::system_clock_ms();
+  ev.grade.assign(1, r.grade);
   const auto& schema = scorer.schema();
-  for (int k = 0; k < r.n_reasons; ++k) {
-    const auto& reason = r.reasons[static_cast<size_t>(k)];
+  ev.reasons.resize(static_cast<size_t>(r.n_reasons));
+  for (size_t k = 0; k < ev.reasons.size(); ++k) {
+    const auto& reason = r.reasons[k];
     const auto i = static_cast<size_t>(reason.feature);
-    ev.reasons.push_back({schema.feature_names()[i],
-                          core::describe_feature_value(schema, i, reason.value),
-                          static_cast<double>(reason.impact)});
+    auto& out = ev.reasons[k];
+    out.feature.assign(schema.feature_names()[i]);
+    out.value = core::describe_feature_value(schema, i, reason.value);
+    out.impact = static_cast<double>(reason.impact);
   }
-  return ev;
 }
 
 // A consenting lead's cached result, if any; `key` is set for the later store.
@@ -215,19 +238,19 @@ bool cache_lookup(const model::Scorer& scorer, const ScoringOptions& opts,
 // After a fresh score: caches it (consenting leads only) and queues the CRM event.
 void after_score(const model::Scorer& scorer, const ScoringOptions& opts, const core::Lead& lead,
                  const cache::Key& key, const model::ScoreResult& r, bool cached,
-                 std::vector<crm::Event>& events) {
+                 EventBatch& events) {
   const bool consent = has_consent(lead);
   if (!cached && opts.cache && consent) {
     const auto tag = (opts.tagger && !lead.id.empty()) ? opts.tagger->tag(lead.id)
                                                        : cache::LeadTag{};
     opts.cache->put(key, cache::pack_score(to_cache_value(r)), opts.cache_ttl, tag);
   }
-  if (opts.outbox && consent && !lead.id.empty()) events.push_back(make_event(scorer, lead, r));
+  if (opts.outbox && consent && !lead.id.empty()) fill_event(scorer, lead, r, events.next());
 }
 
 // Scores one parsed lead through the cache; queues its CRM event when it should be pushed.
 void score_lead(const model::Scorer& scorer, const ScoringOptions& opts, const core::Lead& lead,
-                model::ScoreResult& r, bool& cached, std::vector<crm::Event>& events) {
+                model::ScoreResult& r, bool& cached, EventBatch& events) {
   cache::Key key;
   cached = cache_lookup(scorer, opts, lead, key, r);
   if (!cached) scorer.score(lead, r);
@@ -246,7 +269,7 @@ core::Result<core::Lead> parse_for_policy(const model::Scorer& scorer, const Sco
 
 core::Status score_single(const model::Scorer& scorer, const ScoringOptions& opts,
                           simdjson::dom::element el, Response& res,
-                          std::vector<crm::Event>& events) {
+                          EventBatch& events) {
   LS_ASSIGN_OR_RETURN(core::Lead lead, parse_for_policy(scorer, opts, el));
   model::ScoreResult r;
   bool cached = false;
@@ -262,7 +285,7 @@ core::Status score_single(const model::Scorer& scorer, const ScoringOptions& opt
 // misses scored together (Scorer::score_rows), then results or errors written in order.
 void score_items(const model::Scorer& scorer, const ScoringOptions& opts,
                  std::span<const simdjson::dom::element> items, size_t begin,
-                 core::JsonWriter& w, std::vector<crm::Event>& events) {
+                 core::JsonWriter& w, EventBatch& events) {
   struct Item {
     core::Result<core::Lead> lead;
     cache::Key key;
@@ -363,7 +386,7 @@ constexpr size_t kParallelBatchMin = 256;
 
 core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads,
                          const ScoringOptions& opts, Response& res,
-                         std::vector<crm::Event>& events) {
+                         EventBatch& events) {
   const size_t n = leads.size();
   if (n > opts.max_batch) {
     return core::make_error("batch_too_large",
@@ -387,7 +410,7 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
   } else {
     struct Chunk {
       std::string json;  // comma-separated results, no brackets (unused for chunk 0)
-      std::vector<crm::Event> events;
+      EventBatch events;
     };
     std::vector<Chunk> chunks(workers);  // chunk 0 writes straight into the response
     auto run = [&](size_t c) {
@@ -403,7 +426,7 @@ core::Status score_batch(const model::Scorer& scorer, simdjson::dom::array leads
     BatchPool::instance().run(jobs);
     for (auto& c : chunks) {
       if (!c.json.empty()) w.raw(c.json);
-      std::move(c.events.begin(), c.events.end(), std::back_inserter(events));
+      events.take_from(c.events);
     }
   }
   w.end_array().field("model_version", std::string_view(scorer.version())).end_object();
@@ -422,7 +445,7 @@ Response outbox_unavailable(const core::Error& e) {
 // Answers once every CRM event of the request is committed to the outbox (DESIGN: a 200
 // means the push is durable): at once, since an append is a copy into the outbox's mapped
 // ring, or after the grouped fdatasync with --crm-sync-full.
-void send_after_commit(const ScoringOptions& opts, std::vector<crm::Event> events, Response res,
+void send_after_commit(const ScoringOptions& opts, std::span<crm::Event> events, Response res,
                        Responder responder) {
   if (events.empty()) return responder.send(std::move(res));
   if (opts.outbox->appends_at_once()) {  // the usual case: no shared state, no callbacks
@@ -508,7 +531,8 @@ void add_scoring_routes(Server& server, std::shared_ptr<ModelHolder> models,
   auto score_route = [models, opts](bool allow_batch) {
     return [models, opts, allow_batch](Request& req, Responder responder) {
       Response res;
-      std::vector<crm::Event> events;
+      thread_local EventBatch events;
+      events.clear();
       auto st = [&]() -> core::Status {
         auto scorer = models->get();
         if (!scorer) return core::make_error("not_ready", "no model loaded");
@@ -524,7 +548,7 @@ void add_scoring_routes(Server& server, std::shared_ptr<ModelHolder> models,
         write_error(res, st.error());
         return responder.send(std::move(res));
       }
-      send_after_commit(opts, std::move(events), std::move(res), std::move(responder));
+      send_after_commit(opts, events.events(), std::move(res), std::move(responder));
     };
   };
   r.add_async("POST", "/v1/score", Scope::kScore, BodyPolicy::kJsonRequired, score_route(true));

@@ -6,6 +6,7 @@ crash safety of the outbox (kill -9 mid-load), erasure (scores, rerank embedding
 and in Redis, outbox events), and retention enforced by the running server.
 
 Usage: python3 http_integration_test.py <leadscore binary> <models dir> [make_synthetic_minilm]"""
+import calendar
 import glob
 import json
 import os
@@ -389,6 +390,45 @@ class Crm(Base):
                 self.assertNotIn(n, data, path)
         for n in NEEDLES:
             self.assertNotIn(n, srv.log().encode())
+
+    def test_each_event_carries_its_own_leads_score_and_reasons(self):
+        # The io threads reuse their event buffers from request to request: nothing of one
+        # request's events may leak into the next (a batch, then singles, then a batch again,
+        # non-consenting leads in between).
+        rc = self.receiver()
+        srv = self.server("--crm-url", rc.url)
+        answered = {}
+        requests = [[lead(i, lead_id="E-%d" % i) for i in range(5)]]
+        requests += [lead(i, lead_id="E-%d" % i, consent=(i % 2 == 0)) for i in range(5, 12)]
+        requests += [[lead(i, lead_id="E-%d" % i) for i in range(12, 14)]]
+        for body in requests:
+            status, _, res = score(srv, {"leads": body} if isinstance(body, list) else body)
+            self.assertEqual(status, 200, res)
+            for r in res["results"] if isinstance(body, list) else [res]:
+                if r["lead_id"] not in ("E-5", "E-7", "E-9", "E-11"):
+                    answered[r["lead_id"]] = r
+        self.assertTrue(wait_for(lambda: len(rc.events()) >= len(answered), 20), rc.events())
+        self.assertTrue(wait_for(lambda: metric(srv, "leadscore_crm_outbox_depth") == 0, 20))
+        # Exactly one append per consenting lead (the receiver would hide a repeated event by
+        # de-duplicating its id).
+        self.assertEqual(metric(srv, "leadscore_crm_outbox_appends_total"), len(answered))
+        events = rc.events()
+        self.assertEqual(sorted(e["lead_id"] for e in events), sorted(answered))
+        self.assertEqual(len({e["event_id"] for e in events}), len(events))
+        for e in events:
+            r = answered[e["lead_id"]]
+            for k in ("score", "grade", "model_version"):
+                self.assertEqual(e[k], r[k], (k, e, r))
+            self.assertAlmostEqual(e["intent_score"], r["intent_score"], places=6)
+            self.assertEqual([(x["feature"], x["impact"]) for x in e["reasons"]],
+                             [(x["feature"], x["impact"]) for x in r["reasons"]], (e, r))
+            # The event id's time (ULID: 10 base32 digits of Unix ms) is its scored_at.
+            ms = 0
+            for ch in e["event_id"][:10]:
+                ms = ms * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".index(ch)
+            scored = time.strptime(e["scored_at"][:19], "%Y-%m-%dT%H:%M:%S")
+            self.assertEqual(ms // 1000, calendar.timegm(scored), e)
+            self.assertEqual(ms % 1000, int(e["scored_at"][20:23]), e)
 
     def test_crash_safety_kill9_receiver_down(self):
         n = int(os.environ.get("LEADSCORE_CRASH_N", "10000"))
