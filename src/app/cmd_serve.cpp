@@ -156,7 +156,7 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
                "counter", {{"work", work}},
                [ob, field] { return static_cast<double>(ob->stats().*field) / 1e9; });
   }
-  for (const char* outcome : {"delivered", "retried", "dead_lettered"}) {
+  for (const char* outcome : {"delivered", "retried", "dead_letter"}) {
     const std::string o2 = outcome;
     m.callback("leadscore_crm_deliveries_total", "CRM delivery attempts by outcome", "counter",
                {{"outcome", o2}}, [d, o2] {
@@ -166,6 +166,18 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
                                                               : s.dead_lettered);
                });
   }
+  std::vector<double> latency_bounds;
+  for (int64_t ms : crm::kLatencyBucketsMs) latency_bounds.push_back(static_cast<double>(ms) / 1e3);
+  m.histogram_callback("leadscore_crm_delivery_latency_seconds",
+                       "Time from an event's append to its CRM's 2xx", std::move(latency_bounds),
+                       {}, [d] {
+                         const auto s = d->stats();
+                         return http::MetricsRegistry::HistogramCounts{
+                             {s.latency_le.begin(), s.latency_le.end()}, s.latency_sum_seconds};
+                       });
+  m.callback("leadscore_crm_last_progress_seconds",
+             "When the deliverer last made progress (a 2xx, or nothing to send), Unix seconds",
+             "gauge", {}, [d] { return static_cast<double>(d->stats().last_progress_ms) / 1e3; });
   m.callback("leadscore_crm_circuit_open",
              "1 while the CRM looks unreachable and delivery pauses between probes", "gauge", {},
              [d] { return d->stats().circuit_open ? 1.0 : 0.0; });

@@ -406,10 +406,6 @@ class Deliverer {
   DeliveryStats stats() const;
   // true if events are waiting and nothing was delivered for `threshold`.
   bool stuck(std::chrono::milliseconds threshold) const;
-  // Prometheus text lines: leadscore_crm_outbox_depth, leadscore_crm_deliveries_total{outcome},
-  // leadscore_crm_delivery_latency_seconds histogram, leadscore_crm_circuit_open,
-  // leadscore_crm_last_progress_seconds.
-  void append_prometheus(std::string& out) const;
 
   class Impl;
 

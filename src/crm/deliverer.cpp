@@ -387,38 +387,4 @@ bool Deliverer::stuck(std::chrono::milliseconds threshold) const {
   return d.outbox.depth() > 0 && d.opt.clock() - d.last_progress > threshold.count();
 }
 
-void Deliverer::append_prometheus(std::string& out) const {
-  const DeliveryStats s = stats();
-  char buf[160];
-  auto line = [&](const char* fmt, auto... args) {
-    std::snprintf(buf, sizeof buf, fmt, args...);
-    out.append(buf);
-  };
-  out.append("# TYPE leadscore_crm_outbox_depth gauge\n");
-  line("leadscore_crm_outbox_depth %lld\n", static_cast<long long>(s.depth));
-  out.append("# TYPE leadscore_crm_deliveries_total counter\n");
-  line("leadscore_crm_deliveries_total{outcome=\"delivered\"} %llu\n",
-       static_cast<unsigned long long>(s.delivered));
-  line("leadscore_crm_deliveries_total{outcome=\"retried\"} %llu\n",
-       static_cast<unsigned long long>(s.retried));
-  line("leadscore_crm_deliveries_total{outcome=\"dead_letter\"} %llu\n",
-       static_cast<unsigned long long>(s.dead_lettered));
-  out.append("# TYPE leadscore_crm_delivery_latency_seconds histogram\n");
-  for (size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
-    line("leadscore_crm_delivery_latency_seconds_bucket{le=\"%g\"} %llu\n",
-         static_cast<double>(kLatencyBucketsMs[i]) / 1000.0,
-         static_cast<unsigned long long>(s.latency_le[i]));
-  }
-  line("leadscore_crm_delivery_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
-       static_cast<unsigned long long>(s.latency_le.back()));
-  line("leadscore_crm_delivery_latency_seconds_sum %.3f\n", s.latency_sum_seconds);
-  line("leadscore_crm_delivery_latency_seconds_count %llu\n",
-       static_cast<unsigned long long>(s.latency_le.back()));
-  out.append("# TYPE leadscore_crm_circuit_open gauge\n");
-  line("leadscore_crm_circuit_open %d\n", s.circuit_open ? 1 : 0);
-  out.append("# TYPE leadscore_crm_last_progress_seconds gauge\n");
-  line("leadscore_crm_last_progress_seconds %.3f\n",
-       static_cast<double>(s.last_progress_ms) / 1000.0);
-}
-
 }  // namespace crm

@@ -154,6 +154,16 @@ class MetricsRegistry {
   // "gauge" or "counter". Replaces an earlier callback with the same name and labels.
   void callback(std::string_view name, std::string_view help, std::string_view type,
                 const Labels& labels, std::function<double()> fn);
+  // A histogram another module counts (e.g. the CRM deliverer's delivery latency), read at
+  // scrape time: `fn` returns cumulative counts, one per bound (ascending) and a last one for
+  // +Inf (the total), and the sum of the observed values. Replaces like `callback`.
+  struct HistogramCounts {
+    std::vector<uint64_t> cumulative;
+    double sum = 0;
+  };
+  void histogram_callback(std::string_view name, std::string_view help,
+                          std::vector<double> bounds, const Labels& labels,
+                          std::function<HistogramCounts()> fn);
   // Removes every sample of a family (e.g. the model info gauge before re-registering it).
   void clear_family(std::string_view name);
 

@@ -99,6 +99,8 @@ struct MetricsRegistry::Family {
     std::unique_ptr<Gauge> gauge;
     std::unique_ptr<Histogram> histogram;
     std::function<double()> fn;
+    std::function<HistogramCounts()> histogram_fn;
+    std::vector<double> histogram_bounds;  // for histogram_fn
   };
   std::map<std::string, Sample> samples;  // by label text
 };
@@ -161,6 +163,16 @@ void MetricsRegistry::callback(std::string_view name, std::string_view help,
   s.fn = std::move(fn);
 }
 
+void MetricsRegistry::histogram_callback(std::string_view name, std::string_view help,
+                                         std::vector<double> bounds, const Labels& labels,
+                                         std::function<HistogramCounts()> fn) {
+  std::lock_guard lock(mu_);
+  auto& s = family(name, help, "histogram").samples[label_text(labels)];
+  s.labels = labels;
+  s.histogram_bounds = std::move(bounds);
+  s.histogram_fn = std::move(fn);
+}
+
 void MetricsRegistry::clear_family(std::string_view name) {
   std::lock_guard lock(mu_);
   auto it = families_.find(name);
@@ -168,7 +180,7 @@ void MetricsRegistry::clear_family(std::string_view name) {
     // Keep counters/gauges handed out earlier alive: only callbacks and fresh samples go.
     auto& samples = it->second->samples;
     for (auto s = samples.begin(); s != samples.end();) {
-      if (s->second.fn) s = samples.erase(s);
+      if (s->second.fn || s->second.histogram_fn) s = samples.erase(s);
       else ++s;
     }
   }
@@ -183,19 +195,27 @@ std::string MetricsRegistry::render() const {
     out += "# HELP " + f->name + " " + f->help + "\n";
     out += "# TYPE " + f->name + " " + f->type + "\n";
     for (const auto& [lt, s] : f->samples) {
-      if (s.histogram) {
-        const auto& h = *s.histogram;
-        uint64_t cum = 0;
-        for (size_t i = 0; i < h.bounds().size(); ++i) {
-          cum += h.bucket(i);
-          out += f->name + "_bucket" + label_text(s.labels, "le", format_number(h.bounds()[i])) +
-                 " " + std::to_string(cum) + "\n";
+      if (s.histogram || s.histogram_fn) {
+        HistogramCounts counts;
+        const auto& bounds = s.histogram ? s.histogram->bounds() : s.histogram_bounds;
+        if (s.histogram) {
+          uint64_t cum = 0;
+          for (size_t i = 0; i <= bounds.size(); ++i) {
+            counts.cumulative.push_back(cum += s.histogram->bucket(i));
+          }
+          counts.sum = s.histogram->sum();
+        } else {
+          counts = s.histogram_fn();
+          counts.cumulative.resize(bounds.size() + 1, counts.cumulative.empty()
+                                                          ? 0 : counts.cumulative.back());
         }
-        cum += h.bucket(h.bounds().size());
-        out += f->name + "_bucket" + label_text(s.labels, "le", "+Inf") + " " +
-               std::to_string(cum) + "\n";
-        out += f->name + "_sum" + lt + " " + format_number(h.sum()) + "\n";
-        out += f->name + "_count" + lt + " " + std::to_string(cum) + "\n";
+        for (size_t i = 0; i <= bounds.size(); ++i) {
+          const std::string le = i < bounds.size() ? format_number(bounds[i]) : "+Inf";
+          out += f->name + "_bucket" + label_text(s.labels, "le", le) + " " +
+                 std::to_string(counts.cumulative[i]) + "\n";
+        }
+        out += f->name + "_sum" + lt + " " + format_number(counts.sum) + "\n";
+        out += f->name + "_count" + lt + " " + std::to_string(counts.cumulative.back()) + "\n";
       } else {
         double v = 0;
         if (s.counter) v = static_cast<double>(s.counter->value());

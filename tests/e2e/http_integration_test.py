@@ -375,6 +375,16 @@ class Crm(Base):
                         metric(srv, "leadscore_crm_outbox_depth"))
         ids = sorted(e["lead_id"] for e in rc.events())
         self.assertEqual(ids, sorted("C-%d" % i for i in range(0, 10, 2)), got)
+        # /metrics: the deliveries and their latencies (append to 2xx), observed just after.
+        self.assertTrue(wait_for(
+            lambda: metric(srv, "leadscore_crm_delivery_latency_seconds_count") == 5, 20))
+        self.assertEqual(metric(srv, "leadscore_crm_deliveries_total", 'outcome="delivered"'), 5)
+        self.assertEqual(metric(srv, "leadscore_crm_deliveries_total", 'outcome="dead_letter"'), 0)
+        _, _, prom = srv.request("GET", "/metrics")
+        prom = prom.decode()
+        self.assertIn("# TYPE leadscore_crm_delivery_latency_seconds histogram\n", prom)
+        self.assertIn('leadscore_crm_delivery_latency_seconds_bucket{le="+Inf"} 5\n', prom)
+        self.assertLess(abs(metric(srv, "leadscore_crm_last_progress_seconds") - time.time()), 60)
         # The receiver verifies the HMAC signature and timestamp of every request.
         rc.stop()
         with open(rc.out.name) as f:

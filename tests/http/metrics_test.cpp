@@ -54,6 +54,30 @@ TEST(Metrics, CallbackIsReadAtScrape) {
   EXPECT_EQ(reg.render().find("outbox_depth"), std::string::npos);
 }
 
+TEST(Metrics, HistogramCallbackRendersTheOwnersCountsAtScrape) {
+  http::MetricsRegistry reg;
+  http::MetricsRegistry::HistogramCounts counts{{1, 3, 4}, 2.5};
+  reg.histogram_callback("delivery_seconds", "Latency", {0.01, 0.1}, {{"crm", "a"}},
+                         [&] { return counts; });
+  std::string out = reg.render();
+  EXPECT_NE(out.find("# HELP delivery_seconds Latency\n# TYPE delivery_seconds histogram\n"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find("delivery_seconds_bucket{crm=\"a\",le=\"0.01\"} 1\n"
+                     "delivery_seconds_bucket{crm=\"a\",le=\"0.1\"} 3\n"
+                     "delivery_seconds_bucket{crm=\"a\",le=\"+Inf\"} 4\n"
+                     "delivery_seconds_sum{crm=\"a\"} 2.5\n"
+                     "delivery_seconds_count{crm=\"a\"} 4\n"),
+            std::string::npos) << out;
+  counts = {{0, 0, 7}, 9};  // read again at the next scrape
+  out = reg.render();
+  EXPECT_NE(out.find("delivery_seconds_count{crm=\"a\"} 7\n"), std::string::npos) << out;
+  counts = {{}, 0};  // an owner that returns too few counts: padded, never read out of range
+  out = reg.render();
+  EXPECT_NE(out.find("delivery_seconds_bucket{crm=\"a\",le=\"+Inf\"} 0\n"), std::string::npos);
+  reg.clear_family("delivery_seconds");
+  EXPECT_EQ(reg.render().find("delivery_seconds"), std::string::npos);
+}
+
 TEST(Metrics, ConcurrentIncrementsAreCounted) {
   http::MetricsRegistry reg;
   auto& c = reg.counter("n", "h");
