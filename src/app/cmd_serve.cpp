@@ -298,6 +298,7 @@ void run_serve(const ServeOptions& o) {
     po.cache = so.cache;
     po.tagger = so.tagger;
     po.outbox = so.outbox;
+    if (!o.crm_url.empty()) po.crm_recipient = crm::redact_url(o.crm_url);
     http::add_privacy_routes(server, po);
   } else {
     // No model: scoring routes are not wired; the model routes and /readyz say why.

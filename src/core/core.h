@@ -229,4 +229,8 @@ void scrub_contact_details(std::string_view text, std::string& out);
 // True when a lead id is (only) a phone number, e-mail address, PAN or Aadhaar-like number.
 bool looks_like_pii(std::string_view lead_id);
 
+// A client-sent name (e.g. an unknown JSON key) safe to repeat in an error: short, plain and
+// not PII-looking; "" otherwise (a phone number used as a key is never echoed).
+std::string displayable_name(std::string_view name);
+
 }  // namespace core

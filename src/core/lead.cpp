@@ -283,6 +283,8 @@ Result<double> check_range(const FieldSpec& f, double d) {
                     "field '" + f.name + "': value outside the valid range " + range, f.name);
 }
 
+}  // namespace
+
 // A name safe to put in an error message: an unknown field's name may itself be personal data
 // (a phone number used as a key), so only short, plain, non-PII-looking names are shown.
 std::string displayable_name(std::string_view name) {
@@ -297,6 +299,8 @@ std::string displayable_name(std::string_view name) {
   if (digits >= 6) return {};
   return std::string(name);
 }
+
+namespace {
 
 tl::unexpected<Error> missing_error(const FieldSpec& f) {
   if (f.role == FieldRole::Id) {

@@ -241,7 +241,8 @@ class Request {
   std::string_view route;    // the matched route pattern, e.g. "/v1/leads/{id}/record"
   ScopeSet scopes = 0;       // scopes of the authenticated key (all when auth is off)
   std::string key_id;        // "key#<n>" or "" (auth off / public route)
-  std::vector<std::pair<std::string_view, std::string_view>> params;  // path parameters
+  // Path parameters, percent-decoded ("/v1/leads/L%205/record" -> id "L 5").
+  std::vector<std::pair<std::string_view, std::string>> params;
 
   std::string_view param(std::string_view name) const;
   // Case-insensitive header lookup ("" when absent).
@@ -313,12 +314,13 @@ class Router {
   struct Match {
     const Route* route = nullptr;  // null: no route for this method
     std::string allow;             // when route is null but the path exists: "GET, POST"
+    std::string bad_param;         // a path parameter with a broken %XX escape (answer 400)
   };
 
   void add(std::string method, std::string pattern, Scope scope, BodyPolicy body, Handler h);
   void add_async(std::string method, std::string pattern, Scope scope, BodyPolicy body,
                  AsyncHandler h);
-  // Fills req.params for pattern routes.
+  // Fills req.params (percent-decoded) for pattern routes.
   Match match(std::string_view method, std::string_view path, Request* req) const;
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
@@ -473,6 +475,8 @@ struct PrivacyOptions {
   std::shared_ptr<cache::Cache> cache;
   std::shared_ptr<const cache::LeadTagger> tagger;
   std::shared_ptr<crm::Outbox> outbox;
+  // Where pending pushes go (crm::redact_url of --crm-url): shown as their recipient.
+  std::string crm_recipient;
 };
 void add_privacy_routes(Server& server, const PrivacyOptions& opts);
 // An audit hook appending one JSON line per event to `path` (created 0600, append-only).

@@ -34,6 +34,12 @@ core::Result<core::Lead> parse_checked(const core::Schema& schema, simdjson::dom
 // or integer id that does not look like personal data ("" otherwise).
 std::string safe_item_id(const core::Schema& schema, simdjson::dom::element el);
 
+// A feature's value as the model saw it: a boolean, a number, a category's canonical name
+// ("other" for a value the schema does not list), a date, or null when missing. Never the text
+// the client sent, so a phone number sent as a category value is not echoed back.
+void write_feature_value(core::JsonWriter& w, const core::Schema& schema, size_t feature_index,
+                         float value);
+
 // {"index","lead_id","error":{"code","message","field"}} (the ItemError schema).
 void write_item_error(core::JsonWriter& w, size_t index, std::string_view lead_id,
                       const core::Error& e);

@@ -34,7 +34,8 @@ core::Result<std::string> erase_body_lead_id(const Request& req) {
   bool seen = false;
   for (auto [k, v] : obj) {
     if (k != "lead_id") {
-      return core::make_error("unknown_field", "only lead_id is accepted", std::string(k));
+      return core::make_error("unknown_field", "only lead_id is accepted",
+                              core::displayable_name(k));
     }
     if (v.get(id)) {
       return core::make_error("field_type_mismatch", "lead_id must be a string", "lead_id");
@@ -182,8 +183,11 @@ void add_privacy_routes(Server& server, const PrivacyOptions& opts) {
           core::JsonWriter ew(embeddings_json);
           write_embedding_entries(ew, *embeddings);
         }
-        auto finish = [id = *id, cache_json, embeddings_json](const crm::LeadRecord* rec,
-                                                             Responder rsp) {
+        auto finish = [id = *id, cache_json, embeddings_json, recipient = opts.crm_recipient](
+                          crm::LeadRecord* rec, Responder rsp) {
+          if (rec) {
+            for (auto& ev : rec->pending) ev.recipient = recipient;  // where it is going
+          }
           Response out;
           core::JsonWriter w(out.body);
           w.begin_object().field("lead_id", std::string_view(id));

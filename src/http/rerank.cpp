@@ -23,6 +23,7 @@ namespace {
 
 using detail::parse_checked;
 using detail::safe_item_id;
+using detail::write_feature_value;
 using detail::write_item_error;
 
 constexpr std::string_view kIntentScoreKey = "intent_score";
@@ -69,15 +70,6 @@ size_t code_points(std::string_view s) {
   size_t n = 0;
   for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   return n;
-}
-
-// A top-level key named in an error only when it is short and plain (never a value).
-std::string plain_key(std::string_view k) {
-  if (k.empty() || k.size() > 64) return {};
-  for (char c : k) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return {};
-  }
-  return std::string(k);
 }
 
 core::Result<Job> parse_request(const simdjson::dom::element& body, bool legacy,
@@ -130,7 +122,8 @@ core::Result<Job> parse_request(const simdjson::dom::element& body, bool legacy,
     } else if (!legacy) {
       // /v1 is strict (a typo such as "topk" must not silently fall back to a default);
       // the prototype's /rerank ignores extra keys as the original did.
-      return core::make_error("unknown_field", "unknown request field", plain_key(k));
+      return core::make_error("unknown_field", "unknown request field",
+                              core::displayable_name(k));
     }
   }
   if (!have_intent) {
@@ -316,7 +309,24 @@ core::Status parse_leads(const model::Scorer& scorer, simdjson::dom::array leads
           }
           continue;
         }
-        w.key(k).raw(simdjson::to_string(v));
+        // Features, consent and label as parsed, never as sent: a phone number or e-mail put
+        // in a category field comes back as "other" (the prototype echoed it verbatim).
+        w.key(k);
+        if (f->role == core::FieldRole::Feature) {
+          const auto fi = static_cast<size_t>(f->feature_index);
+          const float x = lead->features[fi];
+          const bool number = f->type == core::FieldType::Number ||
+                              f->type == core::FieldType::Integer ||
+                              f->type == core::FieldType::MoneyInr;
+          if (number && !std::isnan(x)) w.value(x);  // float: the number as sent, e.g. 0.1
+          else write_feature_value(w, schema, fi, x);
+        } else if (f->role == core::FieldRole::Consent && lead->consent) {
+          w.value(*lead->consent);
+        } else if (f->role == core::FieldRole::Label && lead->label) {
+          w.value(*lead->label);
+        } else {
+          w.null();
+        }
       }
       w.end_object();
     }

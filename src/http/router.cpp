@@ -1,6 +1,7 @@
 #include "http/http.h"
 
 #include <array>
+#include <optional>
 
 namespace http {
 namespace {
@@ -14,6 +15,32 @@ std::vector<std::string_view> split_path(std::string_view path) {
     out.push_back(path.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
     if (j == std::string_view::npos) break;
     i = j;
+  }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 percent-decoding of one path segment ('+' stays '+': that is form encoding, not
+// path encoding). nullopt for a '%' without two hex digits after it.
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    const int hi = i + 2 < s.size() ? hex_digit(s[i + 1]) : -1;
+    const int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
+    if (lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
   }
   return out;
 }
@@ -107,7 +134,8 @@ core::Status parse_reload_body(const Request& req) {
   if (el.get(obj)) return core::make_error("field_type_mismatch", "body must be a JSON object");
   for (auto [key, value] : obj) {
     (void)value;
-    return core::make_error("unknown_field", "reload takes no parameters", std::string(key));
+    return core::make_error("unknown_field", "reload takes no parameters",
+                            core::displayable_name(key));
   }
   return core::ok();
 }
@@ -180,7 +208,10 @@ Router::Match Router::match(std::string_view method, std::string_view path, Requ
           for (size_t i = 0; i < segs.size(); ++i) {
             const auto& p = r->segments[i];
             if (p.size() >= 2 && p.front() == '{') {
-              req->params.emplace_back(std::string_view(p).substr(1, p.size() - 2), segs[i]);
+              const auto name = std::string_view(p).substr(1, p.size() - 2);
+              auto value = percent_decode(segs[i]);
+              if (!value) m.bad_param = std::string(name);
+              req->params.emplace_back(name, value ? std::move(*value) : std::string());
             }
           }
         }

@@ -34,6 +34,22 @@ void write_item_error(core::JsonWriter& w, size_t index, std::string_view lead_i
   w.end_object().end_object();
 }
 
+void write_feature_value(core::JsonWriter& w, const core::Schema& schema, size_t feature_index,
+                         float value) {
+  if (std::isnan(value)) {
+    w.null();
+    return;
+  }
+  switch (schema.feature_field(feature_index).type) {
+    case core::FieldType::Boolean: w.value(value != 0.0f); break;
+    case core::FieldType::Category:
+    case core::FieldType::Timestamp:
+      w.value(core::describe_feature_value(schema, feature_index, value));
+      break;
+    default: w.value(static_cast<double>(value));
+  }
+}
+
 core::Status refuse_minor(const core::Schema& schema, const core::Lead& lead) {
   if (!core::is_minor(lead)) return core::ok();
   const auto* age = schema.age_field();
@@ -92,25 +108,11 @@ namespace {
 
 using detail::parse_checked;
 using detail::safe_item_id;
+using detail::write_feature_value;
 using detail::write_item_error;
 
 // A reason's value in the lead's own terms: booleans as booleans, categories and timestamps
 // in words, numbers as numbers, missing as null.
-void write_reason_value(core::JsonWriter& w, const core::Schema& schema, const model::Reason& r) {
-  const auto i = static_cast<size_t>(r.feature);
-  if (std::isnan(r.value)) {
-    w.null();
-    return;
-  }
-  const auto& f = schema.feature_field(i);
-  switch (f.type) {
-    case core::FieldType::Boolean: w.value(r.value != 0.0f); break;
-    case core::FieldType::Category:
-    case core::FieldType::Timestamp: w.value(core::describe_feature_value(schema, i, r.value)); break;
-    default: w.value(static_cast<double>(r.value));
-  }
-}
-
 void write_result(core::JsonWriter& w, const model::Scorer& scorer, const core::Lead& lead,
                   const model::ScoreResult& r, bool cached) {
   const auto& schema = scorer.schema();
@@ -130,7 +132,7 @@ void write_result(core::JsonWriter& w, const model::Scorer& scorer, const core::
     w.begin_object();
     w.field("feature", std::string_view(schema.feature_names()[static_cast<size_t>(reason.feature)]));
     w.key("value");
-    write_reason_value(w, schema, reason);
+    write_feature_value(w, schema, static_cast<size_t>(reason.feature), reason.value);
     w.field("impact", static_cast<double>(reason.impact));
     w.field("text", std::string_view(model::reason_text(scorer, reason)));
     w.end_object();

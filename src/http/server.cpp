@@ -457,6 +457,12 @@ void Session::dispatch() {
   match_ = srv_.router().match(req_.method, path_, &req_);
   const Router::Route& route = *match_.route;
   req_.route = route.pattern;
+  if (!match_.bad_param.empty()) {
+    write_error(res, 400, "invalid_path",
+                "path parameter '" + match_.bad_param + "' has a broken %-escape",
+                match_.bad_param);
+    return write_response(std::move(res));
+  }
 
   if (overloaded_) {
     write_error(res, 429, "overloaded", "too many requests in flight; retry shortly");

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -659,6 +660,42 @@ class Privacy(Base):
                 data = f.read()
             for n in NEEDLES:
                 self.assertNotIn(n, data, path)
+
+    def test_record_route_decodes_the_id_and_shows_where_pending_pushes_go(self):
+        port = free_port()  # CRM down: events stay pending
+        srv = self.server("--crm-url", "http://crmuser:crmpw@127.0.0.1:%d/hook?token=tok123" % port)
+        for k, lead_id in enumerate(("L 5", "L/5", "L%5", "L\u00e95")):
+            status, _, r = score(srv, lead(5 + k, lead_id=lead_id))
+            self.assertEqual(status, 200, r)
+            # Percent-encoded as any HTTP client does: the record is the one scored.
+            path = "/v1/leads/%s/record" % urllib.parse.quote(lead_id, safe="")
+            status, _, rec = srv.json("GET", path, None, ADMIN)
+            self.assertEqual(status, 200, rec)
+            self.assertEqual(rec["lead_id"], lead_id)
+            self.assertEqual(len(rec["cache"]), 1, rec)
+            pending = rec["crm"]["pending"]
+            self.assertEqual(len(pending), 1, rec)
+            # Pending pushes show their recipient, without the URL's credentials or query.
+            self.assertEqual(pending[0]["recipient"], "http://127.0.0.1:%d/hook" % port)
+        raw = srv.request("GET", "/v1/leads/%s/record" % urllib.parse.quote("L 5", safe=""), None, ADMIN)[2]
+        for secret in (b"crmpw", b"crmuser", b"tok123"):
+            self.assertNotIn(secret, raw)
+        # An encoded e-mail or phone is refused like a plain one, and never logged.
+        for encoded in ("ob.leak%40example.org", "98765%2043210"):
+            status, _, err = srv.json("GET", "/v1/leads/%s/record" % encoded, None, ADMIN)
+            self.assertEqual((status, err["error"]["code"]), (422, "lead_id_looks_like_pii"), err)
+        status, _, err = srv.json("GET", "/v1/leads/L%zz/record", None, ADMIN)
+        self.assertEqual((status, err["error"]["code"], err["error"]["field"]), (400, "invalid_path", "id"))
+        # Unknown keys are not echoed when they look like personal data.
+        status, _, data = srv.request("POST", "/v1/erase", {"lead_id": "L 5", "+91 98765 11223": 1}, ADMIN)
+        self.assertEqual(json.loads(data)["error"]["code"], "unknown_field")
+        self.assertNotIn(b"98765", data)
+        status, _, data = srv.request("POST", "/v1/model/reload", {"ob.leak@example.org": 1}, ADMIN)
+        self.assertEqual(json.loads(data)["error"]["code"], "unknown_field")
+        self.assertNotIn(b"ob.leak", data)
+        srv.stop()
+        for needle in ("ob.leak", "98765", "43210", "crmpw", "tok123"):
+            self.assertNotIn(needle, srv.log())
 
     def test_erase_removes_rerank_embeddings(self):
         """POST /v1/erase removes the lead's cached rerank embeddings, in-process and in Redis, and

@@ -211,6 +211,25 @@ class Bm25Rerank(unittest.TestCase):
         for canary in ("98765", "43210", "canary.person", "example.com", "Zebulon"):
             self.assertNotIn(canary, text)
 
+    def test_prototype_rerank_echoes_parsed_values_not_what_was_sent(self):
+        # The prototype echoed every field as sent; contact data typed into category fields
+        # must come back as the model saw it ("other"), never verbatim.
+        canaries = {"locality": "+91 97531 86420", "pipeline_stage": "zq.canary.8842@example.net",
+                    "sale_type": "ZQXPK8842L", "possession_preference": "8842 7731 5509",
+                    "last_call_outcome": "Zenobia Quarrington"}
+        leads = [dict(LEADS[0], **canaries), dict(LEADS[1], budget_lakh="90L")]
+        s, _, data = self.srv.request("POST", "/rerank", {"target_intent": "villa", "leads": leads}, RR)
+        self.assertEqual(s, 200, data)
+        out = {l["lead_id"]: l for l in json.loads(data)["leads"]}
+        for field in canaries:
+            self.assertEqual(out["R-1"][field], "other", field)
+        self.assertEqual(out["R-1"]["city"], LEADS[0]["city"])  # a listed category as sent
+        self.assertEqual(out["R-1"]["bhk"], LEADS[0]["bhk"])
+        self.assertEqual(out["R-2"]["budget_lakh"], 90)  # the number the model used
+        text = data.decode() + self.srv.log()
+        for canary in ("97531", "86420", "zq.canary", "ZQXPK", "7731", "Zenobia"):
+            self.assertNotIn(canary, text)
+
     def test_encoded_metric_and_console(self):
         before = metric(self.srv, "leadscore_text_encoded_total", 'encoder="bm25"')
         self.rerank({"target_intent": "3 bhk", "leads": LEADS[:4]})
