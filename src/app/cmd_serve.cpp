@@ -49,6 +49,9 @@ struct ServeOptions {
   std::string crm_url;
   int crm_concurrency = 8;
   int crm_max_attempts = 10;
+  int crm_timeout_ms = 10'000;
+  int crm_batch_size = 1;
+  int crm_max_age_s = 24 * 3600;
   int64_t crm_stuck_after_s = 300;  // /readyz: degraded after this long without progress
   int64_t crm_batch_delay_us = 0;  // --crm-sync-full: fdatasync group window (0: sync when free)
   bool crm_sync_full = false;      // fdatasync every append (power-loss durability)
@@ -132,6 +135,9 @@ void wire_crm(const ServeOptions& o, http::Server& server, http::ScoringOptions&
   dopt.secret = secret;
   dopt.concurrency = o.crm_concurrency;
   dopt.retry.max_attempts = o.crm_max_attempts;
+  dopt.timeout = std::chrono::milliseconds(o.crm_timeout_ms);
+  dopt.batch_size = static_cast<size_t>(o.crm_batch_size);
+  dopt.retry.max_age = std::chrono::seconds(o.crm_max_age_s);
   deliverer = std::make_unique<crm::Deliverer>(*so.outbox, dopt);
   if (auto st = deliverer->start(); !st) fail(st.error().message);
   crm::Deliverer* d = deliverer.get();
@@ -417,6 +423,19 @@ void add_serve_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--crm-max-attempts", opts->crm_max_attempts,
                   "Delivery attempts before an event is dead-lettered")
+      ->capture_default_str();
+  cmd->add_option("--crm-timeout-ms", opts->crm_timeout_ms,
+                  "Per-request timeout of a CRM delivery (a timed-out attempt is retried)")
+      ->check(CLI::Range(1, 600'000))
+      ->capture_default_str();
+  cmd->add_option("--crm-batch-size", opts->crm_batch_size,
+                  "Events per CRM request: 1 sends one JSON object, more send a JSON array "
+                  "(docs/CRM.md)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--crm-max-age-s", opts->crm_max_age_s,
+                  "An event still undelivered this long after it was queued is dead-lettered")
+      ->check(CLI::Range(1, 365 * 24 * 3600))
       ->capture_default_str();
   cmd->add_flag("--crm-sync-full", opts->crm_sync_full,
                 "fdatasync each CRM event before answering (survives power loss; concurrent "

@@ -256,6 +256,34 @@ TEST_F(CrmIntegration, BackoffFollowsFullJitterScheduleThenDeadLetters) {
   EXPECT_EQ(outbox->depth(), 0);
 }
 
+TEST_F(CrmIntegration, DeadLettersAnEventOlderThanMaxAgeAtItsNextFailure) {
+  crm::Receiver receiver({.secret = kSecret, .fail_first = 1000});  // 503 every time
+  ASSERT_TRUE(receiver.start());
+  crm::ManualClock clock(1'800'000'000'000);
+  auto outbox = open(clock.as_clock());
+  crm::RetryPolicy policy;
+  policy.base = 1000ms;
+  policy.max_attempts = 100;  // far away: only the age can end it
+  policy.max_age = 60s;
+  crm::Deliverer deliverer(*outbox, {.url = url_of(receiver), .secret = kSecret, .retry = policy,
+                                     .clock = clock.as_clock(), .random = [] { return 0.5; },
+                                     .idle_poll = 10ms});
+  ASSERT_TRUE(deliverer.start());
+  ASSERT_TRUE(outbox->append(make_event("old", 1)).get());
+  ASSERT_TRUE(wait_for([&] { return deliverer.stats().retried == 1; }));
+  clock.advance(30s);  // due again, not yet too old: retried
+  ASSERT_TRUE(wait_for([&] { return deliverer.stats().retried == 2; }));
+  EXPECT_EQ(deliverer.stats().dead_lettered, 0u);
+  clock.advance(31s);  // 61 s after the append: this failure is its last
+  ASSERT_TRUE(wait_for([&] { return deliverer.stats().dead_lettered == 1; }));
+  EXPECT_EQ(deliverer.stats().retried, 2u);
+  auto dead = outbox->list(crm::EventState::kDeadLetter, 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].attempts, 3);
+  EXPECT_EQ((*dead)[0].last_status, 503);
+  EXPECT_EQ(outbox->depth(), 0);
+}
+
 TEST_F(CrmIntegration, DeadLettersImmediatelyOnA4xx) {
   crm::Receiver receiver({.secret = "a-different-secret"});  // answers 401 to our signatures
   ASSERT_TRUE(receiver.start());

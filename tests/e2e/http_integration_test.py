@@ -10,6 +10,7 @@ import calendar
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -556,6 +557,33 @@ class Crm(Base):
                              capture_output=True, text=True, timeout=60)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("another leadscore process", out.stderr)
+
+    def test_batch_size_timeout_and_age_flags_reach_the_deliverer(self):
+        # --crm-batch-size: events that wait while a request is in flight go out as arrays.
+        rc = self.receiver(extra=("--delay-ms", "300"))
+        srv = self.server("--crm-url", rc.url, "--crm-batch-size", "5", "--crm-concurrency", "1")
+        for i in range(10):
+            self.assertEqual(score(srv, lead(i, lead_id="BS-%d" % i))[0], 200)
+        self.assertTrue(wait_for(lambda: len(rc.events()) == 10, 30), rc.events())
+        rc.stop()
+        with open(rc.out.name) as f:
+            summary = f.read()
+        requests = int(re.search(r"(\d+) requests", summary).group(1))
+        self.assertLess(requests, 10, summary)  # one event per request would take 10
+        # --crm-timeout-ms: a CRM slower than the timeout gets the attempt retried.
+        slow = self.receiver("slow.jsonl", extra=("--delay-ms", "5000"))
+        srv2 = self.server("--crm-url", slow.url, "--crm-timeout-ms", "300",
+                           data_dir=os.path.join(self.tmp, "slow"))
+        self.assertEqual(score(srv2, lead(1, lead_id="TO-1"))[0], 200)
+        self.assertTrue(wait_for(
+            lambda: metric(srv2, "leadscore_crm_deliveries_total", 'outcome="retried"') >= 1, 20))
+        self.assertEqual(metric(srv2, "leadscore_crm_deliveries_total", 'outcome="delivered"'), 0)
+        for flag, bad in (("--crm-batch-size", "0"), ("--crm-timeout-ms", "0"),
+                          ("--crm-max-age-s", "0"), ("--crm-batch-size", "x")):
+            proc = subprocess.run([BIN, "serve", "--no-auth", flag, bad],
+                                  capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(proc.returncode, 0, (flag, bad, proc.stderr))
+            self.assertIn(flag, proc.stderr)
 
     def test_crm_stuck_after_must_be_positive(self):
         proc = subprocess.run([BIN, "serve", "--no-auth", "--crm-stuck-after", "0"],
