@@ -7,8 +7,7 @@
 #include <mutex>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-
+#include "text/sha256.h"
 #include "text/text.h"
 
 namespace text {
@@ -43,28 +42,6 @@ struct KnownModel {
 constexpr KnownModel kKnown[] = {
     {"sentence-transformers/all-MiniLM-L6-v2", kMiniLmSafetensorsSha256},
 };
-
-core::Result<std::string> sha256_file(const std::filesystem::path& p) {
-  FILE* f = std::fopen(p.c_str(), "rb");
-  if (f == nullptr) return core::make_error("pull_io", "cannot read " + p.string());
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::vector<unsigned char> buf(1 << 20);
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) EVP_DigestUpdate(ctx, buf.data(), n);
-  std::fclose(f);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) {
-    hex.push_back(kHex[md[i] >> 4]);
-    hex.push_back(kHex[md[i] & 15]);
-  }
-  return hex;
-}
 
 struct Transfer {
   FILE* out = nullptr;
@@ -183,7 +160,7 @@ core::Status pull_model(const PullOptions& o) {
     const std::filesystem::path dest = o.dir / f.path;
     const bool is_weights = std::string_view(f.path) == "model.safetensors";
     if (is_weights && std::filesystem::exists(dest)) {
-      LS_ASSIGN_OR_RETURN(std::string sha, sha256_file(dest));
+      LS_ASSIGN_OR_RETURN(std::string sha, sha256_file(dest, "pull_io"));
       if (sha == expected_sha) {
         if (o.progress) std::fprintf(stderr, "  %-28s already present, sha256 ok\n", f.path);
         continue;
@@ -211,7 +188,7 @@ core::Status pull_model(const PullOptions& o) {
       return tl::unexpected(std::move(status).error());
     }
     if (is_weights) {
-      LS_ASSIGN_OR_RETURN(std::string sha, sha256_file(part));
+      LS_ASSIGN_OR_RETURN(std::string sha, sha256_file(part, "pull_io"));
       if (sha != expected_sha) {
         std::filesystem::remove(part, ec);
         return core::make_error("pull_sha256_mismatch",

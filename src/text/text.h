@@ -211,7 +211,9 @@ class Reranker {
 class MiniLmEncoder final : public Reranker {
  public:
   // DIR holds config.json, vocab.txt, model.safetensors (sentence_bert_config.json optional).
-  // Errors: the loaders' codes, plus model_dir_incomplete.
+  // model_id() is "minilm@" + 12 hex digits of a SHA-256 over those three files' contents and
+  // the truncation length: equal for equal models wherever they are, different otherwise.
+  // Errors: the loaders' codes, plus model_dir_incomplete and model_unreadable.
   static core::Result<std::unique_ptr<MiniLmEncoder>> load(const std::filesystem::path& dir,
                                                            const EncoderOptions& options = {});
   static std::unique_ptr<MiniLmEncoder> create(BertConfig config,
