@@ -300,6 +300,7 @@ struct PullOptions {
   std::filesystem::path dir;                        // destination directory
   std::string hub_url = "https://huggingface.co";   // mirror: files at {hub}/{repo}/resolve/main/{file}
   std::string sha256_override;                      // tests/mirrors of other weights: expected sha of model.safetensors
+                                                    // (a known repo's other files are still checked)
   bool progress = true;                             // progress lines on stderr
   long timeout_seconds = 0;                         // 0: none (transfers may be long); connect timeout 30 s
 };
@@ -311,10 +312,11 @@ inline constexpr std::string_view kMiniLmSafetensorsSha256 =
 // Downloads config.json, tokenizer files, vocab.txt, modules.json, sentence_bert_config.json,
 // 1_Pooling/config.json and model.safetensors into options.dir. Each file goes to "<file>.part"
 // first; an existing .part is resumed with an HTTP Range request; the finished file is checked
-// (model.safetensors against its known sha256) and renamed into place atomically.
+// against its sha256 (every file of a known repository against the upstream value; the weights
+// against sha256_override when given) and renamed into place atomically.
 // Errors: pull_http_error (status, URL), pull_network (curl message), pull_io,
-// pull_sha256_mismatch (expected/actual; the .part is removed), pull_unknown_repo (no known
-// sha256 and no override).
+// pull_sha256_mismatch (file, expected/actual; the .part is removed, field = the file),
+// pull_unknown_repo (no known sha256 and no override).
 core::Status pull_model(const PullOptions& options);
 
 }  // namespace text
