@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "text/math_kernels.h"
+#include "text/sha256.h"
 #include "text/text.h"
 
 namespace text {
@@ -274,6 +275,29 @@ std::unique_ptr<MiniLmEncoder> MiniLmEncoder::create(BertConfig config,
                                                           std::move(model_id), options));
 }
 
+namespace {
+
+// The model id keys cached embeddings, so it must change whenever an embedding could: a digest
+// of every input of the function (weights, shape, vocabulary, truncation length). Names and sizes
+// are not enough: every all-MiniLM-L6-v2-shaped checkpoint is 90,868,376 bytes, and replicas may
+// keep the same model under different paths. SHA-256 of the 91 MB weights took 0.11 s (SHA-NI,
+// warm page cache), once at load. 12 hex digits (48 bits) keep keys and responses short.
+core::Result<std::string> content_model_id(const std::filesystem::path& dir, size_t max_seq_length) {
+  Sha256 id;
+  id.update("leadscore-minilm-id-v1\n");
+  for (const char* f : {"config.json", "vocab.txt", "model.safetensors"}) {
+    LS_ASSIGN_OR_RETURN(std::string file_sha, sha256_file(dir / f, "model_unreadable"));
+    id.update(f);
+    id.update(" ");
+    id.update(file_sha);
+    id.update("\n");
+  }
+  id.update("max_seq_length " + std::to_string(max_seq_length) + "\n");
+  return "minilm@" + id.hex().substr(0, 12);
+}
+
+}  // namespace
+
 core::Result<std::unique_ptr<MiniLmEncoder>> MiniLmEncoder::load(const std::filesystem::path& dir,
                                                                  const EncoderOptions& options) {
   for (const char* f : {"config.json", "vocab.txt", "model.safetensors"}) {
@@ -304,10 +328,7 @@ core::Result<std::unique_ptr<MiniLmEncoder>> MiniLmEncoder::load(const std::file
   }
   LS_ASSIGN_OR_RETURN(auto file, SafeTensors::open(dir / "model.safetensors"));
   LS_ASSIGN_OR_RETURN(auto weights, load_bert_weights(config, file));
-  // model id: directory name + declared file size, enough to separate cache entries of models.
-  std::string id = std::filesystem::absolute(dir).lexically_normal().filename().string();
-  if (id.empty()) id = std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string();
-  id += "@" + std::to_string(file.declared_size());
+  LS_ASSIGN_OR_RETURN(std::string id, content_model_id(dir, max_len));
   return create(config, std::move(weights), std::move(tokenizer), std::move(id), options);
 }
 

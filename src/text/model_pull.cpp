@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <span>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-
+#include "text/sha256.h"
 #include "text/text.h"
 
 namespace text {
@@ -36,34 +36,50 @@ constexpr HubFile kFiles[] = {
     {"model.safetensors", true},
 };
 
-struct KnownModel {
-  std::string_view repo;
-  std::string_view safetensors_sha256;
-};
-constexpr KnownModel kKnown[] = {
-    {"sentence-transformers/all-MiniLM-L6-v2", kMiniLmSafetensorsSha256},
+struct KnownFile {
+  std::string_view path;
+  std::string_view sha256;
 };
 
-core::Result<std::string> sha256_file(const std::filesystem::path& p) {
-  FILE* f = std::fopen(p.c_str(), "rb");
-  if (f == nullptr) return core::make_error("pull_io", "cannot read " + p.string());
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::vector<unsigned char> buf(1 << 20);
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) EVP_DigestUpdate(ctx, buf.data(), n);
-  std::fclose(f);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) {
-    hex.push_back(kHex[md[i] >> 4]);
-    hex.push_back(kHex[md[i] & 15]);
+// Upstream sha256 of every file of kFiles (PROVENANCE.md of the shared all-MiniLM-L6-v2 files):
+// a mirror serving a tampered vocab.txt or config.json changes the model as much as new weights.
+constexpr KnownFile kMiniLmFiles[] = {
+    {"config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"},
+    {"vocab.txt", "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"},
+    {"tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"},
+    {"tokenizer_config.json", "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"},
+    {"special_tokens_map.json", "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3"},
+    {"modules.json", "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"},
+    {"sentence_bert_config.json", "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"},
+    {"config_sentence_transformers.json", "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3"},
+    {"1_Pooling/config.json", "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"},
+    {"model.safetensors", kMiniLmSafetensorsSha256},
+};
+
+struct KnownModel {
+  std::string_view repo;
+  std::span<const KnownFile> files;
+};
+constexpr KnownModel kKnown[] = {
+    {"sentence-transformers/all-MiniLM-L6-v2", kMiniLmFiles},
+};
+
+// The sha256 a downloaded file must have ("" when none is known): --sha256 for the weights, else
+// the known upstream value of the repository's file.
+std::string expected_sha256(const PullOptions& o, std::string_view path) {
+  std::string sha;
+  if (path == "model.safetensors" && !o.sha256_override.empty()) {
+    sha = o.sha256_override;
+  } else {
+    for (const auto& k : kKnown) {
+      if (k.repo != o.repo) continue;
+      for (const auto& f : k.files) {
+        if (f.path == path) sha = std::string(f.sha256);
+      }
+    }
   }
-  return hex;
+  for (char& c : sha) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return sha;
 }
 
 struct Transfer {
@@ -163,17 +179,10 @@ core::Status pull_model(const PullOptions& o) {
   static std::once_flag curl_once;
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
-  std::string expected_sha = o.sha256_override;
-  if (expected_sha.empty()) {
-    for (const auto& k : kKnown) {
-      if (k.repo == o.repo) expected_sha = std::string(k.safetensors_sha256);
-    }
-  }
-  if (expected_sha.empty()) {
+  if (expected_sha256(o, "model.safetensors").empty()) {
     return core::make_error("pull_unknown_repo", "no known sha256 for " + o.repo +
                                                      "'s model.safetensors; pass --sha256 to pull it anyway");
   }
-  for (char& c : expected_sha) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (o.dir.empty()) return core::make_error("pull_io", "no destination directory");
   std::error_code ec;
   std::filesystem::create_directories(o.dir, ec);
@@ -182,8 +191,9 @@ core::Status pull_model(const PullOptions& o) {
   for (const HubFile& f : kFiles) {
     const std::filesystem::path dest = o.dir / f.path;
     const bool is_weights = std::string_view(f.path) == "model.safetensors";
+    const std::string expected_sha = expected_sha256(o, f.path);
     if (is_weights && std::filesystem::exists(dest)) {
-      LS_ASSIGN_OR_RETURN(std::string sha, sha256_file(dest));
+      LS_ASSIGN_OR_RETURN(std::string sha, sha256_file(dest, "pull_io"));
       if (sha == expected_sha) {
         if (o.progress) std::fprintf(stderr, "  %-28s already present, sha256 ok\n", f.path);
         continue;
@@ -210,13 +220,13 @@ core::Status pull_model(const PullOptions& o) {
       if (!is_weights) std::filesystem::remove(part, ec);
       return tl::unexpected(std::move(status).error());
     }
-    if (is_weights) {
-      LS_ASSIGN_OR_RETURN(std::string sha, sha256_file(part));
+    if (!expected_sha.empty()) {
+      LS_ASSIGN_OR_RETURN(std::string sha, sha256_file(part, "pull_io"));
       if (sha != expected_sha) {
         std::filesystem::remove(part, ec);
         return core::make_error("pull_sha256_mismatch",
-                                "model.safetensors from " + url + " has sha256 " + sha + ", expected " + expected_sha +
-                                    "; the download was deleted",
+                                std::string(f.path) + " from " + url + " has sha256 " + sha + ", expected " +
+                                    expected_sha + "; the download was deleted",
                                 f.path);
       }
       if (o.progress) std::fprintf(stderr, "  %-28s sha256 ok\n", f.path);

@@ -211,7 +211,9 @@ class Reranker {
 class MiniLmEncoder final : public Reranker {
  public:
   // DIR holds config.json, vocab.txt, model.safetensors (sentence_bert_config.json optional).
-  // Errors: the loaders' codes, plus model_dir_incomplete.
+  // model_id() is "minilm@" + 12 hex digits of a SHA-256 over those three files' contents and
+  // the truncation length: equal for equal models wherever they are, different otherwise.
+  // Errors: the loaders' codes, plus model_dir_incomplete and model_unreadable.
   static core::Result<std::unique_ptr<MiniLmEncoder>> load(const std::filesystem::path& dir,
                                                            const EncoderOptions& options = {});
   static std::unique_ptr<MiniLmEncoder> create(BertConfig config,
@@ -298,6 +300,7 @@ struct PullOptions {
   std::filesystem::path dir;                        // destination directory
   std::string hub_url = "https://huggingface.co";   // mirror: files at {hub}/{repo}/resolve/main/{file}
   std::string sha256_override;                      // tests/mirrors of other weights: expected sha of model.safetensors
+                                                    // (a known repo's other files are still checked)
   bool progress = true;                             // progress lines on stderr
   long timeout_seconds = 0;                         // 0: none (transfers may be long); connect timeout 30 s
 };
@@ -309,10 +312,11 @@ inline constexpr std::string_view kMiniLmSafetensorsSha256 =
 // Downloads config.json, tokenizer files, vocab.txt, modules.json, sentence_bert_config.json,
 // 1_Pooling/config.json and model.safetensors into options.dir. Each file goes to "<file>.part"
 // first; an existing .part is resumed with an HTTP Range request; the finished file is checked
-// (model.safetensors against its known sha256) and renamed into place atomically.
+// against its sha256 (every file of a known repository against the upstream value; the weights
+// against sha256_override when given) and renamed into place atomically.
 // Errors: pull_http_error (status, URL), pull_network (curl message), pull_io,
-// pull_sha256_mismatch (expected/actual; the .part is removed), pull_unknown_repo (no known
-// sha256 and no override).
+// pull_sha256_mismatch (file, expected/actual; the .part is removed, field = the file),
+// pull_unknown_repo (no known sha256 and no override).
 core::Status pull_model(const PullOptions& options);
 
 }  // namespace text

@@ -200,13 +200,15 @@ class Base(unittest.TestCase):
         self.cleanups.append(r.kill)
         return r
 
-    def minilm(self):
-        """A synthetic MiniLM checkpoint (same shape as all-MiniLM-L6-v2) for --text-model."""
+    def minilm(self, name="minilm", roll=0):
+        """A synthetic MiniLM checkpoint (same shape as all-MiniLM-L6-v2) for --text-model; roll != 0
+        gives another checkpoint of the same shape and size (word-embedding rows rotated)."""
         if not MAKE_MINILM:
             self.skipTest("no make_synthetic_minilm tool")
-        d = os.path.join(self.tmp, "minilm")
+        d = os.path.join(self.tmp, name)
         os.makedirs(d, exist_ok=True)
-        r = subprocess.run([MAKE_MINILM, d], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        r = subprocess.run([MAKE_MINILM, d] + (["--roll-word-embeddings", str(roll)] if roll else []),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if r.returncode == 77:
             self.skipTest("shared MiniLM files missing: " + r.stderr.decode(errors="replace"))
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -293,6 +295,44 @@ class Cache(Base):
             self.assertTrue(rb["cached"], mode)
             self.assertEqual(rb["intent_score"], ra["intent_score"])
             self.assertEqual(rb["reasons"], ra["reasons"])
+
+    def test_text_models_sharing_redis_never_serve_each_others_embeddings(self):
+        """Replicas with different MiniLM checkpoints on one Redis (the audit's m1/text and m2/text:
+        same shape, same file size, same directory name) each get their own model id, so m2 never
+        answers with m1's cached embeddings; the same model under another path shares them."""
+        m1 = self.minilm("m1/text")
+        m2 = self.minilm("m2/text", roll=1)
+        m1_elsewhere = self.minilm("elsewhere")
+        rd = self.redis()
+        notes = ["ready to move 3 bhk near the metro", "villa with a garden, gated community",
+                 "shop on the main road for rental income", "first home, school nearby, loan sanctioned"]
+        body = {"target_intent": "3 bhk flat near metro, ready to move", "weight": 1, "top_k": 100,
+                "leads": [lead(40 + i, lead_id="TM-%d" % i, notes=n) for i, n in enumerate(notes)]}
+
+        def rerank(model, name, *cache):
+            srv = self.server("--text-model", model, *cache, data_dir=os.path.join(self.tmp, name))
+            status, _, r = srv.json("POST", "/v1/rerank", body, {"Authorization": "Bearer e2e-all-key"})
+            self.assertEqual(status, 200, r)
+            self.assertEqual(r["encoder"], "minilm")
+            sims = {x["lead_id"]: x["similarity"] for x in r["results"]}
+            return r["model"], sims, metric(srv, "leadscore_text_encoded_total") or 0
+
+        shared = ("--cache", "redis", "--redis", rd.url, *SLOW_REDIS_OK)
+        _, m2_truth, _ = rerank(m2, "m2-alone", "--cache", "none")
+        id1, sims1, encoded1 = rerank(m1, "a", *shared)
+        self.assertEqual(encoded1, len(notes) + 1)
+        self.assertTrue(wait_for(lambda: len(rd.cli("--scan", "--pattern", "ls:v1:emb:*").split()) == len(notes) + 1,
+                                 10), "m1's embeddings did not reach Redis")
+        id2, sims2, encoded2 = rerank(m2, "b", *shared)
+        self.assertNotEqual(id2, id1)
+        self.assertEqual(encoded2, len(notes) + 1, "m2 took embeddings from the cache m1 filled")
+        for k, v in m2_truth.items():
+            self.assertAlmostEqual(sims2[k], v, places=5, msg=k)
+        self.assertNotEqual([round(v, 3) for v in sims2.values()], [round(sims1[k], 3) for k in sims2])
+        # m1's files under another path: the same model id, everything answered from Redis.
+        id3, sims3, encoded3 = rerank(m1_elsewhere, "c", *shared)
+        self.assertEqual((id3, encoded3), (id1, 0))
+        self.assertEqual(sims3, sims1)
 
     def test_no_pii_in_redis(self):
         rd = self.redis()

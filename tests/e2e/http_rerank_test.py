@@ -284,6 +284,39 @@ class MiniLmRerank(unittest.TestCase):
         self.assertEqual(self.encoded() - n0, len(leads) + 2)
         self.assertEqual(again["results"], first["results"])  # cached rows give the same answer
 
+    def test_text_model_that_does_not_load_stops_serve_with_code_2(self):
+        """--text-model names MiniLM explicitly, so a missing or truncated model is a startup
+        error (exit 2, the loader's code in the message), never a silent BM25 server."""
+        trunc = tempfile.mkdtemp(prefix="leadscore-minilm-trunc-")
+        self.addCleanup(shutil.rmtree, trunc, True)
+        for f in ("config.json", "vocab.txt", "sentence_bert_config.json"):
+            shutil.copyfile(os.path.join(self.dir, f), os.path.join(trunc, f))
+        with open(os.path.join(self.dir, "model.safetensors"), "rb") as src:
+            data = src.read()
+        with open(os.path.join(trunc, "model.safetensors"), "wb") as dst:
+            dst.write(data[:len(data) // 2])
+        env = dict(os.environ, LEADSCORE_API_KEYS=KEYS)
+        for model, code in ((os.path.join(trunc, "absent"), "model_dir_incomplete"),
+                            (trunc, "safetensors_truncated")):
+            with self.subTest(code=code):
+                err_path = os.path.join(trunc, "stderr-" + code)
+                with open(err_path, "w") as err_file:
+                    p = subprocess.Popen([BIN, "serve", "--port", "0", "--no-access-log", "--model",
+                                          model_dir("real_estate"), "--data-dir", os.path.join(trunc, "data"),
+                                          "--text-model", model],
+                                         stdout=subprocess.PIPE, stderr=err_file, text=True, env=env)
+                # stdout ends when serve exits; a "listening on" line first means it served anyway.
+                for line in p.stdout:
+                    if "listening on" in line:
+                        p.kill()
+                        p.communicate()
+                        self.fail("serve started without its text model: " + line)
+                p.communicate(timeout=120)
+                with open(err_path) as f:
+                    err = f.read()
+                self.assertEqual(p.returncode, 2, err)
+                self.assertIn("leadscore serve: cannot load text model %s: %s:" % (model, code), err)
+
     def test_large_request_on_background_thread_matches_inline(self):
         many = [dict(LEADS[i % len(LEADS)], lead_id="B-%d" % i, notes=LEADS[i % len(LEADS)]["notes"] + " #%d" % i)
                 for i in range(40)]

@@ -237,6 +237,56 @@ TEST_F(SyntheticGolden, LoadsFromModelDirectoryWithBertPrefix) {
   std::filesystem::remove_all(dir);
 }
 
+// Embeddings are cached under model_id(), so it must tell apart checkpoints that share a
+// shape, a byte size and a directory name (the audit's m1/text and m2/text), and must not tell
+// apart one model kept under two paths (replicas sharing Redis).
+TEST_F(SyntheticGolden, ModelIdIsADigestOfTheModelFilesNotOfTheirNameOrSize) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / std::string("ls_text_ids_").append(std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto write_model = [&](const fs::path& dir, int64_t roll) {
+    fs::create_directories(dir);
+    for (const char* f : {"config.json", "vocab.txt", "sentence_bert_config.json"}) {
+      fs::copy_file(minilm_dir() / f, dir / f, fs::copy_options::overwrite_existing);
+    }
+    auto tensors = text_test::synth_tensors(*specs_, "");
+    text_test::roll_word_embeddings(tensors, roll);
+    text_test::write_safetensors(dir / "model.safetensors", tensors);
+  };
+  auto id_of = [](const fs::path& dir, const text::EncoderOptions& o = {}) {
+    auto enc = text::MiniLmEncoder::load(dir, o);
+    EXPECT_TRUE(enc) << enc.error().code << ": " << enc.error().message;
+    return enc ? std::string((*enc)->model_id()) : std::string();
+  };
+  write_model(root / "m1" / "text", 0);
+  write_model(root / "m2" / "text", 1);
+  write_model(root / "elsewhere", 0);
+  write_model(root / "m3" / "text", 0);
+  {  // the same weights with two vocabulary lines swapped: same size, other token ids
+    std::vector<std::string> lines;
+    std::istringstream in(text_test::read_all(root / "m3" / "text" / "vocab.txt"));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    auto flat = std::find(lines.begin(), lines.end(), "flat"), villa = std::find(lines.begin(), lines.end(), "villa");
+    ASSERT_TRUE(flat != lines.end() && villa != lines.end());
+    std::iter_swap(flat, villa);
+    fs::remove(root / "m3" / "text" / "vocab.txt");  // copied read-only from the shared files
+    std::ofstream out(root / "m3" / "text" / "vocab.txt", std::ios::binary);
+    for (const auto& line : lines) out << line << '\n';
+  }
+  ASSERT_EQ(fs::file_size(root / "m1" / "text" / "model.safetensors"),
+            fs::file_size(root / "m2" / "text" / "model.safetensors"));
+  ASSERT_EQ(fs::file_size(root / "m1" / "text" / "vocab.txt"), fs::file_size(root / "m3" / "text" / "vocab.txt"));
+
+  const std::string m1 = id_of(root / "m1" / "text");
+  EXPECT_TRUE(m1.starts_with("minilm@")) << m1;
+  EXPECT_EQ(m1.size(), 7u + 12u) << m1;
+  EXPECT_NE(m1, id_of(root / "m2" / "text"));
+  EXPECT_NE(m1, id_of(root / "m3" / "text"));
+  EXPECT_NE(m1, id_of(root / "m1" / "text", {.max_seq_length = 128}));
+  EXPECT_EQ(m1, id_of(root / "elsewhere"));
+  fs::remove_all(root);
+}
+
 // A differently shaped BERT (from its config, nothing hard-coded): unit-norm outputs, batch ==
 // single, and padding-free packing does not leak between sequences.
 TEST(Encoder, SmallConfigShapeRunsAndBatchEqualsSingle) {

@@ -1,15 +1,22 @@
 // Writes a MiniLM model directory with the synthetic weights of minilm_golden_synthetic.json
 // (config.json, vocab.txt, sentence_bert_config.json copied from the shared model files), for
 // end-to-end tests and benchmarks of `serve --text-model` without the real 90 MB download.
-// Usage: make_synthetic_minilm <out dir>. Exit 77 when the shared files are missing.
+// Usage: make_synthetic_minilm <out dir> [--roll-word-embeddings N]. The option writes another
+// checkpoint of the same shape and size (word-embedding rows rotated by N), for tests that need
+// two different models. Exit 77 when the shared files are missing.
 
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "test_support.h"
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: make_synthetic_minilm <out dir>\n");
+  int64_t roll = 0;
+  if (argc == 4 && std::string_view(argv[2]) == "--roll-word-embeddings") {
+    roll = std::atoll(argv[3]);
+  } else if (argc != 2) {
+    std::fprintf(stderr, "usage: make_synthetic_minilm <out dir> [--roll-word-embeddings N]\n");
     return 2;
   }
   const std::filesystem::path dir = argv[1];
@@ -26,8 +33,9 @@ int main(int argc, char** argv) {
     std::filesystem::copy_file(text_test::minilm_dir() / f, dir / f,
                                std::filesystem::copy_options::overwrite_existing);
   }
-  text_test::write_safetensors(dir / "model.safetensors",
-                             text_test::synth_tensors(text_test::load_synth_spec(doc), ""));
+  auto tensors = text_test::synth_tensors(text_test::load_synth_spec(doc), "");
+  text_test::roll_word_embeddings(tensors, roll);
+  text_test::write_safetensors(dir / "model.safetensors", tensors);
   std::printf("synthetic MiniLM in %s\n", dir.c_str());
   return 0;
 }

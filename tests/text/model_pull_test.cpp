@@ -171,6 +171,48 @@ TEST_F(ModelPull, InterruptedDownloadResumesWithRangeAndVerifies) {
   EXPECT_NE(third.err.find("already present"), std::string::npos) << third.err;
 }
 
+// A mirror serving a tampered config, vocabulary or tokenizer file (one bit flipped) is refused,
+// naming the file, even with --sha256 for the weights; nothing of it reaches the model directory
+// and the weights are not fetched. The genuine files then pull fine.
+TEST_F(ModelPull, TamperedSmallFilesFailTheirKnownSha256) {
+  HubServer hub(tmp_ / "hub", tmp_ / "log.txt");
+  ASSERT_GT(hub.port(), 0);
+  const fs::path main = tmp_ / "hub" / kRepo / "resolve" / "main";
+  int run = 0;
+  fs::path out;
+  std::string args;
+  auto fresh_dir = [&] {
+    out = tmp_ / "models" / std::to_string(++run);
+    args = std::string(kRepo) + " --dir " + out.string() + " --hub-url " + hub.url() + " --sha256 " +
+           sha256_hex(fake_);
+  };
+  for (const std::string f : {"vocab.txt", "config.json", "tokenizer.json", "1_Pooling/config.json"}) {
+    SCOPED_TRACE(f);
+    fresh_dir();
+    const std::string good = read_all(minilm_dir() / f);
+    std::string bad = good;
+    bad[bad.size() / 2] ^= 1;
+    write_file(main / f, bad);
+    fs::remove(tmp_ / "log.txt");
+    auto r = run_pull(args, tmp_);
+    write_file(main / f, good);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("pull_sha256_mismatch: " + f + " from "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(sha256_hex(bad)), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(sha256_hex(good)), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out / f));
+    EXPECT_FALSE(fs::exists(out / (f + ".part")));
+    EXPECT_FALSE(fs::exists(out / "model.safetensors"));
+    EXPECT_EQ(read_all(tmp_ / "log.txt").find("model.safetensors"), std::string::npos);
+  }
+  fresh_dir();
+  auto ok = run_pull(args, tmp_);
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.err.find("ready"), std::string::npos) << ok.err;
+  EXPECT_TRUE(read_all(out / "vocab.txt") == read_all(minilm_dir() / "vocab.txt"));
+  EXPECT_TRUE(read_all(out / "model.safetensors") == fake_);
+}
+
 TEST_F(ModelPull, ClearErrorsForUnknownRepoAndMissingFiles) {
   HubServer hub(tmp_ / "hub", tmp_ / "log.txt");
   ASSERT_GT(hub.port(), 0);

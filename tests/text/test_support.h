@@ -38,6 +38,7 @@ inline std::string read_all(const std::filesystem::path& p) {
                    << " (expected ../shared/models beside the checkout)";                \
   } while (0)
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -150,6 +151,17 @@ inline std::vector<OutTensor> synth_tensors(const std::vector<SynthSpec>& specs,
     ts.push_back(std::move(t));
   }
   return ts;
+}
+
+// Another checkpoint of the same shape and file size: the rows of every word-embedding tensor
+// rotated down by `rows` (row i moves to i + rows), as the audit's second model was.
+inline void roll_word_embeddings(std::vector<OutTensor>& ts, int64_t rows) {
+  for (auto& t : ts) {
+    if (!t.name.ends_with("word_embeddings.weight") || t.shape.size() != 2 || t.shape[0] == 0) continue;
+    const auto row_bytes = static_cast<int64_t>(t.bytes.size()) / t.shape[0];
+    const int64_t shift = ((rows % t.shape[0]) + t.shape[0]) % t.shape[0];
+    std::rotate(t.bytes.begin(), t.bytes.end() - shift * row_bytes, t.bytes.end());
+  }
 }
 
 }  // namespace text_test
