@@ -292,6 +292,55 @@ class Cache(Base):
             self.assertEqual(rb["intent_score"], ra["intent_score"])
             self.assertEqual(rb["reasons"], ra["reasons"])
 
+    def test_batch_reads_with_mget_and_answers_like_fresh_scores(self):
+        # A batch asks Redis once per chunk (MGET) and writes once per chunk (a pipeline), not
+        # one GET/EVALSHA per lead; cached answers equal fresh ones byte for byte.
+        rd = self.redis()
+        srv = self.server("--cache", "redis", "--redis", rd.url, *SLOW_REDIS_OK)
+        fresh = self.server("--cache", "none", data_dir=os.path.join(self.tmp, "fresh"))
+
+        def commandstats():
+            calls = {}
+            for line in rd.cli("INFO", "commandstats").splitlines():
+                if line.startswith("cmdstat_"):
+                    name, rest = line[len("cmdstat_"):].split(":", 1)
+                    calls[name] = int(rest.split(",")[0].split("=")[1])
+            return calls
+
+        # 40 leads run on one thread; 600 are split over the cores (score_batch's chunks).
+        for n in (40, 600):
+            leads = [lead(1000 * n + i, lead_id="MG-%d-%d" % (n, i)) for i in range(n)]
+            for l in leads[1::5]:
+                del l["consent"]  # scored, never cached (consent: false would also erase)
+            leads[3] = dict(leads[3], bhk=-1)  # a per-item error stays in place
+            body = {"leads": leads}
+            consenting = sum(1 for i, l in enumerate(leads) if "consent" in l and i != 3)
+            max_chunks = max(1, min(os.cpu_count() or 1, n // 128))
+            _, _, want = score(fresh, body)
+            rd.cli("CONFIG", "RESETSTAT")
+            status, _, first = score(srv, body)
+            self.assertEqual(status, 200)
+            self.assertTrue(all(not r.get("cached", False) for r in first["results"]))
+            calls = commandstats()
+            self.assertEqual(calls.get("get", 0), 0, calls)
+            self.assertEqual(calls.get("evalsha", 0), consenting, calls)  # tagged puts, pipelined
+            rd.cli("CONFIG", "RESETSTAT")
+            status, _, second = score(srv, body)
+            self.assertEqual(status, 200)
+            calls = commandstats()
+            self.assertEqual(calls.get("get", 0), 0, calls)
+            self.assertGreaterEqual(calls.get("mget", 0), 1, calls)
+            self.assertLessEqual(calls.get("mget", 0), max_chunks, calls)
+            self.assertEqual(calls.get("evalsha", 0) + calls.get("set", 0), 0, calls)  # no rewrites
+            self.assertEqual(len(second["results"]), n)
+            for i, (got, exp) in enumerate(zip(second["results"], want["results"])):
+                if i == 3:
+                    self.assertEqual(got["error"]["code"], "field_out_of_range", got)
+                    self.assertEqual(got, exp)
+                    continue
+                self.assertIs(got["cached"], "consent" in leads[i], i)
+                self.assertEqual(got, dict(exp, cached="consent" in leads[i]), i)
+
     def test_no_pii_in_redis(self):
         rd = self.redis()
         srv = self.server("--cache", "redis", "--redis", rd.url, *SLOW_REDIS_OK)
