@@ -323,6 +323,9 @@ class RedisCache final : public Cache {
   core::Result<std::vector<LeadEntry>> lead_entries(const LeadTag& tag) override;
   std::size_t purge_expired() override;
   CacheStats stats() const override;
+  // degraded while the breaker is not closed. When it is open and its cool-down has passed,
+  // health() itself makes the half-open probe (one PING, bounded by the timeouts), so an idle
+  // process recovers without traffic.
   Health health() const override;
 
   // get_many / get_into that also report each hit's remaining lifetime in Redis (PTTL;

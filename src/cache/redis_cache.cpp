@@ -248,6 +248,13 @@ class Breaker {
     return state_.compare_exchange_strong(s, kHalfOpen);  // only one winner probes
   }
 
+  // Open and the cool-down has passed: the next allow() would let a probe through.
+  bool probe_due() const {
+    if (state_.load(std::memory_order_acquire) != kOpen) return false;
+    const auto now = clock_().time_since_epoch().count();
+    return now - opened_at_.load(std::memory_order_acquire) >= to_ticks(cooldown_);
+  }
+
   void success() {
     // Read before writing: the common case touches no shared cache line for writing.
     if (failures_.load(std::memory_order_relaxed) != 0) {
@@ -479,6 +486,14 @@ struct RedisCache::Impl {
     return out;
   }
 
+  // PING under the breaker (a half-open probe when the breaker is due for one).
+  bool ping() {
+    return run([](redisContext* ctx) {
+      ReplyPtr r(static_cast<redisReply*>(redisCommand(ctx, "PING")));
+      return reply_ok(r.get());
+    });
+  }
+
   // Reads n pipelined replies; false if any failed. Stops early only on I/O errors.
   static bool read_replies(redisContext* ctx, std::size_t n) {
     bool ok = true;
@@ -500,11 +515,7 @@ RedisCache::RedisCache(RedisOptions options) : impl_(std::make_unique<Impl>(std:
     std::signal(SIGPIPE, SIG_IGN);
   }
   // Probe once so /readyz reports degraded from the start when Redis is unreachable.
-  const bool up = impl_->run([](redisContext* ctx) {
-    ReplyPtr r(static_cast<redisReply*>(redisCommand(ctx, "PING")));
-    return reply_ok(r.get());
-  });
-  if (!up) impl_->breaker.open();
+  if (!impl_->ping()) impl_->breaker.open();
 }
 
 RedisCache::~RedisCache() = default;
@@ -645,6 +656,10 @@ CacheStats RedisCache::stats() const {
 }
 
 Health RedisCache::health() const {
+  // Only calls make the breaker's half-open probe, and an idle process makes none: probe here
+  // once the cool-down has passed, so /readyz recovers without scoring traffic. Costs one PING
+  // (bounded by the timeouts) at most once per cool-down while Redis stays down.
+  if (impl_->breaker.probe_due()) impl_->ping();
   return impl_->breaker.state() == BreakerState::closed ? Health::ok : Health::degraded;
 }
 

@@ -361,6 +361,31 @@ TEST(CacheRedis, DownAtStartIsDegradedNeverAnError) {
   EXPECT_EQ(c.lead_entries(LeadTagger::random().tag("x")).error().code, "cache_unavailable");
 }
 
+TEST(CacheRedis, HealthCheckAloneClosesTheBreakerAfterRedisReturns) {
+  RedisServer server;
+  auto now = std::make_shared<TimePoint>(Clock::now());
+  RedisOptions o = options_for(server.url());
+  o.clock = [now] { return *now; };  // the breaker's clock
+  RedisCache c(o);
+  c.put(key_of(1), value_of(1), 1h);
+  server.kill9();
+  for (int i = 0; i < 10 && c.stats().breaker == BreakerState::closed; ++i) c.get(key_of(1));
+  ASSERT_EQ(c.stats().breaker, BreakerState::open);
+  EXPECT_EQ(c.health(), Health::degraded);
+
+  server.start();  // same port, empty
+  const CacheStats before = c.stats();
+  EXPECT_EQ(c.health(), Health::degraded);  // within the cool-down: no probe, nothing counted
+  EXPECT_EQ(c.stats().skipped, before.skipped);
+  EXPECT_EQ(c.stats().errors, before.errors);
+  *now += o.breaker_cooldown;
+  // No get or put in between: the health check itself probes and closes the breaker.
+  EXPECT_EQ(c.health(), Health::ok);
+  EXPECT_EQ(c.stats().breaker, BreakerState::closed);
+  c.put(key_of(2), value_of(2), 1h);
+  EXPECT_EQ(c.get(key_of(2)), value_of(2));
+}
+
 TEST(CacheRedis, SurvivesSigkillAndRestartWithCorrectValues) {
   RedisServer server;
   RedisCache c(options_for(server.url()));

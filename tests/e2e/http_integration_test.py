@@ -366,6 +366,25 @@ class Cache(Base):
         for n in NEEDLES:
             self.assertNotIn(n, srv.log().encode())
 
+    def test_readyz_recovers_on_an_idle_server_after_redis_returns(self):
+        rd = self.redis()
+        srv = self.server("--cache", "redis", "--redis", rd.url)
+        rd.kill()
+        # Traffic while Redis is down opens the breaker (every request still answers 200).
+        def degraded():
+            status, _, _ = score(srv, lead(31, lead_id="I-1"))
+            self.assertEqual(status, 200)
+            return srv.json("GET", "/readyz")[2].get("status") == "degraded"
+        self.assertTrue(wait_for(degraded, 15), srv.json("GET", "/readyz"))
+        rd2 = Redis(rd.port).start()
+        self.cleanups.append(rd2.kill)
+        scored = metric(srv, "leadscore_cache_misses_total")
+        # No scoring from here on: /readyz alone must see Redis back (the breaker's probe).
+        ok = wait_for(lambda: srv.json("GET", "/readyz")[2].get("status") == "ok", 15, 0.2)
+        self.assertTrue(ok, srv.json("GET", "/readyz"))
+        self.assertEqual(metric(srv, "leadscore_cache_misses_total"), scored)
+        self.assertEqual(metric(srv, "leadscore_cache_breaker_open"), 0)
+
     def test_redis_killed_under_load(self):
         rd = self.redis()
         # redis mode: every request reaches Redis (two-level would answer repeats locally).
