@@ -323,7 +323,18 @@ class RedisCache final : public Cache {
   core::Result<std::vector<LeadEntry>> lead_entries(const LeadTag& tag) override;
   std::size_t purge_expired() override;
   CacheStats stats() const override;
+  // degraded while the breaker is not closed. When it is open and its cool-down has passed,
+  // health() itself makes the half-open probe (one PING, bounded by the timeouts), so an idle
+  // process recovers without traffic.
   Health health() const override;
+
+  // get_many / get_into that also report each hit's remaining lifetime in Redis (PTTL;
+  // Ttl::max() for a key without expiry; zero for a miss), still in one round trip (a Lua
+  // script: GET and PTTL per key). Two-level mode uses them so a local copy filled from Redis
+  // never outlives the Redis entry.
+  std::vector<std::optional<std::string>> get_many_with_ttl(std::span<const Key> keys,
+                                                            std::vector<Ttl>& ttl_left);
+  bool get_into_with_ttl(const Key& key, std::string& out, Ttl& ttl_left);
 
   // erase_lead that also appends the indexed keys' Redis names to *keys (two-level cleanup of
   // local copies filled from Redis, which carry no tag).

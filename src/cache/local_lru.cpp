@@ -79,7 +79,8 @@ LocalLru::LocalLru(LocalLruOptions options) : options_(std::move(options)) {
   shards_ = std::make_unique<Shard[]>(n);
   shard_mask_ = n - 1;
   for (std::size_t i = 0; i < n; ++i) {
-    // Bounds are per shard; the total never exceeds the configured bound (floor division).
+    // Bounds are per shard (floor division): the total stays within the configured bound
+    // unless it is smaller than the shard count (at least one entry per shard).
     shards_[i].max_entries = std::max<std::size_t>(1, options_.max_entries / n);
     shards_[i].max_bytes = std::max<std::size_t>(kEntryOverhead + 1, options_.max_bytes / n);
   }

@@ -55,6 +55,17 @@ constexpr std::string_view kLeadEntriesScript =
     "end\n"
     "return out\n";
 
+// Values and remaining lifetimes of KEYS as a flat array: value (nil on a miss), PTTL in ms
+// (-1: no expiry; -2 on a miss), ... Read in one step, so a hit's PTTL is its own.
+constexpr std::string_view kGetWithTtlScript =
+    "local out = {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local v = redis.call('GET', KEYS[i])\n"
+    "  out[2 * i - 1] = v\n"
+    "  out[2 * i] = v and redis.call('PTTL', KEYS[i]) or -2\n"
+    "end\n"
+    "return out\n";
+
 std::string sha1_hex(std::string_view s) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -237,6 +248,13 @@ class Breaker {
     return state_.compare_exchange_strong(s, kHalfOpen);  // only one winner probes
   }
 
+  // Open and the cool-down has passed: the next allow() would let a probe through.
+  bool probe_due() const {
+    if (state_.load(std::memory_order_acquire) != kOpen) return false;
+    const auto now = clock_().time_since_epoch().count();
+    return now - opened_at_.load(std::memory_order_acquire) >= to_ticks(cooldown_);
+  }
+
   void success() {
     // Read before writing: the common case touches no shared cache line for writing.
     if (failures_.load(std::memory_order_relaxed) != 0) {
@@ -318,6 +336,7 @@ struct RedisCache::Impl {
   std::string put_sha = sha1_hex(kPutTaggedScript);
   std::string erase_sha = sha1_hex(kEraseScript);
   std::string entries_sha = sha1_hex(kLeadEntriesScript);
+  std::string get_ttl_sha = sha1_hex(kGetWithTtlScript);
   std::atomic<std::uint64_t> hits{0}, misses{0}, puts{0}, errors{0}, skipped{0};
 
   explicit Impl(RedisOptions o)
@@ -365,7 +384,8 @@ struct RedisCache::Impl {
     }
     if (!ok_status({"SCRIPT", "LOAD", kPutTaggedScript}) ||
         !ok_status({"SCRIPT", "LOAD", kEraseScript}) ||
-        !ok_status({"SCRIPT", "LOAD", kLeadEntriesScript})) {
+        !ok_status({"SCRIPT", "LOAD", kLeadEntriesScript}) ||
+        !ok_status({"SCRIPT", "LOAD", kGetWithTtlScript})) {
       c.drop();
       return false;
     }
@@ -417,6 +437,63 @@ struct RedisCache::Impl {
     }
   }
 
+  // One round trip for all keys: MGET, or with ttl_left the GET+PTTL script, which also
+  // reports each hit's remaining lifetime (Ttl::max() for a key without expiry).
+  std::vector<std::optional<std::string>> fetch(std::span<const Key> keys,
+                                                std::vector<Ttl>* ttl_left) {
+    std::vector<std::optional<std::string>> out(keys.size());
+    if (ttl_left) ttl_left->assign(keys.size(), Ttl::zero());
+    if (keys.empty()) return out;
+    std::size_t n_hits = 0;
+    run([&](redisContext* ctx) {
+      std::vector<const char*> argv;
+      std::vector<std::size_t> lens;
+      argv.reserve(keys.size() + 3);
+      lens.reserve(keys.size() + 3);
+      const std::string n_keys = std::to_string(keys.size());
+      if (ttl_left) {
+        argv.insert(argv.end(), {"EVALSHA", get_ttl_sha.data(), n_keys.data()});
+        lens.insert(lens.end(), {7, get_ttl_sha.size(), n_keys.size()});
+      } else {
+        argv.push_back("MGET");
+        lens.push_back(4);
+      }
+      for (const Key& k : keys) {
+        argv.push_back(k.str().data());
+        lens.push_back(k.str().size());
+      }
+      ReplyPtr r(static_cast<redisReply*>(
+          redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data())));
+      const std::size_t per_key = ttl_left ? 2 : 1;
+      if (!reply_ok(r.get()) || r->type != REDIS_REPLY_ARRAY ||
+          r->elements != per_key * keys.size()) {
+        return false;
+      }
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const redisReply* e = r->element[per_key * i];
+        if (e->type != REDIS_REPLY_STRING) continue;
+        out[i].emplace(e->str, e->len);
+        ++n_hits;
+        if (!ttl_left) continue;
+        const redisReply* t = r->element[2 * i + 1];
+        const long long ms = t->type == REDIS_REPLY_INTEGER ? t->integer : 0;
+        (*ttl_left)[i] = ms == -1 ? Ttl::max() : Ttl(std::max(0LL, ms));
+      }
+      return true;
+    });
+    hits.fetch_add(n_hits, std::memory_order_relaxed);
+    misses.fetch_add(keys.size() - n_hits, std::memory_order_relaxed);
+    return out;
+  }
+
+  // PING under the breaker (a half-open probe when the breaker is due for one).
+  bool ping() {
+    return run([](redisContext* ctx) {
+      ReplyPtr r(static_cast<redisReply*>(redisCommand(ctx, "PING")));
+      return reply_ok(r.get());
+    });
+  }
+
   // Reads n pipelined replies; false if any failed. Stops early only on I/O errors.
   static bool read_replies(redisContext* ctx, std::size_t n) {
     bool ok = true;
@@ -438,11 +515,7 @@ RedisCache::RedisCache(RedisOptions options) : impl_(std::make_unique<Impl>(std:
     std::signal(SIGPIPE, SIG_IGN);
   }
   // Probe once so /readyz reports degraded from the start when Redis is unreachable.
-  const bool up = impl_->run([](redisContext* ctx) {
-    ReplyPtr r(static_cast<redisReply*>(redisCommand(ctx, "PING")));
-    return reply_ok(r.get());
-  });
-  if (!up) impl_->breaker.open();
+  if (!impl_->ping()) impl_->breaker.open();
 }
 
 RedisCache::~RedisCache() = default;
@@ -464,35 +537,21 @@ bool RedisCache::get_into(const Key& key, std::string& out) {
 }
 
 std::vector<std::optional<std::string>> RedisCache::get_many(std::span<const Key> keys) {
-  std::vector<std::optional<std::string>> out(keys.size());
-  if (keys.empty()) return out;
-  std::size_t n_hits = 0;
-  impl_->run([&](redisContext* ctx) {
-    std::vector<const char*> argv(keys.size() + 1);
-    std::vector<std::size_t> lens(keys.size() + 1);
-    argv[0] = "MGET";
-    lens[0] = 4;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      argv[i + 1] = keys[i].str().data();
-      lens[i + 1] = keys[i].str().size();
-    }
-    ReplyPtr r(static_cast<redisReply*>(
-        redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data())));
-    if (!reply_ok(r.get()) || r->type != REDIS_REPLY_ARRAY || r->elements != keys.size()) {
-      return false;
-    }
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      const redisReply* e = r->element[i];
-      if (e->type == REDIS_REPLY_STRING) {
-        out[i].emplace(e->str, e->len);
-        ++n_hits;
-      }
-    }
-    return true;
-  });
-  impl_->hits.fetch_add(n_hits, std::memory_order_relaxed);
-  impl_->misses.fetch_add(keys.size() - n_hits, std::memory_order_relaxed);
-  return out;
+  return impl_->fetch(keys, nullptr);
+}
+
+std::vector<std::optional<std::string>> RedisCache::get_many_with_ttl(
+    std::span<const Key> keys, std::vector<Ttl>& ttl_left) {
+  return impl_->fetch(keys, &ttl_left);
+}
+
+bool RedisCache::get_into_with_ttl(const Key& key, std::string& out, Ttl& ttl_left) {
+  std::vector<Ttl> left;
+  auto got = impl_->fetch(std::span<const Key>(&key, 1), &left);
+  if (!got[0]) return false;
+  out.assign(*got[0]);
+  ttl_left = left[0];
+  return true;
 }
 
 void RedisCache::put(const Key& key, std::string_view value, Ttl ttl, const LeadTag& tag) {
@@ -597,6 +656,10 @@ CacheStats RedisCache::stats() const {
 }
 
 Health RedisCache::health() const {
+  // Only calls make the breaker's half-open probe, and an idle process makes none: probe here
+  // once the cool-down has passed, so /readyz recovers without scoring traffic. Costs one PING
+  // (bounded by the timeouts) at most once per cool-down while Redis stays down.
+  if (impl_->breaker.probe_due()) impl_->ping();
   return impl_->breaker.state() == BreakerState::closed ? Health::ok : Health::degraded;
 }
 

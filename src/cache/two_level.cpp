@@ -13,9 +13,12 @@ TwoLevelCache::~TwoLevelCache() = default;
 
 bool TwoLevelCache::get_into(const Key& key, std::string& out) {
   if (local_->get_into(key, out)) return true;
-  if (!remote_->get_into(key, out)) return false;
-  // Untagged local copy: erase_lead finds it through the Redis index (see erase_lead).
-  local_->put(key, out, Ttl::max());
+  Ttl left{};
+  if (!remote_->get_into_with_ttl(key, out, left)) return false;
+  // Untagged local copy: erase_lead finds it through the Redis index (see erase_lead). It
+  // lives no longer than the Redis entry (and the local tier caps it at local_ttl), so no
+  // replica answers from a copy of an entry Redis has expired.
+  local_->put(key, out, left);
   return true;
 }
 
@@ -30,10 +33,11 @@ std::vector<std::optional<std::string>> TwoLevelCache::get_many(std::span<const 
     }
   }
   if (missing.empty()) return out;
-  std::vector<std::optional<std::string>> remote = remote_->get_many(missing);
+  std::vector<Ttl> left;
+  std::vector<std::optional<std::string>> remote = remote_->get_many_with_ttl(missing, left);
   for (std::size_t j = 0; j < missing.size(); ++j) {
     if (!remote[j]) continue;
-    local_->put(missing[j], *remote[j], Ttl::max());
+    local_->put(missing[j], *remote[j], left[j]);  // as in get_into
     out[where[j]] = std::move(remote[j]);
   }
   return out;

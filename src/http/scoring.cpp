@@ -3,6 +3,7 @@
 // POST /score, model info and atomic reload.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -237,17 +238,28 @@ bool cache_lookup(const model::Scorer& scorer, const ScoringOptions& opts,
          from_cache_value(bytes, scorer.schema().feature_count(), r);
 }
 
+// The lead tag a consenting lead's cache entry is stored under (empty: not indexed).
+cache::LeadTag lead_tag(const ScoringOptions& opts, const core::Lead& lead) {
+  return (opts.tagger && !lead.id.empty()) ? opts.tagger->tag(lead.id) : cache::LeadTag{};
+}
+
+// Queues the CRM event of a scored lead when it should be pushed (consent, an id).
+void queue_event(const model::Scorer& scorer, const ScoringOptions& opts, const core::Lead& lead,
+                 const model::ScoreResult& r, EventBatch& events) {
+  if (opts.outbox && has_consent(lead) && !lead.id.empty()) {
+    fill_event(scorer, lead, r, events.next());
+  }
+}
+
 // After a fresh score: caches it (consenting leads only) and queues the CRM event.
 void after_score(const model::Scorer& scorer, const ScoringOptions& opts, const core::Lead& lead,
                  const cache::Key& key, const model::ScoreResult& r, bool cached,
                  EventBatch& events) {
-  const bool consent = has_consent(lead);
-  if (!cached && opts.cache && consent) {
-    const auto tag = (opts.tagger && !lead.id.empty()) ? opts.tagger->tag(lead.id)
-                                                       : cache::LeadTag{};
-    opts.cache->put(key, cache::pack_score(to_cache_value(r)), opts.cache_ttl, tag);
+  if (!cached && opts.cache && has_consent(lead)) {
+    opts.cache->put(key, cache::pack_score(to_cache_value(r)), opts.cache_ttl,
+                    lead_tag(opts, lead));
   }
-  if (opts.outbox && consent && !lead.id.empty()) fill_event(scorer, lead, r, events.next());
+  queue_event(scorer, opts, lead, r, events);
 }
 
 // Scores one parsed lead through the cache; queues its CRM event when it should be pushed.
@@ -283,40 +295,69 @@ core::Status score_single(const model::Scorer& scorer, const ScoringOptions& opt
   return core::ok();
 }
 
-// Batch items [begin, end) in place: parsed and looked up in the cache one by one, the
-// misses scored together (Scorer::score_rows), then results or errors written in order.
+// Batch items [begin, end) in place: all parsed, the consenting leads looked up in the cache
+// together (one get_many: one MGET for Redis), the misses scored together
+// (Scorer::score_rows) and stored together (one put_many: one pipelined round trip), then
+// results or errors written, and CRM events queued, in item order.
 void score_items(const model::Scorer& scorer, const ScoringOptions& opts,
                  std::span<const simdjson::dom::element> items, size_t begin,
                  core::JsonWriter& w, EventBatch& events) {
   struct Item {
     core::Result<core::Lead> lead;
-    cache::Key key;
     model::ScoreResult r;
     bool cached = false;
   };
   std::vector<Item> parsed;
   parsed.reserve(items.size());
+  std::vector<cache::Key> keys;  // of the consenting leads, in item order
+  std::vector<size_t> keyed;     // their item indexes
+  for (size_t i = 0; i < items.size(); ++i) {
+    Item& it = parsed.emplace_back(Item{parse_for_policy(scorer, opts, items[i]), {}, false});
+    if (!it.lead || !opts.cache || !has_consent(*it.lead)) continue;
+    keys.push_back(cache::make_key(scorer.version(), it.lead->features));
+    keyed.push_back(i);
+  }
+  if (!keys.empty()) {
+    const auto got = opts.cache->get_many(keys);
+    for (size_t j = 0; j < keyed.size(); ++j) {
+      Item& it = parsed[keyed[j]];
+      it.cached = got[j] && from_cache_value(*got[j], scorer.schema().feature_count(), it.r);
+    }
+  }
   std::vector<const float*> rows;
   std::vector<size_t> miss;
-  for (size_t i = 0; i < items.size(); ++i) {
-    Item& it = parsed.emplace_back(Item{parse_for_policy(scorer, opts, items[i]), {}, {}, false});
-    if (!it.lead) continue;
-    it.cached = cache_lookup(scorer, opts, *it.lead, it.key, it.r);
-    if (!it.cached) {
-      rows.push_back(it.lead->features.data());
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    if (parsed[i].lead && !parsed[i].cached) {
+      rows.push_back(parsed[i].lead->features.data());
       miss.push_back(i);
     }
   }
   std::vector<model::ScoreResult> fresh(rows.size());
   scorer.score_rows(rows, fresh.data());
   for (size_t j = 0; j < miss.size(); ++j) parsed[miss[j]].r = fresh[j];
+  if (!keys.empty()) {
+    // put_many only views the values: `packed` is reserved up front so they never move.
+    std::vector<std::array<char, cache::kScoreValueSize>> packed;
+    std::vector<cache::PutItem> puts;
+    packed.reserve(keys.size());
+    puts.reserve(keys.size());
+    for (size_t j = 0; j < keyed.size(); ++j) {
+      const Item& it = parsed[keyed[j]];
+      if (it.cached) continue;
+      auto& bytes = packed.emplace_back();
+      cache::pack_score(to_cache_value(it.r), bytes);
+      puts.push_back({keys[j], std::string_view(bytes.data(), bytes.size()), opts.cache_ttl,
+                      lead_tag(opts, *it.lead)});
+    }
+    if (!puts.empty()) opts.cache->put_many(puts);
+  }
   for (size_t i = 0; i < parsed.size(); ++i) {
     Item& it = parsed[i];
     if (!it.lead) {
       write_item_error(w, begin + i, safe_item_id(scorer.schema(), items[i]), it.lead.error());
       continue;
     }
-    after_score(scorer, opts, *it.lead, it.key, it.r, it.cached, events);
+    queue_event(scorer, opts, *it.lead, it.r, events);
     write_result(w, scorer, *it.lead, it.r, it.cached);
   }
 }

@@ -1,6 +1,7 @@
 // Integration tests of RedisCache and TwoLevelCache against a real redis-server started per test
 // on an ephemeral port (tests/cache/redis_server.h).
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -251,6 +252,52 @@ TEST(CacheRedis, TwoLevelFillsLocalAndErasesCopiesFilledFromRedis) {
   EXPECT_EQ(admin_cmd(admin.get(), "DBSIZE")->integer, 0);
 }
 
+TEST(CacheRedis, TwoLevelLocalCopiesLiveNoLongerThanTheirRedisEntry) {
+  RedisServer server;
+  auto now = std::make_shared<TimePoint>(Clock::now());
+  CacheConfig cfg = two_level_config(server.url());
+  cfg.local_ttl = 60s;
+  cfg.clock = [now] { return *now; };  // the local tier's clock
+  auto b = make_cache(cfg);
+  ASSERT_TRUE(b);
+  RedisCache a(options_for(server.url()));  // another replica, --cache-ttl 2
+  a.put(key_of(1), value_of(1), 2s);
+  a.put(key_of(2), value_of(2), 2s);
+  auto admin = server.admin();
+  const std::string forever = std::string(key_of(3).str());
+  Reply set(static_cast<redisReply*>(
+      redisCommand(admin.get(), "SET %b %s", forever.data(), forever.size(), "no-ttl")));
+  ASSERT_TRUE(set);
+
+  EXPECT_EQ((*b)->get(key_of(1)), value_of(1));  // from Redis: fills b's local tier
+  const Key keys[] = {key_of(2), key_of(3)};
+  auto got = (*b)->get_many(keys);  // likewise, in one round trip
+  EXPECT_EQ(got[0], value_of(2));
+  EXPECT_EQ(got[1], "no-ttl");
+  EXPECT_EQ((*b)->stats().entries, 3u);
+
+  // 2 s later Redis has expired keys 1 and 2 (deleted here rather than waited for): b's local
+  // copies must have gone with them, not live on for local_ttl.
+  *now += 2s;
+  for (int i : {1, 2}) {
+    const std::string k(key_of(i).str());
+    Reply del(static_cast<redisReply*>(redisCommand(admin.get(), "DEL %b", k.data(), k.size())));
+    ASSERT_TRUE(del);
+  }
+  EXPECT_FALSE((*b)->get(key_of(1)));
+  got = (*b)->get_many(keys);
+  EXPECT_FALSE(got[0]);
+  EXPECT_EQ(got[1], "no-ttl");  // no expiry in Redis: local for local_ttl
+  EXPECT_EQ((*b)->stats().local_hits, 1u);
+
+  // local_ttl still caps a copy of an entry that Redis keeps longer.
+  *now += 59s;
+  Reply del(static_cast<redisReply*>(
+      redisCommand(admin.get(), "DEL %b", forever.data(), forever.size())));
+  ASSERT_TRUE(del);
+  EXPECT_FALSE((*b)->get(key_of(3)));
+}
+
 TEST(CacheRedis, AuthWithPassword) {
   RedisServer server({}, "pw-Very$ecret");
   RedisCache good(options_for(server.url(":pw-Very%24ecret")));
@@ -286,6 +333,9 @@ TEST(CacheRedis, AuthWithAclUserHoldingOnlyTheCommandsItNeeds) {
   const auto got = c.get_many(keys);
   EXPECT_EQ(got[0], value_of(1));
   EXPECT_EQ(got[1], value_of(2));
+  std::vector<Ttl> left;  // two-level reads (GET + PTTL script)
+  EXPECT_EQ(c.get_many_with_ttl(keys, left)[1], value_of(2));
+  EXPECT_GT(left[1], 0ms);
   ASSERT_TRUE(c.lead_entries(t));
   EXPECT_EQ(c.lead_entries(t)->size(), 1u);
   auto removed = c.erase_lead(t);
@@ -309,6 +359,31 @@ TEST(CacheRedis, DownAtStartIsDegradedNeverAnError) {
   ASSERT_FALSE(erased);  // erasure is the one operation that reports failure
   EXPECT_EQ(erased.error().code, "cache_unavailable");
   EXPECT_EQ(c.lead_entries(LeadTagger::random().tag("x")).error().code, "cache_unavailable");
+}
+
+TEST(CacheRedis, HealthCheckAloneClosesTheBreakerAfterRedisReturns) {
+  RedisServer server;
+  auto now = std::make_shared<TimePoint>(Clock::now());
+  RedisOptions o = options_for(server.url());
+  o.clock = [now] { return *now; };  // the breaker's clock
+  RedisCache c(o);
+  c.put(key_of(1), value_of(1), 1h);
+  server.kill9();
+  for (int i = 0; i < 10 && c.stats().breaker == BreakerState::closed; ++i) c.get(key_of(1));
+  ASSERT_EQ(c.stats().breaker, BreakerState::open);
+  EXPECT_EQ(c.health(), Health::degraded);
+
+  server.start();  // same port, empty
+  const CacheStats before = c.stats();
+  EXPECT_EQ(c.health(), Health::degraded);  // within the cool-down: no probe, nothing counted
+  EXPECT_EQ(c.stats().skipped, before.skipped);
+  EXPECT_EQ(c.stats().errors, before.errors);
+  *now += o.breaker_cooldown;
+  // No get or put in between: the health check itself probes and closes the breaker.
+  EXPECT_EQ(c.health(), Health::ok);
+  EXPECT_EQ(c.stats().breaker, BreakerState::closed);
+  c.put(key_of(2), value_of(2), 1h);
+  EXPECT_EQ(c.get(key_of(2)), value_of(2));
 }
 
 TEST(CacheRedis, SurvivesSigkillAndRestartWithCorrectValues) {

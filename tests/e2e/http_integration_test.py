@@ -334,6 +334,55 @@ class Cache(Base):
         self.assertEqual((id3, encoded3), (id1, 0))
         self.assertEqual(sims3, sims1)
 
+    def test_batch_reads_with_mget_and_answers_like_fresh_scores(self):
+        # A batch asks Redis once per chunk (MGET) and writes once per chunk (a pipeline), not
+        # one GET/EVALSHA per lead; cached answers equal fresh ones byte for byte.
+        rd = self.redis()
+        srv = self.server("--cache", "redis", "--redis", rd.url, *SLOW_REDIS_OK)
+        fresh = self.server("--cache", "none", data_dir=os.path.join(self.tmp, "fresh"))
+
+        def commandstats():
+            calls = {}
+            for line in rd.cli("INFO", "commandstats").splitlines():
+                if line.startswith("cmdstat_"):
+                    name, rest = line[len("cmdstat_"):].split(":", 1)
+                    calls[name] = int(rest.split(",")[0].split("=")[1])
+            return calls
+
+        # 40 leads run on one thread; 600 are split over the cores (score_batch's chunks).
+        for n in (40, 600):
+            leads = [lead(1000 * n + i, lead_id="MG-%d-%d" % (n, i)) for i in range(n)]
+            for l in leads[1::5]:
+                del l["consent"]  # scored, never cached (consent: false would also erase)
+            leads[3] = dict(leads[3], bhk=-1)  # a per-item error stays in place
+            body = {"leads": leads}
+            consenting = sum(1 for i, l in enumerate(leads) if "consent" in l and i != 3)
+            max_chunks = max(1, min(os.cpu_count() or 1, n // 128))
+            _, _, want = score(fresh, body)
+            rd.cli("CONFIG", "RESETSTAT")
+            status, _, first = score(srv, body)
+            self.assertEqual(status, 200)
+            self.assertTrue(all(not r.get("cached", False) for r in first["results"]))
+            calls = commandstats()
+            self.assertEqual(calls.get("get", 0), 0, calls)
+            self.assertEqual(calls.get("evalsha", 0), consenting, calls)  # tagged puts, pipelined
+            rd.cli("CONFIG", "RESETSTAT")
+            status, _, second = score(srv, body)
+            self.assertEqual(status, 200)
+            calls = commandstats()
+            self.assertEqual(calls.get("get", 0), 0, calls)
+            self.assertGreaterEqual(calls.get("mget", 0), 1, calls)
+            self.assertLessEqual(calls.get("mget", 0), max_chunks, calls)
+            self.assertEqual(calls.get("evalsha", 0) + calls.get("set", 0), 0, calls)  # no rewrites
+            self.assertEqual(len(second["results"]), n)
+            for i, (got, exp) in enumerate(zip(second["results"], want["results"])):
+                if i == 3:
+                    self.assertEqual(got["error"]["code"], "field_out_of_range", got)
+                    self.assertEqual(got, exp)
+                    continue
+                self.assertIs(got["cached"], "consent" in leads[i], i)
+                self.assertEqual(got, dict(exp, cached="consent" in leads[i]), i)
+
     def test_no_pii_in_redis(self):
         rd = self.redis()
         srv = self.server("--cache", "redis", "--redis", rd.url, *SLOW_REDIS_OK)
@@ -358,6 +407,25 @@ class Cache(Base):
             self.assertNotIn(n, dump)
         for n in NEEDLES:
             self.assertNotIn(n, srv.log().encode())
+
+    def test_readyz_recovers_on_an_idle_server_after_redis_returns(self):
+        rd = self.redis()
+        srv = self.server("--cache", "redis", "--redis", rd.url)
+        rd.kill()
+        # Traffic while Redis is down opens the breaker (every request still answers 200).
+        def degraded():
+            status, _, _ = score(srv, lead(31, lead_id="I-1"))
+            self.assertEqual(status, 200)
+            return srv.json("GET", "/readyz")[2].get("status") == "degraded"
+        self.assertTrue(wait_for(degraded, 15), srv.json("GET", "/readyz"))
+        rd2 = Redis(rd.port).start()
+        self.cleanups.append(rd2.kill)
+        scored = metric(srv, "leadscore_cache_misses_total")
+        # No scoring from here on: /readyz alone must see Redis back (the breaker's probe).
+        ok = wait_for(lambda: srv.json("GET", "/readyz")[2].get("status") == "ok", 15, 0.2)
+        self.assertTrue(ok, srv.json("GET", "/readyz"))
+        self.assertEqual(metric(srv, "leadscore_cache_misses_total"), scored)
+        self.assertEqual(metric(srv, "leadscore_cache_breaker_open"), 0)
 
     def test_redis_killed_under_load(self):
         rd = self.redis()
