@@ -181,6 +181,7 @@ if (withModel) {
     ["POST", "/v1/score", S, lead(4, { bhk: 99 }), 422],
     ["POST", "/v1/score", S, lead(5, { lead_id: "+91 98765 43210" }), 422],
     ["POST", "/v1/score", S, "[1]", 422],
+    ["POST", "/v1/score", S, '{"leads":5}', 422],
     ["POST", "/v1/score", { ...J }, lead(1), 401],
     ["POST", "/v1/score", { "X-API-Key": "c-admin", ...J }, lead(1), 403],
     ["POST", "/v1/score", { Authorization: "Bearer c-score", "Content-Type": "text/csv" }, "a,b", 415],
