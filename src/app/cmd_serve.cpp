@@ -359,28 +359,39 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--port", opts->port, "Port (0: any free port, printed at startup)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--threads", opts->threads, "I/O threads (default: one per core)");
+  // Limits are checked here so a nonsensical value fails at startup (exit 2) rather than
+  // refusing every request (--max-inflight 0) or dropping every connection (a timeout <= 0).
+  constexpr int64_t kDayMs = int64_t{86'400'000};
+  cmd->add_option("--threads", opts->threads, "I/O threads (default 0: one per core)")
+      ->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-auth", opts->no_auth, "Disable API keys (local demos only)");
   cmd->add_option("--api-keys-file", opts->api_keys_file,
                   "File with one key:scopes per line (default: $LEADSCORE_API_KEYS)");
   cmd->add_option("--max-body-bytes", opts->max_body_bytes, "Request body limit")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();
   cmd->add_option("--max-batch", opts->max_batch, "Leads per batch request")
+      ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--max-inflight", opts->max_inflight,
                   "Requests in flight before answering 429")
+      ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--header-timeout-ms", opts->header_timeout_ms,
                   "Time allowed to send a request head")
+      ->check(CLI::Range(int64_t{1}, kDayMs))
       ->capture_default_str();
   cmd->add_option("--body-timeout-ms", opts->body_timeout_ms,
                   "Longest pause allowed between request body bytes")
+      ->check(CLI::Range(int64_t{1}, kDayMs))
       ->capture_default_str();
   cmd->add_option("--idle-timeout-ms", opts->idle_timeout_ms,
                   "Keep-alive connection idle limit")
+      ->check(CLI::Range(int64_t{1}, kDayMs))
       ->capture_default_str();
   cmd->add_option("--drain-timeout-ms", opts->drain_timeout_ms,
                   "Graceful shutdown limit for in-flight requests")
+      ->check(CLI::Range(int64_t{1}, kDayMs))
       ->capture_default_str();
   cmd->add_option("--openapi", opts->openapi_path,
                   "Serve this OpenAPI file instead of the embedded api/openapi.json");
@@ -403,8 +414,10 @@ void add_serve_command(CLI::App& root) {
       ->check(CLI::Range(int64_t{1}, int64_t{30} * 86400))
       ->capture_default_str();
   cmd->add_option("--cache-entries", opts->cache_entries, "In-process cache size bound")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
       ->capture_default_str();
   cmd->add_option("--redis-timeout-ms", opts->redis_timeout_ms, "Redis command timeout")
+      ->check(CLI::Range(int64_t{1}, int64_t{60'000}))
       ->capture_default_str();
   cmd->add_option("--data-dir", opts->data_dir, "Where the outbox and audit log live")
       ->capture_default_str();
@@ -413,9 +426,11 @@ void add_serve_command(CLI::App& root) {
                   "CRM webhook: scored leads with consent are pushed here (secret in "
                   "$LEADSCORE_CRM_SECRET)");
   cmd->add_option("--crm-concurrency", opts->crm_concurrency, "CRM requests in flight")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   cmd->add_option("--crm-max-attempts", opts->crm_max_attempts,
                   "Delivery attempts before an event is dead-lettered")
+      ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   cmd->add_flag("--crm-sync-full", opts->crm_sync_full,
                 "fdatasync each CRM event before answering (survives power loss; concurrent "

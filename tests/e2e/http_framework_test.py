@@ -363,6 +363,25 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("no API keys", str(cm.exception))
         srv.cleanup()
 
+    def test_nonsensical_limit_flags_fail_at_startup(self):
+        # Each would otherwise start a server that refuses every request (--max-inflight 0),
+        # drops every connection (a timeout <= 0) or fits no batch (--max-batch 0).
+        for flag, value in [("--max-inflight", "0"), ("--header-timeout-ms", "-5"),
+                            ("--max-batch", "0"), ("--max-body-bytes", "0"),
+                            ("--body-timeout-ms", "0"), ("--idle-timeout-ms", "-1"),
+                            ("--drain-timeout-ms", "0"), ("--threads", "-1"), ("--threads", "5000"),
+                            ("--cache-entries", "0"), ("--redis-timeout-ms", "-1"),
+                            ("--crm-concurrency", "0"), ("--crm-max-attempts", "0"),
+                            ("--max-inflight", "lots")]:
+            srv = ServerProc(BIN, ["--no-auth", flag, value], keys=None)
+            try:
+                with self.assertRaises(RuntimeError, msg=flag + " " + value) as cm:
+                    srv.start()
+                self.assertEqual(srv.proc.returncode, 2, flag)
+                self.assertIn("%s: Value %s not in range" % (flag, value), str(cm.exception))
+            finally:
+                srv.cleanup()
+
     def test_bad_keys_spec_is_rejected_without_echoing_it(self):
         srv = ServerProc(BIN, keys="secret-key-zq9:superuser")
         with self.assertRaises(RuntimeError) as cm:
