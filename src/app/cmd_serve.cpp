@@ -300,7 +300,8 @@ void run_serve(const ServeOptions& o) {
     po.outbox = so.outbox;
     http::add_privacy_routes(server, po);
   } else {
-    // No model: scoring routes are not wired; the model routes and /readyz say why.
+    // No model: the routes that need one answer 503 not_ready (with the scope and body rules
+    // they have when wired, so 401/403/415 are unchanged), and /readyz says why.
     server.add_readiness_check("model", [] {
       return http::Readiness{http::Readiness::State::kDown, "no model loaded"};
     });
@@ -315,10 +316,30 @@ void run_serve(const ServeOptions& o) {
                           return core::make_error("not_ready",
                                                   "no model directory configured (--model)");
                         });
-    for (const char* path : {"/v1/rerank", "/rerank"}) {
-      server.router().add("POST", path, http::Scope::kRerank, http::BodyPolicy::kJsonRequired,
-                          [](http::Request&, http::Response&) -> core::Status {
-                            return core::make_error("not_ready", "no model loaded");
+    struct StandIn {
+      const char* method;
+      const char* path;
+      http::Scope scope;
+      http::BodyPolicy body;
+      const char* message;
+    };
+    // Erasure and access records read the cache and outbox, which are opened with the model.
+    constexpr const char* kNoData =
+        "no model loaded: this server holds no lead data (erase a data directory offline with "
+        "leadscore erase)";
+    using http::BodyPolicy;
+    using http::Scope;
+    for (const auto& s :
+         {StandIn{"POST", "/v1/score", Scope::kScore, BodyPolicy::kJsonRequired, "no model loaded"},
+          StandIn{"POST", "/score", Scope::kScore, BodyPolicy::kJsonRequired, "no model loaded"},
+          StandIn{"POST", "/v1/rerank", Scope::kRerank, BodyPolicy::kJsonRequired,
+                  "no model loaded"},
+          StandIn{"POST", "/rerank", Scope::kRerank, BodyPolicy::kJsonRequired, "no model loaded"},
+          StandIn{"POST", "/v1/erase", Scope::kAdmin, BodyPolicy::kJsonRequired, kNoData},
+          StandIn{"GET", "/v1/leads/{id}/record", Scope::kAdmin, BodyPolicy::kNone, kNoData}}) {
+      server.router().add(s.method, s.path, s.scope, s.body,
+                          [message = s.message](http::Request&, http::Response&) -> core::Status {
+                            return core::make_error("not_ready", message);
                           });
     }
   }

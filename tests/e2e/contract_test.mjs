@@ -173,6 +173,18 @@ const cases = [
   ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, '{"x":1}', 422],
   ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, "[" + "1,".repeat(2000) + "1]", 413],
 ];
+if (!withModel) {
+  // Every route that needs a model answers 503 not_ready without one (none is a 404).
+  const A = { "X-API-Key": "c-admin", ...J };
+  cases.push(
+    ["POST", "/v1/score", S, lead(1), 503],
+    ["POST", "/score", S, lead(1), 503],
+    ["POST", "/v1/rerank", R, `{"target_intent":"x","leads":[${lead(1)}]}`, 503],
+    ["POST", "/rerank", R, `{"target_intent":"x","leads":[${lead(1)}]}`, 503],
+    ["POST", "/v1/erase", A, '{"lead_id":"C-1"}', 503],
+    ["GET", "/v1/leads/C-1/record", { "X-API-Key": "c-admin" }, undefined, 503],
+  );
+}
 if (withModel) {
   cases.push(
     ["POST", "/v1/score", S, lead(1), 200],

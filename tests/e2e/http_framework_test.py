@@ -96,6 +96,23 @@ class Framework(unittest.TestCase):
         status, _, body = self.srv.json("GET", "/v1/model", headers=SCORE)
         assert_error(self, status, body, 503, "not_ready")
 
+    def test_model_routes_answer_503_without_model(self):
+        # Every route that needs a model says so (503 not_ready), none looks absent (404); the
+        # scopes are those of the wired routes (`lacking`: a key without the route's scope).
+        lead = {"lead_id": "L-1", "city": "Pune"}
+        rerank = {"target_intent": "x", "leads": [lead]}
+        for method, path, body, lacking in [("POST", "/v1/score", lead, ADMIN), ("POST", "/score", lead, ADMIN),
+                                            ("POST", "/v1/score", {"leads": [lead]}, ADMIN),
+                                            ("POST", "/v1/rerank", rerank, SCORE), ("POST", "/rerank", rerank, SCORE),
+                                            ("POST", "/v1/erase", {"lead_id": "L-1"}, SCORE),
+                                            ("GET", "/v1/leads/L-1/record", None, SCORE)]:
+            status, _, got = self.srv.json(method, path, body=body, headers={"Authorization": "Bearer e2e-all-key"})
+            assert_error(self, status, got, 503, "not_ready")
+            status, _, got = self.srv.json(method, path, body=body)
+            assert_error(self, status, got, 401, "unauthorized")
+            status, _, got = self.srv.json(method, path, body=body, headers=lacking)
+            assert_error(self, status, got, 403, "forbidden")
+
     def test_unsupported_media_type(self):
         status, _, body = self.srv.json("POST", "/v1/model/reload", body="{}",
                                         headers={**ADMIN, "Content-Type": "text/plain"})
@@ -252,7 +269,8 @@ class Limits(unittest.TestCase):
             self.assertEqual(status, 200)
             self.assertIn(b"leadscore_http_requests_in_flight", data)
             # Everything else is still refused while the slot is held.
-            for method, path in [("GET", "/v1/model"), ("POST", "/v1/rerank"), ("GET", "/openapi.json")]:
+            for method, path in [("POST", "/v1/score"), ("GET", "/v1/model"), ("POST", "/v1/rerank"),
+                                 ("GET", "/openapi.json")]:
                 status, _, body = srv.json(method, path, body={} if method == "POST" else None,
                                            headers=SCORE)
                 assert_error(self, status, body, 429, "overloaded")
