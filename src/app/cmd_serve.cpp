@@ -307,7 +307,8 @@ void run_serve(const ServeOptions& o) {
     if (!o.crm_url.empty()) po.crm_recipient = crm::redact_url(o.crm_url);
     http::add_privacy_routes(server, po);
   } else {
-    // No model: scoring routes are not wired; the model routes and /readyz say why.
+    // No model: the routes that need one answer 503 not_ready (with the scope and body rules
+    // they have when wired, so 401/403/415 are unchanged), and /readyz says why.
     server.add_readiness_check("model", [] {
       return http::Readiness{http::Readiness::State::kDown, "no model loaded"};
     });
@@ -322,10 +323,30 @@ void run_serve(const ServeOptions& o) {
                           return core::make_error("not_ready",
                                                   "no model directory configured (--model)");
                         });
-    for (const char* path : {"/v1/rerank", "/rerank"}) {
-      server.router().add("POST", path, http::Scope::kRerank, http::BodyPolicy::kJsonRequired,
-                          [](http::Request&, http::Response&) -> core::Status {
-                            return core::make_error("not_ready", "no model loaded");
+    struct StandIn {
+      const char* method;
+      const char* path;
+      http::Scope scope;
+      http::BodyPolicy body;
+      const char* message;
+    };
+    // Erasure and access records read the cache and outbox, which are opened with the model.
+    constexpr const char* kNoData =
+        "no model loaded: this server holds no lead data (erase a data directory offline with "
+        "leadscore erase)";
+    using http::BodyPolicy;
+    using http::Scope;
+    for (const auto& s :
+         {StandIn{"POST", "/v1/score", Scope::kScore, BodyPolicy::kJsonRequired, "no model loaded"},
+          StandIn{"POST", "/score", Scope::kScore, BodyPolicy::kJsonRequired, "no model loaded"},
+          StandIn{"POST", "/v1/rerank", Scope::kRerank, BodyPolicy::kJsonRequired,
+                  "no model loaded"},
+          StandIn{"POST", "/rerank", Scope::kRerank, BodyPolicy::kJsonRequired, "no model loaded"},
+          StandIn{"POST", "/v1/erase", Scope::kAdmin, BodyPolicy::kJsonRequired, kNoData},
+          StandIn{"GET", "/v1/leads/{id}/record", Scope::kAdmin, BodyPolicy::kNone, kNoData}}) {
+      server.router().add(s.method, s.path, s.scope, s.body,
+                          [message = s.message](http::Request&, http::Response&) -> core::Status {
+                            return core::make_error("not_ready", message);
                           });
     }
   }
@@ -366,28 +387,39 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--port", opts->port, "Port (0: any free port, printed at startup)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--threads", opts->threads, "I/O threads (default: one per core)");
+  // Limits are checked here so a nonsensical value fails at startup (exit 2) rather than
+  // refusing every request (--max-inflight 0) or dropping every connection (a timeout <= 0).
+  constexpr int64_t kDayMs = int64_t{86'400'000};
+  cmd->add_option("--threads", opts->threads, "I/O threads (default 0: one per core)")
+      ->check(CLI::Range(0, 1024));
   cmd->add_flag("--no-auth", opts->no_auth, "Disable API keys (local demos only)");
   cmd->add_option("--api-keys-file", opts->api_keys_file,
                   "File with one key:scopes per line (default: $LEADSCORE_API_KEYS)");
   cmd->add_option("--max-body-bytes", opts->max_body_bytes, "Request body limit")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();
   cmd->add_option("--max-batch", opts->max_batch, "Leads per batch request")
+      ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--max-inflight", opts->max_inflight,
                   "Requests in flight before answering 429")
+      ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--header-timeout-ms", opts->header_timeout_ms,
                   "Time allowed to send a request head")
+      ->check(CLI::Range(int64_t{1}, kDayMs))
       ->capture_default_str();
   cmd->add_option("--body-timeout-ms", opts->body_timeout_ms,
                   "Longest pause allowed between request body bytes")
+      ->check(CLI::Range(int64_t{1}, kDayMs))
       ->capture_default_str();
   cmd->add_option("--idle-timeout-ms", opts->idle_timeout_ms,
                   "Keep-alive connection idle limit")
+      ->check(CLI::Range(int64_t{1}, kDayMs))
       ->capture_default_str();
   cmd->add_option("--drain-timeout-ms", opts->drain_timeout_ms,
                   "Graceful shutdown limit for in-flight requests")
+      ->check(CLI::Range(int64_t{1}, kDayMs))
       ->capture_default_str();
   cmd->add_option("--openapi", opts->openapi_path,
                   "Serve this OpenAPI file instead of the embedded api/openapi.json");
@@ -410,8 +442,10 @@ void add_serve_command(CLI::App& root) {
       ->check(CLI::Range(int64_t{1}, int64_t{30} * 86400))
       ->capture_default_str();
   cmd->add_option("--cache-entries", opts->cache_entries, "In-process cache size bound")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
       ->capture_default_str();
   cmd->add_option("--redis-timeout-ms", opts->redis_timeout_ms, "Redis command timeout")
+      ->check(CLI::Range(int64_t{1}, int64_t{60'000}))
       ->capture_default_str();
   cmd->add_option("--data-dir", opts->data_dir, "Where the outbox and audit log live")
       ->capture_default_str();
@@ -420,9 +454,11 @@ void add_serve_command(CLI::App& root) {
                   "CRM webhook: scored leads with consent are pushed here (secret in "
                   "$LEADSCORE_CRM_SECRET)");
   cmd->add_option("--crm-concurrency", opts->crm_concurrency, "CRM requests in flight")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   cmd->add_option("--crm-max-attempts", opts->crm_max_attempts,
                   "Delivery attempts before an event is dead-lettered")
+      ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--crm-timeout-ms", opts->crm_timeout_ms,
                   "Per-request timeout of a CRM delivery (a timed-out attempt is retried)")

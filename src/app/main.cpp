@@ -14,6 +14,13 @@ int main(int argc, char** argv) {
   app::add_outbox_command(root);
   app::add_serve_command(root);
   app::add_erase_command(root);
-  CLI11_PARSE(root, argc, argv);
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = root.exit(e);  // prints the help, or the error and "Run with --help"
+    // A bad flag (out of range, unknown, not a number) exits 2 like the commands' own usage
+    // errors, not CLI11's 1xx codes; help (0) and exit_with() codes are kept.
+    return rc == 0 || dynamic_cast<const CLI::RuntimeError*>(&e) != nullptr ? rc : 2;
+  }
   return 0;
 }

@@ -169,6 +169,11 @@ void add_builtin_routes(Server& server, const BuiltinOptions& opts) {
           res.body = server.metrics().render();
           return core::ok();
         });
+  // Probes are cheap and must answer while the server is saturated (a liveness probe failing
+  // then would restart a busy, healthy server): they do not count against --max-inflight.
+  for (const char* probe : {"/healthz", "/readyz", "/metrics"}) {
+    r.find("GET", probe)->counts_against_inflight_limit = false;
+  }
 
   auto spec = std::make_shared<std::string>(embedded_openapi());
   if (!opts.openapi_path.empty()) {

@@ -310,6 +310,9 @@ class Router {
     AsyncHandler async_handler;
     std::vector<std::string> segments;
     bool has_params = false;
+    // False for cheap probes (/healthz, /readyz, /metrics): they answer even when
+    // --max-inflight requests are in flight, so a busy server is not reported dead.
+    bool counts_against_inflight_limit = true;
   };
   struct Match {
     const Route* route = nullptr;  // null: no route for this method
@@ -320,6 +323,8 @@ class Router {
   void add(std::string method, std::string pattern, Scope scope, BodyPolicy body, Handler h);
   void add_async(std::string method, std::string pattern, Scope scope, BodyPolicy body,
                  AsyncHandler h);
+  // The route added with exactly this method and pattern (to adjust its settings), or null.
+  Route* find(std::string_view method, std::string_view pattern);
   // Fills req.params (percent-decoded) for pattern routes.
   Match match(std::string_view method, std::string_view path, Request* req) const;
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }

@@ -172,6 +172,13 @@ void Router::add_async(std::string method, std::string pattern, Scope scope, Bod
   insert(std::move(r));
 }
 
+Router::Route* Router::find(std::string_view method, std::string_view pattern) {
+  for (auto& r : routes_) {
+    if (r->method == method && r->pattern == pattern) return r.get();
+  }
+  return nullptr;
+}
+
 Router::Match Router::match(std::string_view method, std::string_view path, Request* req) const {
   Match m;
   // Exact routes first (the hot ones), then patterns.

@@ -581,9 +581,16 @@ void add_scoring_routes(Server& server, std::shared_ptr<ModelHolder> models,
         if (!scorer) return core::make_error("not_ready", "no model loaded");
         LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
         simdjson::dom::object obj;
-        if (allow_batch && !el.get(obj)) {
+        simdjson::dom::element batch;
+        if (allow_batch && !el.get(obj) && !obj["leads"].get(batch)) {
+          // An object with `leads` is a batch request: a malformed one is refused, not scored
+          // as one empty lead.
           simdjson::dom::array leads;
-          if (!obj["leads"].get(leads)) return score_batch(*scorer, leads, opts, res, events);
+          if (batch.get(leads)) {
+            return core::make_error("invalid_batch", "leads must be an array of lead objects",
+                                    "leads");
+          }
+          return score_batch(*scorer, leads, opts, res, events);
         }
         return score_single(*scorer, opts, el, res, events);
       }();

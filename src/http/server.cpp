@@ -268,7 +268,6 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return reject_early(400, "bad_request", "malformed HTTP request");
 
     head_time_ = Clock::now();
-    acquire_slot();
     auto& msg = parser_->get();
     method_ = sv(bhttp::to_string(msg.method()));
     if (msg.method() == bhttp::verb::unknown) method_ = "UNKNOWN";
@@ -276,6 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const size_t q = target.find('?');
     path_ = target.substr(0, q);
     match_ = srv_.router().match(sv(msg.method_string()), path_, nullptr);
+    acquire_slot(!match_.route || match_.route->counts_against_inflight_limit);
 
     const auto rid = sv(msg["X-Request-Id"]);
     request_id_ = acceptable_request_id(rid) ? std::string(rid) : generate_request_id();
@@ -389,18 +389,24 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
-  void acquire_slot() {
+  // Every request counts in the in-flight gauge; only `limited` ones count against (and are
+  // refused above) --max-inflight.
+  void acquire_slot(bool limited) {
     if (has_slot_) return;
     has_slot_ = true;
-    const unsigned n = impl_.inflight.fetch_add(1, std::memory_order_relaxed) + 1;
-    overloaded_ = n > cfg_.max_inflight;
+    limited_ = limited;
+    overloaded_ = false;
+    if (limited_) {
+      const unsigned n = impl_.inflight.fetch_add(1, std::memory_order_relaxed) + 1;
+      overloaded_ = n > cfg_.max_inflight;
+    }
     impl_.inflight_gauge->add(1);
   }
 
   void release_slot() {
     if (!has_slot_) return;
     has_slot_ = false;
-    impl_.inflight.fetch_sub(1, std::memory_order_relaxed);
+    if (limited_) impl_.inflight.fetch_sub(1, std::memory_order_relaxed);
     impl_.inflight_gauge->add(-1);
   }
 
@@ -417,6 +423,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kIdle;
   bool close_after_ = false;
   bool has_slot_ = false;
+  bool limited_ = false;
   bool overloaded_ = false;
   bool responded_ = false;
   Clock::time_point head_time_{};

@@ -98,6 +98,31 @@ function validate(method, path, status, ctype, text) {
   }
 }
 
+// Request bodies against the operation's requestBody schema: a contract that refuses what the
+// server accepts (e.g. a oneOf whose branches overlap) fails here, not in a client's validator.
+function requestErrors(method, path, text) {
+  const found = findOperation(method, path);
+  const raw = found && found.op.requestBody;
+  const rb = raw && resolve(raw);
+  if (!rb || !rb.content || !rb.content["application/json"]) return `${method} ${path}: no JSON requestBody`;
+  const ref = raw.$ref
+    ? pointer(...raw.$ref.replace(/^#\//, "").split("/"), "content", "application/json", "schema")
+    : pointer("paths", found.tmpl, method.toLowerCase(), "requestBody", "content", "application/json", "schema");
+  const v = ajv.getSchema(ref);
+  if (!v) throw new Error("no schema at " + ref);
+  return v(JSON.parse(text)) ? null : ajv.errorsText(v.errors);
+}
+function checkRequest(method, path, text, wantValid) {
+  const errors = requestErrors(method, path, text);
+  if (wantValid && errors) {
+    failures++;
+    console.error(`FAIL request ${method} ${path} should be valid: ${errors}\n  body: ${text.slice(0, 300)}`);
+  } else if (!wantValid && !errors) {
+    failures++;
+    console.error(`FAIL request ${method} ${path} should be invalid\n  body: ${text.slice(0, 300)}`);
+  }
+}
+
 let serverLog = "";
 async function startServer() {
   const env = { ...process.env, LEADSCORE_API_KEYS: "c-score:score;c-rerank:rerank;c-admin:admin" };
@@ -148,6 +173,18 @@ const cases = [
   ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, '{"x":1}', 422],
   ["POST", "/v1/model/reload", { "X-API-Key": "c-admin", ...J }, "[" + "1,".repeat(2000) + "1]", 413],
 ];
+if (!withModel) {
+  // Every route that needs a model answers 503 not_ready without one (none is a 404).
+  const A = { "X-API-Key": "c-admin", ...J };
+  cases.push(
+    ["POST", "/v1/score", S, lead(1), 503],
+    ["POST", "/score", S, lead(1), 503],
+    ["POST", "/v1/rerank", R, `{"target_intent":"x","leads":[${lead(1)}]}`, 503],
+    ["POST", "/rerank", R, `{"target_intent":"x","leads":[${lead(1)}]}`, 503],
+    ["POST", "/v1/erase", A, '{"lead_id":"C-1"}', 503],
+    ["GET", "/v1/leads/C-1/record", { "X-API-Key": "c-admin" }, undefined, 503],
+  );
+}
 if (withModel) {
   cases.push(
     ["POST", "/v1/score", S, lead(1), 200],
@@ -156,6 +193,7 @@ if (withModel) {
     ["POST", "/v1/score", S, lead(4, { bhk: 99 }), 422],
     ["POST", "/v1/score", S, lead(5, { lead_id: "+91 98765 43210" }), 422],
     ["POST", "/v1/score", S, "[1]", 422],
+    ["POST", "/v1/score", S, '{"leads":5}', 422],
     ["POST", "/v1/score", { ...J }, lead(1), 401],
     ["POST", "/v1/score", { "X-API-Key": "c-admin", ...J }, lead(1), 403],
     ["POST", "/v1/score", { Authorization: "Bearer c-score", "Content-Type": "text/csv" }, "a,b", 415],
@@ -188,6 +226,36 @@ if (withModel) {
     ["GET", "/v1/leads/C-1/record", { "X-API-Key": "c-admin" }, undefined, 200],
   );
 }
+// Request bodies the server accepts (true) or refuses for their shape (false), checked against
+// the contract whether or not a model is loaded. The seed body is the original prototype's
+// 21-field /score body (schemas/seed.json).
+const seedLead = JSON.stringify({
+  lead_id: "S-1", name: "Asha Rao", age: 34, city: "Pune", city_tier: 1, occupation: "Salaried",
+  income_bracket: "10-20L", education_level: "Graduate", num_site_visits: 3, avg_time_on_page: 42.5,
+  form_filled: true, whatsapp_reply_count: 2, clicked_ad: false, bounced: false, referral_source: "SEO",
+  ip_geolocation_verified: true, device_type: "Mobile", campaign_id: "CAMP002", crm_segment_tag: "A",
+  linkedin_profile_exists: true, news_sentiment_about_company: 0.3, company_size: "50-200",
+  industry_type: "Tech" });
+const requests = [
+  ["POST", "/v1/score", lead(1), true],
+  ["POST", "/v1/score", "{}", true],
+  ["POST", "/v1/score", `{"leads":[${lead(1)},${lead(2, { bhk: "x" })},${lead(3)}]}`, true],
+  ["POST", "/v1/score", '{"leads":[]}', true],
+  ["POST", "/v1/score", seedLead, true],
+  ["POST", "/v1/score", '{"leads":5}', false],
+  ["POST", "/v1/score", '{"leads":{}}', false],
+  ["POST", "/v1/score", `{"leads":${lead(1)}}`, false],
+  ["POST", "/score", seedLead, true],
+  ["POST", "/score", lead(1), true],
+  ["POST", "/v1/rerank", `{"target_intent":"2 bhk near metro","leads":[${lead(1)},${lead(2, { intent_score: 0.9 })}],"top_k":5,"weight":0.4}`, true],
+  ["POST", "/v1/rerank", `{"leads":[${lead(1)}]}`, false],
+  ["POST", "/v1/rerank", `{"target_intent":"x","leads":[${lead(1)}],"weight":2}`, false],
+  ["POST", "/rerank", `{"target_intent":"villa with a garden","leads":[${seedLead},${lead(2)}]}`, true],
+  ["POST", "/v1/erase", '{"lead_id":"C-1"}', true],
+  ["POST", "/v1/erase", '{"lead_id":"C-1","x":1}', false],
+];
+for (const [method, path, body, valid] of requests) checkRequest(method, path, body, valid);
+
 // Extra cases appear here as endpoints get wired (scoring, rerank, erase, records).
 if (process.env.LEADSCORE_CONTRACT_CASES) {
   cases.push(...JSON.parse(readFileSync(process.env.LEADSCORE_CONTRACT_CASES, "utf8")));
@@ -214,6 +282,10 @@ try {
       console.error(`FAIL ${method} ${path}: no X-Request-Id`);
     }
     validate(method, path, r.status, r.headers.get("content-type") || "", text);
+    // A body the server accepted must be valid under the contract too.
+    if (r.status < 300 && body && (headers["Content-Type"] || "").startsWith("application/json")) {
+      checkRequest(method, path, body, true);
+    }
   }
 } finally {
   child.kill("SIGTERM");

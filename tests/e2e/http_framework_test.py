@@ -96,6 +96,23 @@ class Framework(unittest.TestCase):
         status, _, body = self.srv.json("GET", "/v1/model", headers=SCORE)
         assert_error(self, status, body, 503, "not_ready")
 
+    def test_model_routes_answer_503_without_model(self):
+        # Every route that needs a model says so (503 not_ready), none looks absent (404); the
+        # scopes are those of the wired routes (`lacking`: a key without the route's scope).
+        lead = {"lead_id": "L-1", "city": "Pune"}
+        rerank = {"target_intent": "x", "leads": [lead]}
+        for method, path, body, lacking in [("POST", "/v1/score", lead, ADMIN), ("POST", "/score", lead, ADMIN),
+                                            ("POST", "/v1/score", {"leads": [lead]}, ADMIN),
+                                            ("POST", "/v1/rerank", rerank, SCORE), ("POST", "/rerank", rerank, SCORE),
+                                            ("POST", "/v1/erase", {"lead_id": "L-1"}, SCORE),
+                                            ("GET", "/v1/leads/L-1/record", None, SCORE)]:
+            status, _, got = self.srv.json(method, path, body=body, headers={"Authorization": "Bearer e2e-all-key"})
+            assert_error(self, status, got, 503, "not_ready")
+            status, _, got = self.srv.json(method, path, body=body)
+            assert_error(self, status, got, 401, "unauthorized")
+            status, _, got = self.srv.json(method, path, body=body, headers=lacking)
+            assert_error(self, status, got, 403, "forbidden")
+
     def test_unsupported_media_type(self):
         status, _, body = self.srv.json("POST", "/v1/model/reload", body="{}",
                                         headers={**ADMIN, "Content-Type": "text/plain"})
@@ -200,30 +217,66 @@ class Framework(unittest.TestCase):
             self.assertEqual(status, 404, bad)
 
 
+def hold_inflight_slot(srv, path="/v1/model"):
+    """Opens a request whose head the server has read (so it is in flight) and whose body is still
+    to come; returns the socket. Send b"{}" on it to finish the request."""
+    a = srv.connect()
+    a.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nX-API-Key: e2e-admin-key\r\n"
+               "Content-Type: application/json\r\nContent-Length: 2\r\n"
+               "Expect: 100-continue\r\n\r\n" % path).encode())
+    # No probe can ask whether the server has read that head yet: with one slot, a probe would
+    # take it first (and a head read meanwhile would be the one refused). A fixed sleep is a
+    # guess a loaded machine can outlast; the interim 100 Continue is the server's own word
+    # that it read the head, which is when it takes the slot.
+    (st, _, _), = read_responses(a, 1)
+    assert st == 100, st
+    return a
+
+
 class Limits(unittest.TestCase):
     def test_inflight_limit_answers_429(self):
         srv = ServerProc(BIN, ["--max-inflight", "1"]).start()
         try:
-            a = srv.connect()
             # A request whose head arrived is in flight until answered.
-            a.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
-                      b"Expect: 100-continue\r\n\r\n")
-            # No probe can ask whether the server has read that head yet: with one slot, a probe
-            # would take it first (and a head read meanwhile would be the one refused). A fixed
-            # sleep is a guess a loaded machine can outlast; the interim 100 Continue is the
-            # server's own word that it read the head, which is when it takes the slot.
-            (st, _, _), = read_responses(a, 1)
-            self.assertEqual(st, 100)
-            status, h, body = srv.json("GET", "/healthz")
+            a = hold_inflight_slot(srv)
+            status, h, body = srv.json("GET", "/v1/model", headers=SCORE)
             assert_error(self, status, body, 429, "overloaded")
             self.assertEqual(h["retry-after"], "1")
-            a.sendall(b"abcd")
+            a.sendall(b"{}")
             (st, _, _), = read_responses(a, 1)
-            self.assertEqual(st, 200)
+            self.assertEqual(st, 503)  # no model: the held request's own answer
             # The slot frees once the server has finished writing that answer, which can be a
             # moment after the client read it: poll rather than expect it at once.
-            status = wait_until(lambda: (lambda c: c if c == 200 else None)(srv.request("GET", "/healthz")[0]))
+            status = wait_until(lambda: (lambda c: c if c != 429 else None)(
+                srv.request("GET", "/v1/model", headers=SCORE)[0]))
+            self.assertEqual(status, 503)
+            a.close()
+        finally:
+            srv.cleanup()
+
+    def test_probes_answer_while_inflight_limit_is_hit(self):
+        # A liveness probe must not fail exactly when the server is busy.
+        srv = ServerProc(BIN, ["--max-inflight", "1"]).start()
+        try:
+            a = hold_inflight_slot(srv)
+            status, _, body = srv.json("GET", "/healthz")
+            self.assertEqual((status, body), (200, {"status": "ok"}))
+            # Without a model /readyz answers its own 503 not_ready, not 429 overloaded.
+            status, _, body = srv.json("GET", "/readyz")
+            assert_error(self, status, body, 503, "not_ready")
+            self.assertEqual(body["status"], "not_ready")
+            status, _, data = srv.request("GET", "/metrics")
             self.assertEqual(status, 200)
+            self.assertIn(b"leadscore_http_requests_in_flight", data)
+            # Everything else is still refused while the slot is held.
+            for method, path in [("POST", "/v1/score"), ("GET", "/v1/model"), ("POST", "/v1/rerank"),
+                                 ("GET", "/openapi.json")]:
+                status, _, body = srv.json(method, path, body={} if method == "POST" else None,
+                                           headers=SCORE)
+                assert_error(self, status, body, 429, "overloaded")
+            a.sendall(b"{}")
+            (st, _, _), = read_responses(a, 1)
+            self.assertEqual(st, 503)
             a.close()
         finally:
             srv.cleanup()
@@ -327,6 +380,25 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(srv.proc.returncode, 2)
         self.assertIn("no API keys", str(cm.exception))
         srv.cleanup()
+
+    def test_nonsensical_limit_flags_fail_at_startup(self):
+        # Each would otherwise start a server that refuses every request (--max-inflight 0),
+        # drops every connection (a timeout <= 0) or fits no batch (--max-batch 0).
+        for flag, value in [("--max-inflight", "0"), ("--header-timeout-ms", "-5"),
+                            ("--max-batch", "0"), ("--max-body-bytes", "0"),
+                            ("--body-timeout-ms", "0"), ("--idle-timeout-ms", "-1"),
+                            ("--drain-timeout-ms", "0"), ("--threads", "-1"), ("--threads", "5000"),
+                            ("--cache-entries", "0"), ("--redis-timeout-ms", "-1"),
+                            ("--crm-concurrency", "0"), ("--crm-max-attempts", "0"),
+                            ("--max-inflight", "lots")]:
+            srv = ServerProc(BIN, ["--no-auth", flag, value], keys=None)
+            try:
+                with self.assertRaises(RuntimeError, msg=flag + " " + value) as cm:
+                    srv.start()
+                self.assertEqual(srv.proc.returncode, 2, flag)
+                self.assertIn("%s: Value %s not in range" % (flag, value), str(cm.exception))
+            finally:
+                srv.cleanup()
 
     def test_bad_keys_spec_is_rejected_without_echoing_it(self):
         srv = ServerProc(BIN, keys="secret-key-zq9:superuser")

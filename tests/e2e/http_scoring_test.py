@@ -147,6 +147,18 @@ class Scoring(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(len(body["results"]), 50)
 
+    def test_malformed_batch_is_refused_not_scored_as_one_lead(self):
+        for leads in [5, {}, lead(1), None, "L-1"]:
+            status, _, body = self.srv.json("POST", "/v1/score", body={"leads": leads}, headers=KEY)
+            self.assertEqual(status, 422, body)
+            self.assertEqual(body["error"]["code"], "invalid_batch")
+            self.assertEqual(body["error"]["field"], "leads")
+            self.assertIn("array of lead objects", body["error"]["message"])
+        # The prototype's /score takes one flat lead: there `leads` is just an (unknown) field.
+        status, _, body = self.srv.json("POST", "/score", body=dict(lead(1), leads=5), headers=KEY)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["lead_id"], "L-1")
+
     def test_schema_violation_names_field(self):
         for over, code, field in [({"bhk": 99}, "field_out_of_range", "bhk"),
                                   ({"loan_preapproved": "perhaps"}, "field_type_mismatch", "loan_preapproved"),

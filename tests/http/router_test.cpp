@@ -35,6 +35,17 @@ TEST(Router, WrongMethodListsAllowedMethods) {
   EXPECT_EQ(m.allow, "GET, POST");
 }
 
+TEST(Router, FindReturnsTheRouteAddedForMethodAndPattern) {
+  http::Router r;
+  r.add("GET", "/x", http::Scope::kPublic, http::BodyPolicy::kNone, ok_handler());
+  r.add("POST", "/x", http::Scope::kPublic, http::BodyPolicy::kJson, ok_handler());
+  ASSERT_NE(r.find("POST", "/x"), nullptr);
+  EXPECT_EQ(r.find("POST", "/x")->body, http::BodyPolicy::kJson);
+  EXPECT_TRUE(r.find("GET", "/x")->counts_against_inflight_limit);  // the default
+  EXPECT_EQ(r.find("PUT", "/x"), nullptr);
+  EXPECT_EQ(r.find("GET", "/y"), nullptr);
+}
+
 TEST(Errors, StatusForCode) {
   EXPECT_EQ(http::status_for_error("invalid_json"), 400u);
   EXPECT_EQ(http::status_for_error("unauthorized"), 401u);
