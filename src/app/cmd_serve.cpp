@@ -80,15 +80,32 @@ void fail(const std::string& message) {
 void wire_cache(const ServeOptions& o, http::Server& server, http::ScoringOptions& so) {
   auto mode = cache::parse_mode(o.cache_mode);
   if (!mode) fail(mode.error().message);
-  if (*mode == cache::Mode::local && !o.redis_url.empty() && o.cache_mode == "local") {
-    mode = cache::Mode::redis;  // --redis alone means: share the cache through Redis
+  // A password belongs in the environment, not in argv (visible to every user in `ps`).
+  std::string redis_url = o.redis_url.empty() ? env_or_empty("LEADSCORE_REDIS_URL") : o.redis_url;
+  if (!o.redis_url.empty()) {
+    if (auto u = cache::parse_redis_url(o.redis_url); u && !u->password.empty()) {
+      http::log_event("warn", "redis_password_in_argv",
+                      {{"detail", "the --redis password is visible in the process list; pass "
+                                  "the URL in LEADSCORE_REDIS_URL instead"}});
+    }
+  }
+  if (*mode == cache::Mode::local && !redis_url.empty() && o.cache_mode == "local") {
+    mode = cache::Mode::redis;  // a Redis URL alone means: share the cache through Redis
   }
   cache::CacheConfig cc;
   cc.mode = *mode;
   cc.ttl = std::chrono::seconds(o.cache_ttl_s);
   cc.max_entries = o.cache_entries;
-  cc.redis_url = o.redis_url;
+  cc.redis_url = redis_url;
   cc.command_timeout = std::chrono::milliseconds(o.redis_timeout_ms);
+  cc.on_availability = [](bool available, std::string_view reason) {
+    if (available) {
+      http::log_event("info", "redis_available", {{"detail", "caching through Redis again"}});
+    } else {
+      http::log_event("warn", "redis_unavailable",
+                      {{"reason", reason}, {"detail", "scoring continues uncached"}});
+    }
+  };
   auto c = cache::make_cache(cc);
   if (!c) fail(c.error().message);
   auto tagger = cache::make_lead_tagger(cc.mode, env_or_empty("LEADSCORE_CACHE_SECRET"));
@@ -437,7 +454,8 @@ void add_serve_command(CLI::App& root) {
   cmd->add_option("--cache", opts->cache_mode, "Score and embedding cache: local, none, redis, two-level")
       ->capture_default_str();
   cmd->add_option("--redis", opts->redis_url,
-                  "redis://[user:password@]host:port/db (shared cache for several replicas)");
+                  "redis://[user:password@]host:port/db (shared cache for several replicas); "
+                  "default $LEADSCORE_REDIS_URL, the place for a URL with a password");
   cmd->add_option("--cache-ttl", opts->cache_ttl_s, "Cache entry lifetime, seconds")
       ->check(CLI::Range(int64_t{1}, int64_t{30} * 86400))
       ->capture_default_str();

@@ -299,6 +299,11 @@ struct RedisUrl {
 };
 core::Result<RedisUrl> parse_redis_url(std::string_view url);
 
+// Called when Redis becomes unavailable (the breaker opens; `reason` says what failed, e.g.
+// "AUTH refused", never a password or a value) and when it is back (`available`, reason "").
+// Runs on the thread whose call changed the state: keep it short (e.g. one log line).
+using AvailabilityFn = std::function<void(bool available, std::string_view reason)>;
+
 struct RedisOptions {
   RedisUrl url;
   Ttl connect_timeout{50};
@@ -307,6 +312,7 @@ struct RedisOptions {
   int breaker_failures = 5;          // consecutive failures that open the breaker
   Ttl breaker_cooldown{1000};        // open -> half-open (one probe) after this long
   ClockFn clock;                     // default: steady_clock::now
+  AvailabilityFn on_availability{};  // see AvailabilityFn
 };
 
 class RedisCache final : public Cache {
@@ -391,6 +397,7 @@ struct CacheConfig {
   int breaker_failures = 5;
   Ttl breaker_cooldown{1000};
   ClockFn clock;
+  AvailabilityFn on_availability;
 };
 
 // Errors: `invalid_redis_url`, `invalid_cache_config` (zero sizes, missing url).

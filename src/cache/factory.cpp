@@ -48,7 +48,7 @@ core::Result<std::unique_ptr<Cache>> make_cache(const CacheConfig& c) {
   }
   LS_ASSIGN_OR_RETURN(RedisUrl url, parse_redis_url(c.redis_url));
   RedisOptions ro{std::move(url), c.connect_timeout, c.command_timeout, c.pool_size,
-                  c.breaker_failures, c.breaker_cooldown, c.clock};
+                  c.breaker_failures, c.breaker_cooldown, c.clock, c.on_availability};
   auto redis = std::make_unique<RedisCache>(std::move(ro));
   if (!local) return std::unique_ptr<Cache>(std::move(redis));
   if (c.local_ttl <= Ttl::zero()) return config_error("local TTL must be positive", "local_ttl");

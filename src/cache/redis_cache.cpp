@@ -255,27 +255,31 @@ class Breaker {
     return now - opened_at_.load(std::memory_order_acquire) >= to_ticks(cooldown_);
   }
 
-  void success() {
+  // True when this call closed an open breaker (Redis is back).
+  bool success() {
     // Read before writing: the common case touches no shared cache line for writing.
     if (failures_.load(std::memory_order_relaxed) != 0) {
       failures_.store(0, std::memory_order_relaxed);
     }
-    if (state_.load(std::memory_order_relaxed) != kClosed) {
-      state_.store(kClosed, std::memory_order_release);
-    }
+    if (state_.load(std::memory_order_relaxed) == kClosed) return false;
+    return state_.exchange(kClosed, std::memory_order_acq_rel) != kClosed;
   }
 
-  void failure() {
+  // True when this call opened a closed breaker (Redis just became unavailable; a failed
+  // half-open probe re-opens it without reporting again).
+  bool failure() {
     int s = state_.load(std::memory_order_acquire);
     if (s == kHalfOpen) {
       open();
-      return;
+      return false;
     }
     if (failures_.fetch_add(1, std::memory_order_relaxed) + 1 >= threshold_ && s == kClosed &&
         state_.compare_exchange_strong(s, kOpen)) {
       opened_at_.store(clock_().time_since_epoch().count(), std::memory_order_release);
       opens_.fetch_add(1, std::memory_order_relaxed);
+      return true;
     }
+    return false;
   }
 
   void open() {
@@ -338,6 +342,8 @@ struct RedisCache::Impl {
   std::string entries_sha = sha1_hex(kLeadEntriesScript);
   std::string get_ttl_sha = sha1_hex(kGetWithTtlScript);
   std::atomic<std::uint64_t> hits{0}, misses{0}, puts{0}, errors{0}, skipped{0};
+  std::mutex last_failure_mu;
+  std::string last_failure;  // what the last failed call ran into (for the startup report)
 
   explicit Impl(RedisOptions o)
       : opt(std::move(o)),
@@ -348,17 +354,20 @@ struct RedisCache::Impl {
     pool = std::make_unique<Conn[]>(pool_size);
   }
 
-  // Connects, authenticates, selects the db and loads the scripts. False on any failure.
-  bool connect(Conn& c) {
+  // Connects, authenticates, selects the db and loads the scripts. False on any failure,
+  // with `why` saying which step failed (no password, no value).
+  bool connect(Conn& c, std::string& why) {
     c.drop();
     c.epoch = breaker.opens();
     c.ctx = redisConnectWithTimeout(opt.url.host.c_str(), opt.url.port,
                                     to_timeval(opt.connect_timeout));
     if (c.ctx == nullptr || c.ctx->err) {
+      why = std::string("connect: ") + (c.ctx ? c.ctx->errstr : "out of memory");
       c.drop();
       return false;
     }
     if (redisSetTimeout(c.ctx, to_timeval(opt.command_timeout)) != REDIS_OK) {
+      why = "connect: cannot set the command timeout";
       c.drop();
       return false;
     }
@@ -371,6 +380,7 @@ struct RedisCache::Impl {
                               ? ok_status({"AUTH", opt.url.password})
                               : ok_status({"AUTH", opt.url.user, opt.url.password});
       if (!authed) {
+        why = "AUTH refused (wrong user or password in the Redis URL?)";
         c.drop();
         return false;
       }
@@ -378,6 +388,7 @@ struct RedisCache::Impl {
     if (opt.url.db != 0) {
       const std::string db = std::to_string(opt.url.db);
       if (!ok_status({"SELECT", db})) {
+        why = "SELECT " + db + " refused";
         c.drop();
         return false;
       }
@@ -386,6 +397,7 @@ struct RedisCache::Impl {
         !ok_status({"SCRIPT", "LOAD", kEraseScript}) ||
         !ok_status({"SCRIPT", "LOAD", kLeadEntriesScript}) ||
         !ok_status({"SCRIPT", "LOAD", kGetWithTtlScript})) {
+      why = "SCRIPT LOAD refused (the user needs the script commands: docs/CACHE.md)";
       c.drop();
       return false;
     }
@@ -406,16 +418,27 @@ struct RedisCache::Impl {
     // has since died: replace it instead of letting every pooled connection fail once after
     // recovery (which would re-open the breaker).
     const bool reuse = c.ctx != nullptr && c.ctx->err == 0 && c.epoch == breaker.opens();
-    bool ok = reuse || connect(c);
+    std::string why;
+    bool ok = reuse || connect(c, why);
     if (ok) ok = f(c.ctx);
     // A reused connection the server closed (restart, idle timeout) fails at once with EOF or
     // a reset: reconnect and retry once. Timeouts are not retried, so the bound holds.
-    if (!ok && reuse && c.ctx != nullptr && closed_by_peer(c.ctx) && connect(c)) ok = f(c.ctx);
+    if (!ok && reuse && c.ctx != nullptr && closed_by_peer(c.ctx) && connect(c, why)) {
+      ok = f(c.ctx);
+    }
     if (ok) {
-      breaker.success();
+      if (breaker.success() && opt.on_availability) opt.on_availability(true, "");
     } else {
       errors.fetch_add(1, std::memory_order_relaxed);
-      breaker.failure();
+      if (why.empty()) {
+        why = c.ctx != nullptr && c.ctx->err != 0 ? std::string("io: ") + c.ctx->errstr
+                                                  : std::string("command failed");
+      }
+      {
+        std::lock_guard reason_lock(last_failure_mu);
+        last_failure = why;
+      }
+      if (breaker.failure() && opt.on_availability) opt.on_availability(false, why);
       if (c.ctx != nullptr && c.ctx->err != 0) c.drop();
     }
     return ok;
@@ -515,7 +538,13 @@ RedisCache::RedisCache(RedisOptions options) : impl_(std::make_unique<Impl>(std:
     std::signal(SIGPIPE, SIG_IGN);
   }
   // Probe once so /readyz reports degraded from the start when Redis is unreachable.
-  if (!impl_->ping()) impl_->breaker.open();
+  if (!impl_->ping()) {
+    impl_->breaker.open();
+    if (impl_->opt.on_availability) {
+      std::lock_guard lock(impl_->last_failure_mu);
+      impl_->opt.on_availability(false, impl_->last_failure);
+    }
+  }
 }
 
 RedisCache::~RedisCache() = default;

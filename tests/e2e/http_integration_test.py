@@ -383,6 +383,42 @@ class Cache(Base):
                 self.assertIs(got["cached"], "consent" in leads[i], i)
                 self.assertEqual(got, dict(exp, cached="consent" in leads[i]), i)
 
+    def test_redis_url_from_the_environment_and_outages_logged_with_their_reason(self):
+        rd = self.redis()
+        rd.cli("CONFIG", "SET", "requirepass", "Rz9-secret-pw")
+        # A wrong password: the log says why Redis is unavailable, never the password itself,
+        # and warns that a password in argv is visible to every user.
+        bad = "redis://:Wr0ng-pw-x@127.0.0.1:%d/0" % rd.port
+        srv = self.server("--cache", "redis", "--redis", bad, *SLOW_REDIS_OK,
+                          data_dir=os.path.join(self.tmp, "bad"))
+        self.assertTrue(wait_for(lambda: "redis_unavailable" in srv.log(), 10), srv.log())
+        self.assertIn("AUTH refused", srv.log())
+        self.assertIn("redis_password_in_argv", srv.log())
+        srv.stop()
+        self.assertNotIn("Wr0ng-pw-x", srv.log())
+        # The URL from LEADSCORE_REDIS_URL: nothing secret in argv, and the cache works.
+        good = "redis://:Rz9-secret-pw@127.0.0.1:%d/0" % rd.port
+        srv = self.server("--cache", "redis", *SLOW_REDIS_OK, env={"LEADSCORE_REDIS_URL": good})
+        self.assertNotIn("Rz9-secret-pw", " ".join(srv.args))
+        for expect_cached in (False, True):
+            status, _, r = score(srv, lead(7))
+            self.assertEqual((status, r["cached"]), (200, expect_cached), r)
+        self.assertNotIn("redis_password_in_argv", srv.log())
+        self.assertNotIn("redis_unavailable", srv.log())
+        # An outage and the recovery are both logged once.
+        port = rd.port
+        rd.kill()
+        for i in range(10):
+            self.assertEqual(score(srv, lead(100 + i))[0], 200)
+        self.assertTrue(wait_for(lambda: "redis_unavailable" in srv.log(), 10), srv.log())
+        rd2 = Redis(port=port).start()
+        self.cleanups.append(rd2.kill)
+        rd2.cli("CONFIG", "SET", "requirepass", "Rz9-secret-pw")
+        self.assertTrue(wait_for(lambda: srv.request("GET", "/readyz")[0] == 200 and
+                                 "redis_available" in srv.log(), 20), srv.log())
+        self.assertEqual(srv.log().count("redis_unavailable"), 1, srv.log())
+        self.assertNotIn("Rz9-secret-pw", srv.log())
+
     def test_no_pii_in_redis(self):
         rd = self.redis()
         srv = self.server("--cache", "redis", "--redis", rd.url, *SLOW_REDIS_OK)
