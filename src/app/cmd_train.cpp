@@ -2,17 +2,30 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "app/app.h"
 #include "model/model.h"
 
 namespace app {
+
+void warn_missing_columns(const char* command, const std::vector<std::string>& columns) {
+  if (columns.empty()) return;
+  std::string names;
+  for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c;
+  std::fprintf(stderr,
+               "%s: warning: --allow-missing-columns: %zu feature column(s) absent from the CSV, "
+               "missing in every row: %s\n",
+               command, columns.size(), names.c_str());
+}
+
 namespace {
 
 struct TrainArgs {
   std::string data, schema, out = "models";
   std::string scale_pos_weight = "1";
   bool strict = false;
+  bool allow_missing_columns = false;
   model::TrainOptions options;
 };
 
@@ -26,9 +39,11 @@ void run_train(const TrainArgs& a) {
   if (!schema) fail(schema.error());
   model::LoadOptions load;
   load.strict = a.strict;
+  load.allow_missing_columns = a.allow_missing_columns;
   model::LoadReport report;
   auto data = model::load_dataset(a.data, **schema, load, &report);
   if (!data) fail(data.error());
+  warn_missing_columns("leadscore train", report.missing_columns);
   if (data->rows_skipped > 0) {
     std::fprintf(stderr, "leadscore train: skipped %zu of %zu rows that failed to parse (--strict to fail instead); first:\n",
                  data->rows_skipped, data->rows_read);
@@ -87,6 +102,9 @@ void add_train_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_flag("--force", a->options.force, "Overwrite <out>/<version>/ if it exists");
   cmd->add_flag("--strict", a->strict, "Fail on the first bad row instead of skipping it");
+  cmd->add_flag("--allow-missing-columns", a->allow_missing_columns,
+                "Train even if the CSV lacks some of the schema's feature columns (they are "
+                "missing in every row; a warning lists them)");
   cmd->add_option("--seed", s.seed, "Seed for the split and XGBoost")->capture_default_str();
   cmd->add_option("--valid-fraction", s.valid_fraction, "Validation share")->capture_default_str();
   cmd->add_option("--test-fraction", s.test_fraction, "Test share")->capture_default_str();

@@ -297,16 +297,23 @@ struct LoadOptions {
   // reported as line + field + code); true: the first bad row is an error.
   bool strict = false;
   size_t max_reported_errors = 5;
+  // false (default): a header lacking any of the schema's feature columns is an error (a model
+  // trained or measured with a whole column missing is silently useless); true: those columns
+  // are NaN in every row and listed in LoadReport::missing_columns.
+  bool allow_missing_columns = false;
 };
 
 struct LoadReport {
   std::vector<core::Error> first_errors;  // message starts with "line N: "; never a value
+  std::vector<std::string> missing_columns;  // absent feature columns (allow_missing_columns)
 };
 
 // Reads a labelled CSV with `schema` into a Dataset (features in schema order, categories as
 // codes with "other" last). Errors: `missing_label_column` (schema has a label the header
-// lacks), `no_label_field` (schema without one), `csv_malformed`, `io_error`, the
-// RecordParser::create codes, and with `strict` the row's parse error ("line N: ...").
+// lacks), `no_label_field` (schema without one), `missing_columns` (the header lacks feature
+// columns; message lists them all, field = the first; unless allow_missing_columns),
+// `csv_malformed`, `io_error`, the RecordParser::create codes, and with `strict` the row's
+// parse error ("line N: ...").
 core::Result<Dataset> load_dataset(const std::filesystem::path& csv, const core::Schema& schema,
                                    const LoadOptions& options = {}, LoadReport* report = nullptr);
 
