@@ -35,6 +35,27 @@ void run_train(const TrainArgs& a) {
     std::fprintf(stderr, "leadscore train: %s: %s\n", e.code.c_str(), e.message.c_str());
     exit_with(1);
   };
+  auto usage = [](const core::Error& e) {  // a bad flag: exit 2 (usage), as `generate` does
+    std::fprintf(stderr, "leadscore train: %s: %s\n", e.code.c_str(), e.message.c_str());
+    exit_with(2);
+  };
+  model::TrainOptions opt = a.options;
+  if (a.scale_pos_weight == "auto") {
+    opt.params.scale_pos_weight = 0;
+  } else {
+    try {
+      opt.params.scale_pos_weight = std::stod(a.scale_pos_weight);
+    } catch (const std::exception&) {
+      usage({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
+    }
+    if (!(opt.params.scale_pos_weight > 0)) {
+      usage({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
+    }
+  }
+  opt.params.seed = opt.split.seed;
+  // Flags are checked before the (possibly long) read of the CSV.
+  if (auto ok = model::check_split_options(opt.split); !ok) usage(ok.error());
+  if (auto ok = model::check_train_params(opt.params); !ok) usage(ok.error());
   auto schema = core::load_schema(a.schema);
   if (!schema) fail(schema.error());
   model::LoadOptions load;
@@ -50,20 +71,6 @@ void run_train(const TrainArgs& a) {
     for (const auto& e : report.first_errors) std::fprintf(stderr, "  %s\n", e.message.c_str());
   }
 
-  model::TrainOptions opt = a.options;
-  if (a.scale_pos_weight == "auto") {
-    opt.params.scale_pos_weight = 0;
-  } else {
-    try {
-      opt.params.scale_pos_weight = std::stod(a.scale_pos_weight);
-    } catch (const std::exception&) {
-      fail({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
-    }
-    if (!(opt.params.scale_pos_weight > 0)) {
-      fail({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
-    }
-  }
-  opt.params.seed = opt.split.seed;
   // Progress on stderr once training has run for a second, then at most twice a second.
   const auto start = std::chrono::steady_clock::now();
   auto last = start;

@@ -54,9 +54,14 @@ struct SplitOptions {
   size_t min_per_class_split = 5;  // fewer positives or negatives in any split: `too_few_per_class`
 };
 
+// `invalid_params` (field = the flag of `leadscore train`, e.g. "valid-fraction") unless each
+// fraction is in (0, 1) and valid + test < 1.
+core::Status check_split_options(const SplitOptions& options);
+
 // Seeded stratified split: positives and negatives are shuffled separately and cut at the
 // same fractions, so every split has (within one row) the overall positive rate.
-// Errors: `no_positives`, `no_negatives`, `too_few_rows`, `too_few_per_class`, `invalid_label`.
+// Errors: check_split_options's, `no_positives`, `no_negatives`, `too_few_rows`,
+// `too_few_per_class`, `invalid_label`.
 core::Result<Split> stratified_split(std::span<const float> labels, const SplitOptions& options);
 
 // ---------------------------------------------------------------------------------------------
@@ -94,8 +99,15 @@ struct TrainedBooster {
   double effective_scale_pos_weight = 1.0;
 };
 
+// `invalid_params` (field = the flag of `leadscore train`, e.g. "threads") for a parameter
+// out of range: trees, depth, early stopping, max_cat_to_onehot >= 1; eta > 0; subsample and
+// colsample in (0, 1]; min_child_weight, lambda, alpha, gamma >= 0; max_bin >= 2;
+// scale_pos_weight >= 0 (0 = auto); nthread >= 0. NaN is out of every range.
+core::Status check_train_params(const TrainParams& params);
+
 // Trains binary:logistic with hist trees on X[split.train], early-stopping on X[split.valid].
-// Labels must be 0/1. Errors: `xgboost_error` (message from XGBGetLastError), `invalid_params`.
+// Labels must be 0/1. Errors: `xgboost_error` (message from XGBGetLastError), `invalid_params`
+// (check_train_params's, or labels and rows disagree).
 core::Result<TrainedBooster> train_booster(const Matrix& x, std::span<const float> labels,
                                            std::span<const FeatureSpec> features,
                                            const Split& split, const TrainParams& params,

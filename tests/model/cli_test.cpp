@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -105,6 +106,26 @@ TEST_F(Cli, MissingFeatureColumnIsRefusedUnlessAllowed) {
   EXPECT_NE(e_allowed.output.find("leadscore evaluate: warning: --allow-missing-columns"),
             std::string::npos)
       << e_allowed.output;
+}
+
+TEST_F(Cli, OutOfRangeTrainFlagsAreOneLineUsageErrors) {
+  const std::string base = "train --data " + kData + "edtech_leads.csv --schema " + kData +
+                           "edtech_leads.schema.json --out " + (dir_ / "m").string() + " ";
+  const std::pair<const char*, const char*> cases[] = {
+      {"--valid-fraction 0.6 --test-fraction 0.5",
+       "leadscore train: invalid_params: --valid-fraction + --test-fraction must be < 1"},
+      {"--test-fraction -0.1", "leadscore train: invalid_params: --test-fraction must be in (0, 1), got -0.1"},
+      {"--valid-fraction 1", "leadscore train: invalid_params: --valid-fraction must be in (0, 1), got 1"},
+      {"--threads -2", "leadscore train: invalid_params: --threads must be >= 0, got -2"},
+      {"--scale-pos-weight -1", "leadscore train: invalid_params: --scale-pos-weight takes"},
+  };
+  for (const auto& [flags, expected] : cases) {
+    auto r = run(base + flags);
+    EXPECT_EQ(r.status, 2) << flags << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "m"));
 }
 
 TEST_F(Cli, ClearOneLineErrors) {
