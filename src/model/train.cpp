@@ -253,6 +253,9 @@ core::Result<TrainedBooster> train_booster(const Matrix& x, std::span<const floa
   LS_TRY(xgb::check(XGBoosterSlice(booster.get(), 0, best_iter + 1, 1, &sliced_handle),
                     "XGBoosterSlice"));
   xgb::Booster sliced(sliced_handle);
+  // model.json names its features (checked against the manifest at load, and seen by any
+  // XGBoost user who opens it).
+  LS_TRY(sliced.set_features(features));
   LS_ASSIGN_OR_RETURN(out.model_json, sliced.save_json());
   return out;
 }
