@@ -11,17 +11,21 @@ void add_evaluate_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("evaluate", "Measure a model on a labelled CSV");
   struct Args {
     std::string model, data;
-    bool json = false, strict = false;
+    bool json = false, strict = false, allow_missing_columns = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--model", a->model, "Model directory (e.g. models/latest)")->required();
   cmd->add_option("--data", a->data, "Labelled CSV with the model's schema")->required();
   cmd->add_flag("--json", a->json, "Print the metrics as JSON");
   cmd->add_flag("--strict", a->strict, "Fail on the first bad row instead of skipping it");
+  cmd->add_flag("--allow-missing-columns", a->allow_missing_columns,
+                "Evaluate even if the CSV lacks some of the model's feature columns (they are "
+                "missing in every row; a warning lists them)");
   cmd->callback([a] {
     model::prefer_passive_openmp();
     model::LoadOptions load;
     load.strict = a->strict;
+    load.allow_missing_columns = a->allow_missing_columns;
     model::LoadReport report;
     auto e = model::evaluate_csv(a->model, a->data, load, &report);
     if (!e) {
@@ -29,6 +33,7 @@ void add_evaluate_command(CLI::App& root) {
                    e.error().message.c_str());
       exit_with(1);
     }
+    warn_missing_columns("leadscore evaluate", report.missing_columns);
     if (e->rows_skipped > 0) {
       std::fprintf(stderr, "leadscore evaluate: skipped %zu rows that failed to parse; first:\n",
                    e->rows_skipped);

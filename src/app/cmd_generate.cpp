@@ -1,5 +1,6 @@
 // `leadscore generate`: synthetic leads (data::generate) to a CSV file or stdout.
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -12,7 +13,7 @@ namespace app {
 void add_generate_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("generate", "Generate synthetic leads as CSV (docs/DATA.md)");
   struct Opts {
-    uint64_t rows = 1000;
+    int64_t rows = 1000;  // signed: "-5" must be refused, not wrapped to 2^64 - 5
     uint64_t seed = 42;
     std::string out = "-";
     std::string profile = "real_estate";
@@ -35,6 +36,12 @@ void add_generate_command(CLI::App& root) {
       std::fprintf(stderr, "error: %s\n", profile.error().message.c_str());
       exit_with(2);
     }
+    if (o->rows < 1 || static_cast<uint64_t>(o->rows) > data::kMaxGenerateRows) {
+      std::fprintf(stderr, "error: --rows must be between 1 and %llu, got %lld\n",
+                   static_cast<unsigned long long>(data::kMaxGenerateRows),
+                   static_cast<long long>(o->rows));
+      exit_with(2);
+    }
     const bool to_stdout = o->out == "-";
     std::FILE* f = to_stdout ? stdout : std::fopen(o->out.c_str(), "wb");
     if (f == nullptr) {
@@ -42,7 +49,7 @@ void add_generate_command(CLI::App& root) {
       exit_with(1);
     }
     data::GenerateOptions opt;
-    opt.rows = o->rows;
+    opt.rows = static_cast<uint64_t>(o->rows);
     opt.seed = o->seed;
     opt.profile = *profile;
     opt.progress = !o->quiet;

@@ -2,17 +2,30 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "app/app.h"
 #include "model/model.h"
 
 namespace app {
+
+void warn_missing_columns(const char* command, const std::vector<std::string>& columns) {
+  if (columns.empty()) return;
+  std::string names;
+  for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c;
+  std::fprintf(stderr,
+               "%s: warning: --allow-missing-columns: %zu feature column(s) absent from the CSV, "
+               "missing in every row: %s\n",
+               command, columns.size(), names.c_str());
+}
+
 namespace {
 
 struct TrainArgs {
   std::string data, schema, out = "models";
   std::string scale_pos_weight = "1";
   bool strict = false;
+  bool allow_missing_columns = false;
   model::TrainOptions options;
 };
 
@@ -22,19 +35,10 @@ void run_train(const TrainArgs& a) {
     std::fprintf(stderr, "leadscore train: %s: %s\n", e.code.c_str(), e.message.c_str());
     exit_with(1);
   };
-  auto schema = core::load_schema(a.schema);
-  if (!schema) fail(schema.error());
-  model::LoadOptions load;
-  load.strict = a.strict;
-  model::LoadReport report;
-  auto data = model::load_dataset(a.data, **schema, load, &report);
-  if (!data) fail(data.error());
-  if (data->rows_skipped > 0) {
-    std::fprintf(stderr, "leadscore train: skipped %zu of %zu rows that failed to parse (--strict to fail instead); first:\n",
-                 data->rows_skipped, data->rows_read);
-    for (const auto& e : report.first_errors) std::fprintf(stderr, "  %s\n", e.message.c_str());
-  }
-
+  auto usage = [](const core::Error& e) {  // a bad flag: exit 2 (usage), as `generate` does
+    std::fprintf(stderr, "leadscore train: %s: %s\n", e.code.c_str(), e.message.c_str());
+    exit_with(2);
+  };
   model::TrainOptions opt = a.options;
   if (a.scale_pos_weight == "auto") {
     opt.params.scale_pos_weight = 0;
@@ -42,13 +46,31 @@ void run_train(const TrainArgs& a) {
     try {
       opt.params.scale_pos_weight = std::stod(a.scale_pos_weight);
     } catch (const std::exception&) {
-      fail({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
+      usage({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
     }
     if (!(opt.params.scale_pos_weight > 0)) {
-      fail({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
+      usage({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
     }
   }
   opt.params.seed = opt.split.seed;
+  // Flags are checked before the (possibly long) read of the CSV.
+  if (auto ok = model::check_split_options(opt.split); !ok) usage(ok.error());
+  if (auto ok = model::check_train_params(opt.params); !ok) usage(ok.error());
+  auto schema = core::load_schema(a.schema);
+  if (!schema) fail(schema.error());
+  model::LoadOptions load;
+  load.strict = a.strict;
+  load.allow_missing_columns = a.allow_missing_columns;
+  model::LoadReport report;
+  auto data = model::load_dataset(a.data, **schema, load, &report);
+  if (!data) fail(data.error());
+  warn_missing_columns("leadscore train", report.missing_columns);
+  if (data->rows_skipped > 0) {
+    std::fprintf(stderr, "leadscore train: skipped %zu of %zu rows that failed to parse (--strict to fail instead); first:\n",
+                 data->rows_skipped, data->rows_read);
+    for (const auto& e : report.first_errors) std::fprintf(stderr, "  %s\n", e.message.c_str());
+  }
+
   // Progress on stderr once training has run for a second, then at most twice a second.
   const auto start = std::chrono::steady_clock::now();
   auto last = start;
@@ -87,6 +109,9 @@ void add_train_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_flag("--force", a->options.force, "Overwrite <out>/<version>/ if it exists");
   cmd->add_flag("--strict", a->strict, "Fail on the first bad row instead of skipping it");
+  cmd->add_flag("--allow-missing-columns", a->allow_missing_columns,
+                "Train even if the CSV lacks some of the schema's feature columns (they are "
+                "missing in every row; a warning lists them)");
   cmd->add_option("--seed", s.seed, "Seed for the split and XGBoost")->capture_default_str();
   cmd->add_option("--valid-fraction", s.valid_fraction, "Validation share")->capture_default_str();
   cmd->add_option("--test-fraction", s.test_fraction, "Test share")->capture_default_str();

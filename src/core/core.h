@@ -177,11 +177,15 @@ class RecordParser {
 
   const Schema& schema() const { return *schema_; }
   size_t column_count() const { return column_field_.size(); }
+  // The schema's feature fields the header lacks, in schema order (each row gets NaN for them).
+  // create() does not refuse these; training and evaluation do (model::load_dataset).
+  const std::vector<std::string>& absent_features() const { return absent_features_; }
 
  private:
   RecordParser() = default;
   std::shared_ptr<const Schema> schema_;
   std::vector<int> column_field_;  // column -> index in schema.fields(), -1 = unknown (ignored)
+  std::vector<std::string> absent_features_;
   Options options_;
 };
 

@@ -607,6 +607,7 @@ Result<RecordParser> RecordParser::create(std::shared_ptr<const Schema> schema,
       return make_error("missing_column", "required column '" + f.name + "' is not in the header",
                         f.name);
     }
+    if (f.role == FieldRole::Feature && !present[k]) p.absent_features_.push_back(f.name);
   }
   if (options.require_label && schema->label_field() == nullptr) {
     return make_error("missing_column", "the schema has no label field");

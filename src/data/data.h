@@ -137,8 +137,12 @@ struct ProfileTargets {
 };
 ProfileTargets profile_targets(Profile p);
 
+// Largest `rows` generate() accepts: it keeps 12 bytes per row (true probability and label)
+// for the oracle AUC, so this bounds that memory to 600 MB; the CSV itself is streamed.
+inline constexpr uint64_t kMaxGenerateRows = 50'000'000;
+
 struct GenerateOptions {
-  uint64_t rows = 1000;
+  uint64_t rows = 1000;  // 1..kMaxGenerateRows
   uint64_t seed = 42;
   Profile profile = Profile::kRealEstate;
   // Progress lines on stderr every 10 % when rows >= progress_min_rows.
@@ -157,7 +161,8 @@ struct GenerateReport {
   uint64_t bytes = 0;
 };
 
-// Writes header + `rows` records to `out`. Same options → same bytes.
+// Writes header + `rows` records to `out`. Same options → same bytes. Errors: `invalid_rows`
+// (rows is 0 or above kMaxGenerateRows; nothing is written), the writer's I/O errors.
 core::Result<GenerateReport> generate(const GenerateOptions& opt, CsvWriter& out);
 
 // Appends a human-readable report (rows, positive rate, oracle AUC, missingness per column).

@@ -922,6 +922,12 @@ ProfileTargets profile_targets(Profile p) {
 }
 
 core::Result<GenerateReport> generate(const GenerateOptions& opt, CsvWriter& out) {
+  if (opt.rows < 1 || opt.rows > kMaxGenerateRows) {
+    return core::make_error("invalid_rows",
+                            "rows must be between 1 and " + std::to_string(kMaxGenerateRows) +
+                                ", got " + std::to_string(opt.rows),
+                            "rows");
+  }
   const auto start = std::chrono::steady_clock::now();
   const auto& cols = profile_columns(opt.profile);
   GenerateReport rep;

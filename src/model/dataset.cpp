@@ -51,6 +51,20 @@ core::Result<Dataset> load_dataset(const fs::path& csv, const core::Schema& sche
   core::RecordParser::Options popt;
   popt.require_label = true;
   LS_ASSIGN_OR_RETURN(auto parser, core::RecordParser::create(schema_ref, reader.header(), popt));
+  if (const auto& absent = parser.absent_features(); !absent.empty()) {
+    if (!options.allow_missing_columns) {
+      std::string names;
+      for (const auto& n : absent) names += (names.empty() ? "'" : ", '") + n + "'";
+      return core::make_error(
+          "missing_columns",
+          csv.string() + ": the header lacks " + std::to_string(absent.size()) + " of the " +
+              std::to_string(schema.feature_count()) + " feature columns of schema '" +
+              schema.name() + "': " + names +
+              " (rename the columns to match, or --allow-missing-columns to treat them as missing)",
+          absent.front());
+    }
+    if (report) report->missing_columns = absent;
+  }
 
   Dataset d;
   d.features = feature_specs(schema);

@@ -54,9 +54,14 @@ struct SplitOptions {
   size_t min_per_class_split = 5;  // fewer positives or negatives in any split: `too_few_per_class`
 };
 
+// `invalid_params` (field = the flag of `leadscore train`, e.g. "valid-fraction") unless each
+// fraction is in (0, 1) and valid + test < 1.
+core::Status check_split_options(const SplitOptions& options);
+
 // Seeded stratified split: positives and negatives are shuffled separately and cut at the
 // same fractions, so every split has (within one row) the overall positive rate.
-// Errors: `no_positives`, `no_negatives`, `too_few_rows`, `too_few_per_class`, `invalid_label`.
+// Errors: check_split_options's, `no_positives`, `no_negatives`, `too_few_rows`,
+// `too_few_per_class`, `invalid_label`.
 core::Result<Split> stratified_split(std::span<const float> labels, const SplitOptions& options);
 
 // ---------------------------------------------------------------------------------------------
@@ -94,8 +99,15 @@ struct TrainedBooster {
   double effective_scale_pos_weight = 1.0;
 };
 
+// `invalid_params` (field = the flag of `leadscore train`, e.g. "threads") for a parameter
+// out of range: trees, depth, early stopping, max_cat_to_onehot >= 1; eta > 0; subsample and
+// colsample in (0, 1]; min_child_weight, lambda, alpha, gamma >= 0; max_bin >= 2;
+// scale_pos_weight >= 0 (0 = auto); nthread >= 0. NaN is out of every range.
+core::Status check_train_params(const TrainParams& params);
+
 // Trains binary:logistic with hist trees on X[split.train], early-stopping on X[split.valid].
-// Labels must be 0/1. Errors: `xgboost_error` (message from XGBGetLastError), `invalid_params`.
+// Labels must be 0/1. Errors: `xgboost_error` (message from XGBGetLastError), `invalid_params`
+// (check_train_params's, or labels and rows disagree).
 core::Result<TrainedBooster> train_booster(const Matrix& x, std::span<const float> labels,
                                            std::span<const FeatureSpec> features,
                                            const Split& split, const TrainParams& params,
@@ -297,16 +309,23 @@ struct LoadOptions {
   // reported as line + field + code); true: the first bad row is an error.
   bool strict = false;
   size_t max_reported_errors = 5;
+  // false (default): a header lacking any of the schema's feature columns is an error (a model
+  // trained or measured with a whole column missing is silently useless); true: those columns
+  // are NaN in every row and listed in LoadReport::missing_columns.
+  bool allow_missing_columns = false;
 };
 
 struct LoadReport {
   std::vector<core::Error> first_errors;  // message starts with "line N: "; never a value
+  std::vector<std::string> missing_columns;  // absent feature columns (allow_missing_columns)
 };
 
 // Reads a labelled CSV with `schema` into a Dataset (features in schema order, categories as
 // codes with "other" last). Errors: `missing_label_column` (schema has a label the header
-// lacks), `no_label_field` (schema without one), `csv_malformed`, `io_error`, the
-// RecordParser::create codes, and with `strict` the row's parse error ("line N: ...").
+// lacks), `no_label_field` (schema without one), `missing_columns` (the header lacks feature
+// columns; message lists them all, field = the first; unless allow_missing_columns),
+// `csv_malformed`, `io_error`, the RecordParser::create codes, and with `strict` the row's
+// parse error ("line N: ...").
 core::Result<Dataset> load_dataset(const std::filesystem::path& csv, const core::Schema& schema,
                                    const LoadOptions& options = {}, LoadReport* report = nullptr);
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -29,9 +30,79 @@ std::string fmt_double(double v) {
   return buf;
 }
 
+// For messages: 0.1 as "0.1", not fmt_double's round-trip "0.10000000000000001".
+std::string shown(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// `invalid_params` naming the flag, e.g. "--eta must be > 0, got -1".
+core::Error out_of_range(const char* flag, const std::string& rule, double got) {
+  return {"invalid_params", std::string("--") + flag + " must be " + rule + ", got " + shown(got),
+          flag};
+}
+
 }  // namespace
 
+core::Status check_split_options(const SplitOptions& o) {
+  // Written as !(in range) so that NaN fails too.
+  if (!(o.valid_fraction > 0 && o.valid_fraction < 1)) {
+    return tl::unexpected(out_of_range("valid-fraction", "in (0, 1)", o.valid_fraction));
+  }
+  if (!(o.test_fraction > 0 && o.test_fraction < 1)) {
+    return tl::unexpected(out_of_range("test-fraction", "in (0, 1)", o.test_fraction));
+  }
+  if (!(o.valid_fraction + o.test_fraction < 1)) {
+    return core::make_error("invalid_params",
+                            "--valid-fraction + --test-fraction must be < 1 (the rest trains), got " +
+                                shown(o.valid_fraction + o.test_fraction),
+                            "valid-fraction");
+  }
+  return {};
+}
+
+core::Status check_train_params(const TrainParams& p) {
+  struct Rule {
+    const char* flag;
+    double value;
+    double min;
+    bool min_exclusive;
+    double max;  // inclusive
+  };
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const Rule rules[] = {
+      {"trees", static_cast<double>(p.max_trees), 1, false, kInf},
+      {"max-depth", static_cast<double>(p.max_depth), 1, false, kInf},
+      {"early-stopping", static_cast<double>(p.early_stopping_rounds), 1, false, kInf},
+      {"eta", p.eta, 0, true, kInf},
+      {"subsample", p.subsample, 0, true, 1},
+      {"colsample-bytree", p.colsample_bytree, 0, true, 1},
+      {"min-child-weight", p.min_child_weight, 0, false, kInf},
+      {"lambda", p.lambda, 0, false, kInf},
+      {"alpha", p.alpha, 0, false, kInf},
+      {"gamma", p.gamma, 0, false, kInf},
+      {"max-bin", static_cast<double>(p.max_bin), 2, false, kInf},
+      {"max-cat-to-onehot", static_cast<double>(p.max_cat_to_onehot), 1, false, kInf},
+      {"scale-pos-weight", p.scale_pos_weight, 0, false, kInf},
+      {"threads", static_cast<double>(p.nthread), 0, false, kInf},
+  };
+  for (const Rule& r : rules) {
+    const bool above_min = r.min_exclusive ? r.value > r.min : r.value >= r.min;
+    if (above_min && r.value <= r.max) continue;
+    std::string rule;
+    if (r.max == 1) {
+      rule = "in (0, 1]";
+    } else {
+      rule = std::string(r.min_exclusive ? "> " : ">= ") + shown(r.min);
+    }
+    return tl::unexpected(out_of_range(r.flag, rule, r.value));
+  }
+  return {};
+}
+
 core::Result<Split> stratified_split(std::span<const float> labels, const SplitOptions& o) {
+  LS_TRY(check_split_options(o));
   std::vector<uint32_t> pos, neg;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] == 1.0f) {
@@ -108,12 +179,7 @@ core::Result<TrainedBooster> train_booster(const Matrix& x, std::span<const floa
   if (labels.size() != x.rows) {
     return core::make_error("invalid_params", "label count does not match matrix rows");
   }
-  if (p.max_trees < 1 || p.max_depth < 1 || p.eta <= 0 || p.subsample <= 0 || p.subsample > 1 ||
-      p.colsample_bytree <= 0 || p.colsample_bytree > 1 || p.early_stopping_rounds < 1) {
-    return core::make_error("invalid_params",
-                            "hyperparameters out of range (trees, depth >= 1; 0 < eta; "
-                            "0 < subsample, colsample <= 1; early stopping >= 1)");
-  }
+  LS_TRY(check_train_params(p));
   const std::vector<float> y_train = take(labels, split.train);
   const std::vector<float> y_valid = take(labels, split.valid);
   LS_ASSIGN_OR_RETURN(auto dtrain,
@@ -187,6 +253,9 @@ core::Result<TrainedBooster> train_booster(const Matrix& x, std::span<const floa
   LS_TRY(xgb::check(XGBoosterSlice(booster.get(), 0, best_iter + 1, 1, &sliced_handle),
                     "XGBoosterSlice"));
   xgb::Booster sliced(sliced_handle);
+  // model.json names its features (checked against the manifest at load, and seen by any
+  // XGBoost user who opens it).
+  LS_TRY(sliced.set_features(features));
   LS_ASSIGN_OR_RETURN(out.model_json, sliced.save_json());
   return out;
 }

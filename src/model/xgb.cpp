@@ -33,6 +33,22 @@ void prefer_passive_openmp() {
 
 namespace model::xgb {
 
+namespace {
+
+// Feature names and XGBoost type strings as the C API's arrays of C strings (pointing into
+// `features`, which must outlive this).
+struct FeatureInfo {
+  explicit FeatureInfo(std::span<const FeatureSpec> features) {
+    for (const auto& f : features) {
+      names.push_back(f.name.c_str());
+      types.push_back(f.categorical ? "c" : "q");
+    }
+  }
+  std::vector<const char*> names, types;
+};
+
+}  // namespace
+
 core::Status check(int rc, std::string_view what) {
   if (rc == 0) return core::ok();
   return core::make_error("xgboost_error", std::string(what) + ": " + XGBGetLastError());
@@ -61,15 +77,13 @@ core::Result<DMatrix> DMatrix::create(const Matrix& x, std::span<const FeatureSp
   // XGDMatrixCreateFromMat with missing = NaN keeps NaN as "missing" (default branch).
   LS_TRY(check(XGDMatrixCreateFromMat(x.values.data(), x.rows, x.cols, std::nanf(""), &m.h_),
                "XGDMatrixCreateFromMat"));
-  std::vector<const char*> names, types;
-  for (const auto& f : features) {
-    names.push_back(f.name.c_str());
-    types.push_back(f.categorical ? "c" : "q");
-  }
   if (!features.empty()) {
-    LS_TRY(check(XGDMatrixSetStrFeatureInfo(m.h_, "feature_name", names.data(), names.size()),
+    FeatureInfo info(features);
+    LS_TRY(check(XGDMatrixSetStrFeatureInfo(m.h_, "feature_name", info.names.data(),
+                                            info.names.size()),
                  "feature_name"));
-    LS_TRY(check(XGDMatrixSetStrFeatureInfo(m.h_, "feature_type", types.data(), types.size()),
+    LS_TRY(check(XGDMatrixSetStrFeatureInfo(m.h_, "feature_type", info.types.data(),
+                                            info.types.size()),
                  "feature_type"));
   }
   if (!labels.empty()) {
@@ -103,6 +117,15 @@ core::Result<Booster> Booster::from_json(std::string_view json) {
   LS_TRY(check(XGBoosterLoadModelFromBuffer(b.h_, json.data(), json.size()),
                "XGBoosterLoadModelFromBuffer"));
   return b;
+}
+
+core::Status Booster::set_features(std::span<const FeatureSpec> features) {
+  FeatureInfo info(features);  // not const: the C API takes const char**
+  LS_TRY(check(XGBoosterSetStrFeatureInfo(h_, "feature_name", info.names.data(), info.names.size()),
+               "XGBoosterSetStrFeatureInfo feature_name"));
+  LS_TRY(check(XGBoosterSetStrFeatureInfo(h_, "feature_type", info.types.data(), info.types.size()),
+               "XGBoosterSetStrFeatureInfo feature_type"));
+  return core::ok();
 }
 
 core::Result<std::string> Booster::save_json() const {

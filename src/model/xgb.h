@@ -45,6 +45,9 @@ class Booster {
   explicit Booster(BoosterHandle h) : h_(h) {}
   BoosterHandle get() const { return h_; }
 
+  // Records feature names and types ("q"/"c") in the booster, so that save_json's model.json
+  // carries them (XGBoost does not copy them from the training DMatrix).
+  core::Status set_features(std::span<const FeatureSpec> features);
   core::Result<std::string> save_json() const;
 
  private:

@@ -453,6 +453,17 @@ TEST(RecordParser, MissingLabelColumnIsAnErrorWhenRequired) {
   EXPECT_TRUE(core::RecordParser::create(test_schema(), {"lead_id", "city"}));
 }
 
+TEST(RecordParser, ListsTheFeatureColumnsTheHeaderLacks) {
+  auto p = *core::RecordParser::create(test_schema(), {"lead_id", "bhk", "Budget", "converted"});
+  const std::vector<std::string> expected = {"city", "budget_lakh", "site_visit_scheduled",
+                                             "time_on_site_s", "created_at", "age"};
+  EXPECT_EQ(p.absent_features(), expected);
+  auto all = *core::RecordParser::create(
+      test_schema(), {"city", "bhk", "budget_lakh", "site_visit_scheduled", "time_on_site_s",
+                      "created_at", "age"});
+  EXPECT_TRUE(all.absent_features().empty());
+}
+
 TEST(RecordParser, MissingLabelValueIsAnErrorWhenRequired) {
   auto p = *core::RecordParser::create(test_schema(), {"lead_id", "converted"},
                                        {.require_label = true, .parse = {}});

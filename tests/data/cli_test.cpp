@@ -87,6 +87,20 @@ TEST(GenerateCli, UnknownProfileIsOneClearError) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
 }
 
+TEST(GenerateCli, RowsOutOfRangeIsOneClearError) {
+  const std::string path = ::testing::TempDir() + "/leads_bad_rows.csv";
+  for (const char* rows : {"-5", "0", "50000001"}) {
+    auto r = run(std::string("generate --rows ") + rows + " --out " + path);
+    // ASSERT: without the check, the next (50M rows) case would write a 15 GB file.
+    ASSERT_EQ(r.status, 2) << rows << ": " << r.err;
+    EXPECT_NE(r.err.find("error: --rows must be between 1 and 50000000, got " + std::string(rows)),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(std::ifstream(path).good()) << "no output file for a refused run";
+  }
+}
+
 TEST(SchemaInferCli, DraftIsJsonOnStdout) {
   const std::string path = ::testing::TempDir() + "/leads_infer.csv";
   ASSERT_EQ(run("generate --rows 500 --seed 3 --quiet --out " + path).status, 0);

@@ -356,6 +356,22 @@ TEST(GenerateReport, TextAndJsonMentionTheOracleAuc) {
   EXPECT_NEAR(double(doc["oracle_auc"]), g.report.oracle_auc, 1e-12);
 }
 
+TEST(Generate, RowsOutOfRangeIsAnErrorBeforeAnythingIsWritten) {
+  // 2^64 - 5 is what "--rows -5" used to become; reserving that many threw length_error.
+  // Largest last: without the check it would generate 50M rows before failing.
+  for (uint64_t rows : {uint64_t{0}, ~uint64_t{0} - 4, data::kMaxGenerateRows + 1}) {
+    std::string csv;
+    data::CsvWriter w(&csv);
+    data::GenerateOptions opt;
+    opt.rows = rows;
+    auto r = data::generate(opt, w);
+    ASSERT_FALSE(r) << rows;
+    EXPECT_EQ(r.error().code, "invalid_rows");
+    EXPECT_EQ(r.error().field, "rows");
+    EXPECT_TRUE(csv.empty());
+  }
+}
+
 TEST(Profiles, ParseNames) {
   EXPECT_EQ(*data::parse_profile("seed"), Profile::kSeed);
   EXPECT_EQ(*data::parse_profile("real_estate"), Profile::kRealEstate);

@@ -1,8 +1,10 @@
 // `leadscore train` and `leadscore evaluate` as a user runs them (the real binary).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -63,6 +65,67 @@ TEST_F(Cli, TrainThenEvaluateAsTableAndJson) {
   ASSERT_FALSE(doc.error()) << json.output;
   EXPECT_EQ(uint64_t(doc["metrics"]["rows"]), 480u);
   EXPECT_EQ(doc["metrics"]["deciles"].get_array().size(), 10u);
+}
+
+// A column renamed in the export (TotalVisits -> "Total Visits") is refused by train and
+// evaluate, not read as a column of NaNs; --allow-missing-columns proceeds with a warning.
+TEST_F(Cli, MissingFeatureColumnIsRefusedUnlessAllowed) {
+  const fs::path renamed = dir_ / "renamed.csv";
+  {
+    std::ifstream in(kData + "edtech_leads.csv");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    const auto at = text.find(",TotalVisits,");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 13, ",Total Visits,");
+    std::ofstream(renamed) << text;
+  }
+  const std::string schema = " --schema " + kData + "edtech_leads.schema.json";
+  const std::string models = " --out " + (dir_ / "models").string();
+  auto t = run("train --data " + renamed.string() + schema + models);
+  EXPECT_EQ(t.status, 1) << t.output;
+  EXPECT_NE(t.output.find("leadscore train: missing_columns: "), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("'TotalVisits'"), std::string::npos) << t.output;
+  EXPECT_EQ(std::count(t.output.begin(), t.output.end(), '\n'), 1) << t.output;
+  EXPECT_FALSE(fs::exists(dir_ / "models"));
+
+  auto allowed = run("train --allow-missing-columns --data " + renamed.string() + schema + models);
+  ASSERT_EQ(allowed.status, 0) << allowed.output;
+  EXPECT_NE(allowed.output.find("leadscore train: warning: --allow-missing-columns: 1 feature "
+                                "column(s) absent from the CSV, missing in every row: TotalVisits"),
+            std::string::npos)
+      << allowed.output;
+
+  // The model (trained without TotalVisits, but its schema has it) refuses the same CSV too.
+  const std::string eval = "evaluate --model " + (dir_ / "models" / "latest").string() +
+                           " --data " + renamed.string();
+  auto e = run(eval);
+  EXPECT_EQ(e.status, 1) << e.output;
+  EXPECT_NE(e.output.find("leadscore evaluate: missing_columns: "), std::string::npos) << e.output;
+  auto e_allowed = run(eval + " --allow-missing-columns");
+  ASSERT_EQ(e_allowed.status, 0) << e_allowed.output;
+  EXPECT_NE(e_allowed.output.find("leadscore evaluate: warning: --allow-missing-columns"),
+            std::string::npos)
+      << e_allowed.output;
+}
+
+TEST_F(Cli, OutOfRangeTrainFlagsAreOneLineUsageErrors) {
+  const std::string base = "train --data " + kData + "edtech_leads.csv --schema " + kData +
+                           "edtech_leads.schema.json --out " + (dir_ / "m").string() + " ";
+  const std::pair<const char*, const char*> cases[] = {
+      {"--valid-fraction 0.6 --test-fraction 0.5",
+       "leadscore train: invalid_params: --valid-fraction + --test-fraction must be < 1"},
+      {"--test-fraction -0.1", "leadscore train: invalid_params: --test-fraction must be in (0, 1), got -0.1"},
+      {"--valid-fraction 1", "leadscore train: invalid_params: --valid-fraction must be in (0, 1), got 1"},
+      {"--threads -2", "leadscore train: invalid_params: --threads must be >= 0, got -2"},
+      {"--scale-pos-weight -1", "leadscore train: invalid_params: --scale-pos-weight takes"},
+  };
+  for (const auto& [flags, expected] : cases) {
+    auto r = run(base + flags);
+    EXPECT_EQ(r.status, 2) << flags << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "m"));
 }
 
 TEST_F(Cli, ClearOneLineErrors) {

@@ -29,17 +29,32 @@ class Dataset : public ::testing::Test {
     std::ofstream(dir_ / name) << text;
     return dir_ / name;
   }
-  // A small CSV in the edtech shape with `pos` positives and `neg` negatives.
+  // A small CSV in the edtech shape with `pos` positives and `neg` negatives: every feature
+  // column is in the header, only Lead Origin and TotalVisits have values.
+  static std::string header(bool with_label = true) {
+    return std::string("Prospect ID,Lead Origin,TotalVisits,") + kOtherFeatures +
+           (with_label ? ",Converted\n" : "\n");
+  }
+  static std::string row(const std::string& id, const std::string& visits, const char* label) {
+    std::string r = id;
+    r.append(",API,").append(visits).append(kOtherFeatureCount, ',');
+    if (label != nullptr) r.append(",").append(label);
+    return r.append("\n");
+  }
   std::string small_csv(int pos, int neg, bool with_label = true) {
-    std::string s = "Prospect ID,Lead Origin,TotalVisits";
-    s += with_label ? ",Converted\n" : "\n";
+    std::string s = header(with_label);
     for (int i = 0; i < pos + neg; ++i) {
-      s.append("p").append(std::to_string(i)).append(",API,").append(std::to_string(i % 7));
-      if (with_label) s.append(i < pos ? ",1" : ",0");
-      s.append("\n");
+      s += row(std::string("p").append(std::to_string(i)), std::to_string(i % 7),
+               with_label ? (i < pos ? "1" : "0") : nullptr);
     }
     return s;
   }
+  // The edtech schema's other 11 feature columns (left empty = missing).
+  static constexpr const char* kOtherFeatures =
+      "Lead Source,Do Not Email,Do Not Call,Total Time Spent on Website,Page Views Per Visit,"
+      "Last Activity,Specialization,What is your current occupation,City,"
+      "A free copy of Mastering The Interview,Asymmetrique Activity Score";
+  static constexpr size_t kOtherFeatureCount = 11;
 
   std::unique_ptr<model_test::TempDir> tmp_;
   fs::path dir_;
@@ -99,6 +114,47 @@ TEST_F(Dataset, MissingLabelColumnIsAClearError) {
   EXPECT_EQ(d.error().field, "Converted");
 }
 
+TEST_F(Dataset, HeaderLackingFeatureColumnsIsRefusedWithEveryNameListed) {
+  // Only the id, one renamed feature and the label: before, this loaded with NaN features.
+  std::string csv = "Prospect ID,Total Visits,Converted\n";
+  for (int i = 0; i < 100; ++i) {
+    csv.append("p").append(std::to_string(i)).append(",").append(std::to_string(i % 7));
+    csv.append(i < 30 ? ",1\n" : ",0\n");
+  }
+  auto d = model::load_dataset(write_csv("partial.csv", csv), *schema_);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, "missing_columns");
+  EXPECT_EQ(d.error().field, "Lead Origin");  // the first absent feature in schema order
+  for (const char* name : {"'Lead Origin'", "'TotalVisits'", "'Asymmetrique Activity Score'"}) {
+    EXPECT_NE(d.error().message.find(name), std::string::npos) << d.error().message;
+  }
+  EXPECT_NE(d.error().message.find("13 of the 13"), std::string::npos) << d.error().message;
+}
+
+TEST_F(Dataset, AllowMissingColumnsLoadsThemAsMissingAndReportsThem) {
+  std::string csv = "Prospect ID,Lead Origin,TotalVisits,Converted\n";
+  for (int i = 0; i < 100; ++i) {
+    csv.append("p").append(std::to_string(i)).append(",API,3").append(i < 30 ? ",1\n" : ",0\n");
+  }
+  const fs::path path = write_csv("partial.csv", csv);
+  auto refused = model::load_dataset(path, *schema_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "missing_columns");
+  EXPECT_EQ(refused.error().field, "Lead Source");
+
+  model::LoadOptions allow;
+  allow.allow_missing_columns = true;
+  model::LoadReport report;
+  auto d = model::load_dataset(path, *schema_, allow, &report);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->x.rows, 100u);
+  ASSERT_EQ(report.missing_columns.size(), 11u);
+  EXPECT_EQ(report.missing_columns.front(), "Lead Source");
+  EXPECT_EQ(report.missing_columns.back(), "Asymmetrique Activity Score");
+  EXPECT_TRUE(std::isnan(d->x.row(0)[1]));  // Lead Source
+  EXPECT_FALSE(std::isnan(d->x.row(0)[0]));  // Lead Origin
+}
+
 TEST_F(Dataset, OneClassAndTooFewRowsAreClearErrors) {
   model::TrainOptions opt;
   auto one = model::load_dataset(write_csv("one.csv", small_csv(0, 100)), *schema_);
@@ -117,8 +173,8 @@ TEST_F(Dataset, OneClassAndTooFewRowsAreClearErrors) {
 
 TEST_F(Dataset, BadRowsAreSkippedAndCountedOrFailWhenStrict) {
   std::string csv = small_csv(40, 80);
-  csv += "bad1,API,-5,1\n";        // TotalVisits below min
-  csv += "bad2,API,lots,0\n";      // not a number
+  csv += row("bad1", "-5", "1");    // TotalVisits below min
+  csv += row("bad2", "lots", "0");  // not a number
   const fs::path path = write_csv("bad.csv", csv);
   model::LoadReport report;
   auto d = model::load_dataset(path, *schema_, {}, &report);

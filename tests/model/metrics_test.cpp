@@ -52,6 +52,30 @@ TEST(Split, RejectsOneClassAndTooFewRows) {
   EXPECT_EQ(model::stratified_split(bad, {}).error().code, "invalid_label");
 }
 
+TEST(Split, RejectsFractionsOutOfRangeNamingTheFlag) {
+  const auto y = labels_with(300, 700);
+  struct Case {
+    double valid, test;
+    const char* field;
+    const char* message;
+  };
+  const Case cases[] = {
+      {-0.2, 0.15, "valid-fraction", "--valid-fraction must be in (0, 1), got -0.2"},
+      {0.15, 1.5, "test-fraction", "--test-fraction must be in (0, 1), got 1.5"},
+      {0.15, 0, "test-fraction", "--test-fraction must be in (0, 1), got 0"},
+      {std::nan(""), 0.15, "valid-fraction", "--valid-fraction must be in (0, 1), got nan"},
+      {0.6, 0.5, "valid-fraction", "--valid-fraction + --test-fraction must be < 1 (the rest trains), got 1.1"},
+  };
+  for (const Case& c : cases) {
+    auto s = model::stratified_split(y, {.valid_fraction = c.valid, .test_fraction = c.test});
+    ASSERT_FALSE(s) << c.message;
+    EXPECT_EQ(s.error().code, "invalid_params");
+    EXPECT_EQ(s.error().field, c.field);
+    EXPECT_EQ(s.error().message, c.message);
+  }
+  EXPECT_TRUE(model::stratified_split(y, {.valid_fraction = 0.2, .test_fraction = 0.2}));
+}
+
 TEST(Metrics, RocAucMatchesPairCount) {
   const std::vector<double> s = {0.1, 0.4, 0.35, 0.8, 0.4};
   const std::vector<float> y = {0, 0, 1, 1, 1};

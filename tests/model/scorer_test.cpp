@@ -7,10 +7,12 @@
 #include <fstream>
 #include <new>
 #include <string>
+#include <vector>
 
 #include <cstdio>
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include "data/data.h"
@@ -197,6 +199,62 @@ TEST_F(ScorerTest, NoHeapAllocationPerScoreOnceWarm) {
   EXPECT_EQ(without.n_reasons, 0);
   EXPECT_EQ(without.intent_score, r.intent_score);
   EXPECT_EQ(without.percentile, r.percentile);
+}
+
+// model.json names and types its features like the schema, so any XGBoost user who opens it
+// sees them, and Python XGBoost checks them against a DMatrix's names.
+TEST_F(ScorerTest, ModelJsonNamesTheSchemaFeaturesForPythonXgboost) {
+  if (std::system("/usr/bin/python3 -c 'import xgboost' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3-xgboost is not installed (scripts/setup-deps.sh installs it)";
+  }
+  const std::string cmd =
+      "/usr/bin/python3 -c 'import json, sys, xgboost; b = xgboost.Booster(model_file=sys.argv[1]); "
+      "print(json.dumps([b.feature_names, b.feature_types]))' " +
+      (*model_dir_ / "model.json").string();
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << cmd;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(parser.parse(out).get(doc)) << out;
+  std::vector<std::string> names, types, want_names, want_types;
+  for (auto v : doc.at(0).get_array()) names.emplace_back(std::string_view(v));
+  for (auto v : doc.at(1).get_array()) types.emplace_back(std::string_view(v));
+  for (const auto& f : data_->features) {
+    want_names.push_back(f.name);
+    want_types.emplace_back(f.categorical ? "c" : "q");
+  }
+  ASSERT_EQ(want_names.size(), 13u);
+  EXPECT_EQ(want_names[0], "Lead Origin");
+  EXPECT_EQ(names, want_names) << out;
+  EXPECT_EQ(types, want_types) << out;
+}
+
+// A manifest (schema and feature list agreeing) for a model.json trained on other columns:
+// the names in model.json give it away at load.
+TEST_F(ScorerTest, RefusesModelJsonWhoseFeatureNamesDisagreeWithTheManifest) {
+  const fs::path dir = copy_model("other_names");
+  {
+    std::ifstream in(dir / "manifest.json");
+    std::string m((std::istreambuf_iterator<char>(in)), {});
+    size_t replaced = 0;
+    for (size_t at; (at = m.find("\"Lead Origin\"")) != std::string::npos; ++replaced) {
+      m.replace(at, 13, "\"Lead Channel\"");
+    }
+    ASSERT_GE(replaced, 2u);  // the schema's field and the feature list
+    std::ofstream(dir / "manifest.json", std::ios::trunc) << m;
+  }
+  auto a = model::load_artifacts(dir);
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, "feature_mismatch");
+  EXPECT_EQ(a.error().message,
+            "feature 0 is 'Lead Origin' in model.json but 'Lead Channel' in the manifest");
+  auto s = model::Scorer::load(dir);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, "feature_mismatch");
 }
 
 TEST_F(ScorerTest, RejectsDamagedModelDirectories) {

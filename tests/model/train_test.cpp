@@ -92,6 +92,27 @@ TEST(TrainBooster, RejectsBadParams) {
             "invalid_params");
 }
 
+TEST(TrainBooster, CheckTrainParamsNamesTheFlagAndValue) {
+  auto bad = [](auto set) {
+    model::TrainParams p;
+    set(p);
+    auto s = model::check_train_params(p);
+    EXPECT_FALSE(s);
+    return s ? core::Error{} : s.error();
+  };
+  EXPECT_TRUE(model::check_train_params({}));
+  auto threads = bad([](model::TrainParams& p) { p.nthread = -1; });
+  EXPECT_EQ(threads.field, "threads");
+  EXPECT_EQ(threads.message, "--threads must be >= 0, got -1");
+  auto eta = bad([](model::TrainParams& p) { p.eta = std::nan(""); });
+  EXPECT_EQ(eta.message, "--eta must be > 0, got nan");
+  EXPECT_EQ(bad([](model::TrainParams& p) { p.colsample_bytree = 0; }).message,
+            "--colsample-bytree must be in (0, 1], got 0");
+  EXPECT_EQ(bad([](model::TrainParams& p) { p.max_bin = 1; }).field, "max-bin");
+  EXPECT_EQ(bad([](model::TrainParams& p) { p.lambda = -1; }).field, "lambda");
+  EXPECT_EQ(bad([](model::TrainParams& p) { p.max_trees = 0; }).field, "trees");
+}
+
 TEST(TrainBooster, PythonXgboostPredictsIdentically) {
   if (std::system("/usr/bin/python3 -c 'import xgboost' >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "python3-xgboost is not installed (scripts/setup-deps.sh installs it)";
