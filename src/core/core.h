@@ -230,6 +230,7 @@ std::string scrub_contact_details(std::string_view text);
 void scrub_contact_details(std::string_view text, std::string& out);
 
 // True when a lead id is (only) a phone number, e-mail address, PAN or Aadhaar-like number.
+// A lead id pseudonym ("p_" + 32 lowercase hex) never is, whatever digit runs its hex holds.
 bool looks_like_pii(std::string_view lead_id);
 
 }  // namespace core

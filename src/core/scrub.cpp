@@ -685,6 +685,17 @@ void scrub(std::string_view text, bool strict, std::string& out) {
   scrub_numbers(current, strict, out);
 }
 
+// "p_" + 32 lowercase hex: the keyed pseudonym `serve --pseudonymise-lead-ids` stores for a
+// PII-looking id (http::make_lead_id_pseudonymiser). Random hex often holds a mobile- or
+// Aadhaar-shaped digit run (about 2.6 % of pseudonyms); the id is still no personal data.
+bool is_lead_id_pseudonym(std::string_view id) {
+  if (id.size() != 34 || !id.starts_with("p_")) return false;
+  for (char c : id.substr(2)) {
+    if (!is_ascii_digit(c) && (c < 'a' || c > 'f')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void scrub_contact_details(std::string_view text, std::string& out) { scrub(text, false, out); }
@@ -697,7 +708,7 @@ std::string scrub_contact_details(std::string_view text) {
 
 bool looks_like_pii(std::string_view lead_id) {
   const auto id = detail::trim(lead_id);
-  if (id.empty()) return false;
+  if (id.empty() || is_lead_id_pseudonym(id)) return false;
   thread_local std::string scrubbed;
   scrub(id, true, scrubbed);
   return scrubbed != id;
