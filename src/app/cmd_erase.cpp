@@ -1,8 +1,9 @@
 // `leadscore erase`: offline erasure of one lead (DPDP s.8(7), s.12(3)) from the CRM outbox
-// and a shared Redis cache, with the server stopped or from a maintenance host. Writes one
-// audit line (no PII: the lead id only as a hash) to DATA_DIR/audit.log.
+// and a shared Redis cache, with the server stopped or from a maintenance host. Writes the
+// server's erase audit line (no PII: the lead id only as its keyed tag) to DATA_DIR/audit.log.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,11 +14,11 @@
 #include <string>
 
 #include "app/app.h"
+#include "app/serve_privacy.h"
 #include "cache/cache.h"
 #include "core/json_writer.h"
 #include "crm/crm.h"
 #include "http/http.h"
-#include "model/model.h"
 
 namespace app {
 namespace {
@@ -27,52 +28,70 @@ struct EraseOptions {
   std::string outbox;  // default DATA_DIR/outbox.sqlite
   std::string lead_id;
   std::string redis_url;
+  bool pseudonymise_lead_ids = false;  // secret from $LEADSCORE_ID_SECRET, as `serve`
 };
 
-void fail(const std::string& message) {
+[[noreturn]] void fail(const std::string& message) {
   std::fprintf(stderr, "leadscore erase: %s\n", message.c_str());
   exit_with(1);
 }
 
-// Appends one line with a single write(2) (O_APPEND), like the server's audit log.
-bool append_line(const std::string& path, const std::string& line) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
-  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// The id the server stores the lead under: the id itself, or with --pseudonymise-lead-ids
+// (like `serve`) the keyed pseudonym of an id that looks like personal data. Ids that look like
+// personal data are refused otherwise, as POST /v1/erase refuses them.
+std::string stored_lead_id(const EraseOptions& o) {
+  const auto& id = o.lead_id;
+  if (o.pseudonymise_lead_ids && !id.empty() && id.size() <= 128 && core::looks_like_pii(id)) {
+    return lead_id_pseudonymiser_from_env("erase")(id);
+  }
+  auto checked = http::check_lead_id(id);
+  if (!checked) {
+    std::string message = checked.error().code + ": " + checked.error().message;
+    if (checked.error().code == "lead_id_looks_like_pii") {
+      message += " (nothing is stored under such an id; if the server runs with "
+                 "--pseudonymise-lead-ids, pass that flag here too)";
+    }
+    fail(message);
+  }
+  return *std::move(checked);
 }
 
 void run_erase(const EraseOptions& o) {
-  if (o.lead_id.empty()) fail("--lead-id must not be empty");
+  // Everything is checked before anything is touched: a typo must not create files or audit an
+  // erasure that looked nowhere.
+  const std::string lead_id = stored_lead_id(o);
   std::error_code ec;
-  std::filesystem::create_directories(o.data_dir, ec);
-  if (ec) fail("cannot create --data-dir: " + ec.message());
-
-  crm::EraseCounts outbox_counts;
+  if (!std::filesystem::is_directory(o.data_dir, ec)) {
+    fail("--data-dir " + o.data_dir + " is not an existing directory (the server's --data-dir)");
+  }
   const std::string outbox_path =
       o.outbox.empty() ? (std::filesystem::path(o.data_dir) / "outbox.sqlite").string() : o.outbox;
-  const bool has_outbox = std::filesystem::exists(outbox_path);
+  const bool has_outbox = std::filesystem::is_regular_file(outbox_path, ec);
+  if (!has_outbox && !o.outbox.empty()) fail("--outbox " + o.outbox + " does not exist");
+  if (!has_outbox && o.redis_url.empty()) {
+    fail("nothing to erase from: no outbox at " + outbox_path + " and no --redis");
+  }
+  // The same tagger as the server's: keyed by $LEADSCORE_CACHE_SECRET, which a shared Redis
+  // requires; without it (local cache) a random key, as the server's own in that mode.
+  auto tagger = cache::make_lead_tagger(o.redis_url.empty() ? cache::Mode::local : cache::Mode::redis,
+                                        env_or_empty("LEADSCORE_CACHE_SECRET"));
+  if (!tagger) {
+    fail(tagger.error().code + ": " + tagger.error().message +
+         " (set LEADSCORE_CACHE_SECRET to the server's value)");
+  }
+
+  crm::EraseCounts outbox_counts;
   if (has_outbox) {
     auto outbox = crm::Outbox::open({.path = outbox_path});
     if (!outbox) fail(outbox.error().code + ": " + outbox.error().message);
-    auto n = (*outbox)->erase_lead(o.lead_id);
+    auto n = (*outbox)->erase_lead(lead_id);
     if (!n) fail(n.error().code + ": " + n.error().message);
     outbox_counts = *n;
-  }
-
-  // The lead's hash in the audit line: its cache tag (keyed) when a secret is configured.
-  const char* secret_env = std::getenv("LEADSCORE_CACHE_SECRET");
-  const std::string secret = secret_env ? secret_env : "";
-  std::string lead_hash;
-  if (auto tagger = cache::LeadTagger::create(secret)) {
-    const std::string_view tag = tagger->tag(o.lead_id).str();
-    lead_hash = "hmac:";
-    lead_hash.append(tag.substr(tag.rfind(':') + 1));
-  } else {
-    lead_hash = "sha256:";
-    lead_hash.append(model::sha256_hex(o.lead_id).substr(0, 32));
   }
 
   int64_t cache_erased = -1;  // -1: no Redis given
@@ -85,42 +104,48 @@ void run_erase(const EraseOptions& o) {
     cfg.connect_timeout = std::chrono::seconds(2);
     cfg.command_timeout = std::chrono::seconds(5);
     cfg.pool_size = 1;
-    auto tagger = cache::make_lead_tagger(cfg.mode, secret);
-    if (!tagger) fail(tagger.error().code + ": " + tagger.error().message +
-                      " (set LEADSCORE_CACHE_SECRET to the server's value)");
     auto c = cache::make_cache(cfg);
     if (!c) fail(c.error().code + ": " + c.error().message);
-    auto n = (*c)->erase_lead(tagger->tag(o.lead_id));
+    auto n = (*c)->erase_lead(tagger->tag(lead_id));
     if (!n) fail(n.error().code + ": " + n.error().message);
     cache_erased = static_cast<int64_t>(*n);
     // The lead's rerank embeddings (indexed under its embedding tag).
-    auto e = (*c)->erase_lead(tagger->embedding_tag(o.lead_id));
+    auto e = (*c)->erase_lead(tagger->embedding_tag(lead_id));
     if (!e) fail(e.error().code + ": " + e.error().message);
     embeddings_erased = static_cast<int64_t>(*e);
   }
 
-  // The same RFC 3339 UTC timestamp as the server's audit lines.
-  std::string ts;
-  http::append_log_timestamp(ts);
-  std::string line;
-  core::JsonWriter w(line);
-  w.begin_object()
-      .field("ts", std::string_view(ts))
-      .field("action", "erase")
-      .field("outcome", "ok")
-      .field("source", "cli")
-      .field("lead_id_hash", std::string_view(lead_hash));
+  // The answer and the audit line of POST /v1/erase (same writer, same detail), route "cli";
+  // a store the command did not look in (no --redis: the cache) is left out, not counted 0.
+  const std::string tag(tagger->tag(lead_id).str());
+  std::string detail = tag;
+  if (cache_erased >= 0) {
+    detail += " cache=" + std::to_string(cache_erased) +
+              " embeddings=" + std::to_string(embeddings_erased);
+  }
+  detail += " outbox=" + std::to_string(outbox_counts.total());
+  const std::string audit_path = (std::filesystem::path(o.data_dir) / "audit.log").string();
+  const auto audit = http::open_audit_log(audit_path);
+  if (!audit) fail("cannot open " + audit_path);
+  // The server's writer reports no errors; the CLI checks that the line landed and is on disk.
+  struct stat before {}, after {};
+  const int fd = ::open(audit_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fstat(fd, &before) != 0) fail("cannot open " + audit_path);
+  audit({"erase", "ok", "cli", "", "", detail});
+  const bool landed = ::fsync(fd) == 0 && ::fstat(fd, &after) == 0 && after.st_size > before.st_size;
+  ::close(fd);
+  if (!landed) fail("cannot append to " + audit_path);
+
+  std::string out;
+  core::JsonWriter w(out);
+  w.begin_object().field("status", "erased").field("lead_id_hash", std::string_view(tag));
   w.key("removed").begin_object();
+  if (cache_erased >= 0) w.field("cache_entries", cache_erased).field("embeddings", embeddings_erased);
   w.field("outbox_pending", outbox_counts.pending)
       .field("outbox_delivered", outbox_counts.delivered)
       .field("outbox_dead_letter", outbox_counts.dead_letter);
-  if (cache_erased >= 0) w.field("cache", cache_erased).field("embeddings", embeddings_erased);
   w.end_object().end_object();
-  const std::string summary = line;
-  line.push_back('\n');
-  const std::string audit = (std::filesystem::path(o.data_dir) / "audit.log").string();
-  if (!append_line(audit, line)) fail("cannot append to " + audit);
-  std::printf("%s\n", summary.c_str());
+  std::printf("%s\n", out.c_str());
 }
 
 }  // namespace
@@ -135,6 +160,9 @@ void add_erase_command(CLI::App& root) {
   cmd->add_option("--outbox", opts->outbox, "Outbox SQLite file (default DATA_DIR/outbox.sqlite)");
   cmd->add_option("--redis", opts->redis_url,
                   "Redis URL of a shared cache (needs $LEADSCORE_CACHE_SECRET)");
+  cmd->add_flag("--pseudonymise-lead-ids", opts->pseudonymise_lead_ids,
+                "As `serve --pseudonymise-lead-ids`: a lead id that looks like a phone number, "
+                "e-mail, PAN or Aadhaar is erased under p_<HMAC-SHA256($LEADSCORE_ID_SECRET, id)>");
   cmd->callback([opts] { run_erase(*opts); });
 }
 

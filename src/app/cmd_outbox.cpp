@@ -1,6 +1,8 @@
 // `leadscore outbox list|retry|purge`: inspect and replay the CRM outbox (no PII in it).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <simdjson.h>
 
@@ -14,6 +16,14 @@ std::unique_ptr<crm::Outbox> open_outbox(const std::string& path) {
   if (path.empty()) {
     std::fprintf(stderr, "error: --outbox PATH is required\n");
     exit_with(2);
+  }
+  // Opening creates an outbox (SQLite file, 16 MB ring); a typo must not get a fresh empty one
+  // that "lists" nothing or "purges" nothing.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    std::fprintf(stderr, "error: no outbox at %s (the server's DATA_DIR/outbox.sqlite)\n",
+                 path.c_str());
+    exit_with(1);
   }
   // A reader while the server runs: list, count and manage dead letters (the server moves
   // replayed ones into its log within a second).
@@ -30,18 +40,26 @@ std::unique_ptr<crm::Outbox> open_outbox(const std::string& path) {
   exit_with(1);
 }
 
-// "30d", "12h", "15m", "45s" → milliseconds.
+// Ages longer than this are refused: no outbox row is older, and n * unit must not overflow
+// (an overflowed, negative age would put the cut-off in the future and purge everything).
+constexpr int64_t kMaxAgeDays = 36500;
+
+// "30d", "12h", "15m", "45s" → milliseconds; digits only, at most kMaxAgeDays.
 std::optional<std::chrono::milliseconds> parse_age(const std::string& s) {
-  if (s.size() < 2) return std::nullopt;
-  char* end = nullptr;
-  const long long n = std::strtoll(s.c_str(), &end, 10);
-  if (end != s.c_str() + s.size() - 1 || n < 0) return std::nullopt;
-  const long long unit = s.back() == 'd' ? 86400000LL
-                         : s.back() == 'h' ? 3600000LL
-                         : s.back() == 'm' ? 60000LL
-                         : s.back() == 's' ? 1000LL
-                                           : 0;
+  if (s.size() < 2 || s.size() > 20) return std::nullopt;
+  const int64_t unit = s.back() == 'd'   ? 86400000
+                       : s.back() == 'h' ? 3600000
+                       : s.back() == 'm' ? 60000
+                       : s.back() == 's' ? 1000
+                                         : 0;
   if (unit == 0) return std::nullopt;
+  const int64_t max = kMaxAgeDays * 86400000 / unit;
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    n = n * 10 + (s[i] - '0');
+    if (n > max) return std::nullopt;  // checked per digit: n * 10 cannot overflow either
+  }
   return std::chrono::milliseconds(n * unit);
 }
 
@@ -125,6 +143,11 @@ void add_outbox_command(CLI::App& root) {
     auto outbox = open_outbox(*path);
     auto n = outbox->retry_dead_letters(*event_id);
     if (!n) fail(n.error());
+    if (*n == 0 && !event_id->empty()) {
+      std::fprintf(stderr, "error: no dead letter with event id %s (see outbox list --state "
+                   "dead_letter)\n", event_id->c_str());
+      exit_with(1);
+    }
     std::printf("moved %lld dead letter(s) back to pending\n", static_cast<long long>(*n));
   });
 
@@ -147,11 +170,13 @@ void add_outbox_command(CLI::App& root) {
     }
     std::optional<std::chrono::milliseconds> d_age, x_age;
     if (!delivered_age->empty() && !(d_age = parse_age(*delivered_age))) {
-      std::fprintf(stderr, "error: --delivered-older-than: use a number with d, h, m or s\n");
+      std::fprintf(stderr, "error: --delivered-older-than: use a whole number with d, h, m or s, "
+                   "at most %lldd\n", static_cast<long long>(kMaxAgeDays));
       exit_with(2);
     }
     if (!dead_age->empty() && !(x_age = parse_age(*dead_age))) {
-      std::fprintf(stderr, "error: --dead-older-than: use a number with d, h, m or s\n");
+      std::fprintf(stderr, "error: --dead-older-than: use a whole number with d, h, m or s, "
+                   "at most %lldd\n", static_cast<long long>(kMaxAgeDays));
       exit_with(2);
     }
     if (*all_delivered) d_age = std::chrono::milliseconds(-1);  // everything up to now

@@ -57,10 +57,14 @@ void protect_process_memory(const PrivacyServeOptions& o) {
 
 http::LeadIdPseudonymiser lead_id_pseudonymiser(const PrivacyServeOptions& o) {
   if (!o.pseudonymise_lead_ids) return {};
+  return lead_id_pseudonymiser_from_env("serve");
+}
+
+http::LeadIdPseudonymiser lead_id_pseudonymiser_from_env(const char* command) {
   const char* secret = std::getenv("LEADSCORE_ID_SECRET");
   auto p = http::make_lead_id_pseudonymiser(secret ? secret : "");
   if (!p) {
-    std::fprintf(stderr, "leadscore serve: --pseudonymise-lead-ids: %s\n",
+    std::fprintf(stderr, "leadscore %s: --pseudonymise-lead-ids: %s\n", command,
                  p.error().message.c_str());
     exit_with(2);
   }

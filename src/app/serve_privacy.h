@@ -22,6 +22,10 @@ void add_privacy_serve_options(CLI::App* cmd, PrivacyServeOptions& o);
 // The pseudonymiser for ScoringOptions::id_pseudonymiser (empty unless asked). A missing or
 // short secret is a startup error (exit 2).
 http::LeadIdPseudonymiser lead_id_pseudonymiser(const PrivacyServeOptions& o);
+// The pseudonymiser keyed by $LEADSCORE_ID_SECRET, as `serve --pseudonymise-lead-ids` makes it
+// (`leadscore erase` needs the same one to find the stored ids). A missing or short secret
+// prints "leadscore <command>: --pseudonymise-lead-ids: ..." and exits 2.
+http::LeadIdPseudonymiser lead_id_pseudonymiser_from_env(const char* command);
 // Keeps request bodies out of core dumps: unless --allow-core-dumps, sets RLIMIT_CORE to 0
 // (soft and hard, so nothing in the process can raise it again) and PR_SET_DUMPABLE to 0 (the
 // kernel then writes no core, not even to a core_pattern pipe handler, while

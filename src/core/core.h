@@ -223,14 +223,18 @@ std::string describe_feature_value(const Schema& schema, size_t feature_index, f
 // Privacy
 
 // Replaces contact details in free text with tokens: [phone], [email], [pan], [aadhaar].
-// Handles +91/0091/0 prefixes, spaces, dashes, dots, parentheses, number words between digit
-// groups ("98 two 0..."), Devanagari digits, obfuscated e-mails ("name at gmail dot com").
+// Handles +91/0091/0 prefixes, spaces, dashes, dots, parentheses, '/', '_' and the Unicode
+// dashes and spaces (U+2010..U+2015, U+2212, U+FF0D, U+2009, U+202F, U+3000, ...), invisible
+// marks (ZWSP, LRM, soft hyphen) even inside a digit run, number words between digit groups
+// ("98 two 0..."), Devanagari digits, PAN as ABCPK-1234-F, obfuscated e-mails ("name at gmail
+// dot com").
 // Leaves ordinary numbers (budgets, BHK, years, sectors, pincodes) alone.
 std::string scrub_contact_details(std::string_view text);
 // Same into `out` (cleared first, capacity reused; must not alias `text`).
 void scrub_contact_details(std::string_view text, std::string& out);
 
 // True when a lead id is (only) a phone number, e-mail address, PAN or Aadhaar-like number.
+// A lead id pseudonym ("p_" + 32 lowercase hex) never is, whatever digit runs its hex holds.
 bool looks_like_pii(std::string_view lead_id);
 
 // A client-sent name (e.g. an unknown JSON key) safe to repeat in an error: short, plain and

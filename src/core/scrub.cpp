@@ -4,10 +4,11 @@
 // parsing every lead that carries notes):
 //   1. e-mail addresses, plain and obfuscated ("name at gmail dot com", "name(at)x(dot)in",
 //      Indian English "at the rate"),
-//   2. PAN (AAAAA9999A),
+//   2. PAN (AAAAA9999A, also AAAAA-9999-A and AAAAA 9999 A),
 //   3. digit sequences: groups of digits (ASCII, Devanagari and other Indic scripts, fullwidth)
-//      or number words (English, romanised Hindi; "double five"), joined by spaces, dashes, dots or
-//      parentheses, then classified: Indian mobile/landline with +91/0091/91/0 prefixes,
+//      or number words (English, romanised Hindi; "double five"), joined by spaces, dashes, dots,
+//      parentheses, '/' or '_' (and their Unicode look-alikes; invisible marks such as ZWSP are
+//      skipped even inside a run of digits), then classified: Indian mobile/landline with +91/0091/91/0 prefixes,
 //      international numbers with + or 00, Aadhaar-like 12-digit numbers.
 // Ordinary numbers stay: amounts with units ("90 lakh", "1.2 cr"), digit-grouped rupees
 // ("1,20,00,000": commas do not join groups), years, BHK, sectors, 6-digit pincodes, dates and
@@ -218,22 +219,115 @@ void scrub_emails(std::string_view s, std::string& out) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. PAN: five letters, four digits, one letter, as a whole word.
+// Separators, shared by the PAN and number passes
+
+// What may stand between the digit groups of one number.
+enum class Gap {
+  kNone,
+  kVisible,    // space, dash, dot, parenthesis, '/', '_' and their Unicode look-alikes
+  kInvisible,  // zero-width and direction marks, soft hyphen: not seen on screen
+};
+
+// The separator at s[i] (`len` = bytes). Copy-pasted notes and phone keyboards put Unicode
+// dashes and spaces where ASCII ones would be, and invisible marks anywhere; each must join
+// digit groups like its ASCII look-alike or the number gets through unscrubbed.
+Gap separator_at(std::string_view s, size_t i, size_t& len) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) {
+    len = 1;
+    const bool sep = b0 == ' ' || b0 == '-' || b0 == '.' || b0 == '(' || b0 == ')' ||
+                     b0 == '\t' || b0 == '/' || b0 == '_';
+    return sep ? Gap::kVisible : Gap::kNone;
+  }
+  if (b0 == 0xC2 && i + 1 < s.size()) {
+    len = 2;
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    if (b1 == 0xA0) return Gap::kVisible;    // U+00A0 no-break space
+    if (b1 == 0xAD) return Gap::kInvisible;  // U+00AD soft hyphen
+    return Gap::kNone;
+  }
+  if (i + 2 >= s.size()) return Gap::kNone;
+  len = 3;
+  const auto b1 = static_cast<unsigned char>(s[i + 1]);
+  const auto b2 = static_cast<unsigned char>(s[i + 2]);
+  const unsigned cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
+  if ((b0 & 0xF0) != 0xE0 || (b1 & 0xC0) != 0x80 || (b2 & 0xC0) != 0x80) return Gap::kNone;
+  if (cp >= 0x2000 && cp <= 0x200A) return Gap::kVisible;    // en quad .. hair space
+  if (cp >= 0x200B && cp <= 0x200F) return Gap::kInvisible;  // ZWSP, ZWNJ, ZWJ, LRM, RLM
+  if (cp >= 0x2010 && cp <= 0x2015) return Gap::kVisible;    // hyphen .. horizontal bar
+  if (cp >= 0x202A && cp <= 0x202E) return Gap::kInvisible;  // bidi embeddings, overrides
+  if (cp >= 0x2060 && cp <= 0x2064) return Gap::kInvisible;  // word joiner, invisible operators
+  if (cp >= 0x2066 && cp <= 0x2069) return Gap::kInvisible;  // bidi isolates
+  if (cp == 0xFEFF) return Gap::kInvisible;                  // zero width no-break space
+  if (cp == 0x202F || cp == 0x205F || cp == 0x3000) return Gap::kVisible;  // spaces
+  if (cp == 0x2212 || cp == 0xFE63 || cp == 0xFF0D) return Gap::kVisible;  // minus, hyphens
+  return Gap::kNone;
+}
+
+// End of the invisible marks starting at s[i] (i itself when there are none).
+size_t skip_invisible(std::string_view s, size_t i) {
+  size_t len = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) >= 0xC2 &&
+         separator_at(s, i, len) == Gap::kInvisible) {
+    i += len;
+  }
+  return i;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. PAN: five letters, four digits, one letter, as a whole word ("ABCPK1234F"), also written
+// "ABCPK-1234-F" or "ABCPK 1234 F".
+
+bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+
+// After a gap inside a PAN: nothing, or one space or dash, with any invisible marks.
+size_t skip_pan_gap(std::string_view s, size_t j) {
+  j = skip_invisible(s, j);
+  size_t len = 0;
+  if (j < s.size() && s[j] != '(' && s[j] != ')' && separator_at(s, j, len) == Gap::kVisible) {
+    j = skip_invisible(s, j + len);
+  }
+  return j;
+}
+
+// The end of a PAN starting at s[i], or npos.
+size_t match_pan(std::string_view s, size_t i) {
+  constexpr size_t npos = std::string_view::npos;
+  for (size_t k = 0; k < 5; ++k) {
+    if (!is_alpha(s[i + k])) return npos;
+  }
+  const size_t digits = skip_pan_gap(s, i + 5);
+  if (digits + 4 > s.size()) return npos;
+  for (size_t k = 0; k < 4; ++k) {
+    if (!is_ascii_digit(s[digits + k])) return npos;
+  }
+  const size_t last = skip_pan_gap(s, digits + 4);
+  if (last >= s.size() || !is_alpha(s[last])) return npos;
+  if (last + 1 < s.size() && is_alnum(s[last + 1])) return npos;
+  if (digits == i + 5 && last == digits + 4) return last + 1;
+  // Split forms need more to tell them from "Tower 1203 B": the 4th letter is the holder type
+  // (Person, Company, HUF, Firm, AOP, Trust, BOI, Local authority, Juridical person, Govt) and
+  // the letters are all upper or all lower case.
+  size_t upper = 0;
+  for (size_t k = 0; k < 5; ++k) upper += is_upper(s[i + k]);
+  if (upper != 0 && upper != 5) return npos;
+  if (std::string_view("PCHFATBLJG").find(static_cast<char>(s[i + 3] & ~0x20)) == npos) {
+    return npos;
+  }
+  return last + 1;
+}
 
 void scrub_pan(std::string_view s, std::string& out) {
   out.clear();
   size_t copied = 0;
   for (size_t i = 0; i + 10 <= s.size(); ++i) {
     if (i > 0 && is_alnum(s[i - 1])) continue;
-    bool match = true;
-    for (size_t k = 0; k < 10 && match; ++k) {
-      match = (k >= 5 && k < 9) ? is_ascii_digit(s[i + k]) : is_alpha(s[i + k]);
-    }
-    if (!match || (i + 10 < s.size() && is_alnum(s[i + 10]))) continue;
+    const size_t end = match_pan(s, i);
+    if (end == std::string_view::npos) continue;
     out.append(s.substr(copied, i - copied));
     out.append(kPanToken);
-    copied = i + 10;
-    i += 9;
+    copied = end;
+    i = end - 1;
   }
   out.append(s.substr(copied));
 }
@@ -272,24 +366,6 @@ struct Group {
   std::string_view sep_before;
 };
 
-bool is_separator_at(std::string_view s, size_t i, size_t& len) {
-  const char c = s[i];
-  if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t') {
-    len = 1;
-    return true;
-  }
-  // en dash, non-breaking space
-  if (s.substr(i, 3) == "\xE2\x80\x93") {
-    len = 3;
-    return true;
-  }
-  if (s.substr(i, 2) == "\xC2\xA0") {
-    len = 2;
-    return true;
-  }
-  return false;
-}
-
 // Reads one group at s[i]: a run of digits, a number word, or "double/triple <digit>".
 bool read_group(std::string_view s, size_t i, Group& g) {
   size_t len = 0;
@@ -297,8 +373,14 @@ bool read_group(std::string_view s, size_t i, Group& g) {
   g.digits.clear();
   if (digit_at(s, i, len) >= 0) {
     size_t j = i;
-    int d = 0;
-    while (j < s.size() && (d = digit_at(s, j, len)) >= 0) {
+    while (j < s.size()) {
+      int d = digit_at(s, j, len);
+      if (d < 0) {
+        // Invisible marks between two digits leave the number whole on screen: skip them.
+        const size_t k = skip_invisible(s, j);
+        if (k == j || k >= s.size() || (d = digit_at(s, k, len)) < 0) break;
+        j = k;
+      }
       g.digits.push_back(static_cast<char>('0' + d));
       j += len;
     }
@@ -354,11 +436,18 @@ bool looks_like_year(const std::string& d) {
 
 int to_int(const std::string& d) { return d.size() <= 4 ? std::stoi(d) : 99999; }
 
+// "-", ".", "/" or one Unicode dash (U+2010..U+2015, U+2212, U+FE63, U+FF0D): how the parts
+// of a date are joined.
+bool is_date_separator(std::string_view sep) {
+  if (sep == "-" || sep == "." || sep == "/") return true;
+  return sep == "\xE2\x80\x90" || sep == "\xE2\x80\x91" || sep == "\xE2\x80\x92" ||
+         sep == "\xE2\x80\x93" || sep == "\xE2\x80\x94" || sep == "\xE2\x80\x95" ||
+         sep == "\xE2\x88\x92" || sep == "\xEF\xB9\xA3" || sep == "\xEF\xBC\x8D";
+}
+
 bool is_date(const Group& a, const Group& b, const Group& c) {
   if (!a.numeral || !b.numeral || !c.numeral) return false;
-  if (b.sep_before.size() != 1 || b.sep_before != c.sep_before) return false;
-  const char sep = b.sep_before[0];
-  if (sep != '-' && sep != '.') return false;
+  if (b.sep_before != c.sep_before || !is_date_separator(b.sep_before)) return false;
   auto day_month = [](const Group& x, const Group& y) {
     return x.digits.size() <= 2 && y.digits.size() <= 2 && to_int(x.digits) <= 31 &&
            to_int(y.digits) <= 31 && (to_int(x.digits) <= 12 || to_int(y.digits) <= 12);
@@ -432,6 +521,10 @@ bool aadhaar_grouping(const std::vector<Group>& groups, size_t k, size_t e) {
   return !all_years;
 }
 
+bool round_amount(const Group& g) {
+  return g.numeral && g.digits.size() >= 3 && g.digits.ends_with("00");
+}
+
 void scrub_numbers(std::string_view s, bool strict, std::string& out) {
   out.clear();
   size_t copied = 0;
@@ -467,14 +560,21 @@ void scrub_numbers(std::string_view s, bool strict, std::string& out) {
       g.sep_before = sep;
       groups.push_back(g);
       pos = g.end;
+      // Up to 4 visible separators; invisible marks do not count (they can be stacked unseen).
       size_t q = pos, seps = 0, sl = 0;
-      while (q < s.size() && seps < 4 && is_separator_at(s, q, sl)) {
+      bool slash = false;
+      while (q < s.size()) {
+        const Gap gap = separator_at(s, q, sl);
+        if (gap == Gap::kNone || (gap == Gap::kVisible && seps == 4)) break;
+        if (gap == Gap::kVisible) ++seps;
+        slash = slash || s[q] == '/';
         q += sl;
-        ++seps;
       }
-      if (seps == 0 || q >= s.size()) break;
+      if (q == pos || q >= s.size()) break;
       Group next;
       if (!read_group(s, q, next)) break;
+      // "25000/30000": '/' between two round amounts offers alternatives, not one number.
+      if (slash && round_amount(g) && round_amount(next)) break;
       sep = s.substr(pos, q - pos);
       pos = q;
     }
@@ -585,6 +685,17 @@ void scrub(std::string_view text, bool strict, std::string& out) {
   scrub_numbers(current, strict, out);
 }
 
+// "p_" + 32 lowercase hex: the keyed pseudonym `serve --pseudonymise-lead-ids` stores for a
+// PII-looking id (http::make_lead_id_pseudonymiser). Random hex often holds a mobile- or
+// Aadhaar-shaped digit run (about 2.6 % of pseudonyms); the id is still no personal data.
+bool is_lead_id_pseudonym(std::string_view id) {
+  if (id.size() != 34 || !id.starts_with("p_")) return false;
+  for (char c : id.substr(2)) {
+    if (!is_ascii_digit(c) && (c < 'a' || c > 'f')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void scrub_contact_details(std::string_view text, std::string& out) { scrub(text, false, out); }
@@ -597,7 +708,7 @@ std::string scrub_contact_details(std::string_view text) {
 
 bool looks_like_pii(std::string_view lead_id) {
   const auto id = detail::trim(lead_id);
-  if (id.empty()) return false;
+  if (id.empty() || is_lead_id_pseudonym(id)) return false;
   thread_local std::string scrubbed;
   scrub(id, true, scrubbed);
   return scrubbed != id;

@@ -1,7 +1,9 @@
 // Outbox: undelivered events in the event log and in memory, finished ones in SQLite.
 #include <condition_variable>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <algorithm>
 #include <map>
@@ -12,7 +14,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include "crm/crm.h"
@@ -279,12 +284,38 @@ class Outbox::Impl {
     if (db) sqlite3_close(db);
   }
 
+  // The database holds lead ids and scores: owner-only, like the event log and the audit log.
+  // SQLite creates -wal and -shm with the main file's mode, so creating that one 0600 (before
+  // SQLite does, with its 0644) covers all three. Files left group- or world-readable by older
+  // versions are tightened.
+  core::Status create_owner_only() {
+    const int fd = ::open(opt.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return core::make_error("outbox_open_failed",
+                              "cannot open " + opt.path + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    const bool ok = ::fstat(fd, &st) == 0 && ((st.st_mode & 077) == 0 || ::fchmod(fd, 0600) == 0);
+    const int err = errno;
+    ::close(fd);
+    if (!ok) {
+      return core::make_error("outbox_open_failed",
+                              "cannot make " + opt.path + " owner-only: " + std::strerror(err));
+    }
+    for (const char* suffix : {"-wal", "-shm"}) {
+      const std::string side = opt.path + suffix;
+      if (::stat(side.c_str(), &st) == 0 && (st.st_mode & 077) != 0) ::chmod(side.c_str(), 0600);
+    }
+    return core::ok();
+  }
+
   core::Status open() {
     // The default outbox lives under a data dir that may not exist yet.
     if (const auto parent = std::filesystem::path(opt.path).parent_path(); !parent.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
     }
+    LS_TRY(create_owner_only());
     if (sqlite3_open_v2(opt.path.c_str(), &db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {

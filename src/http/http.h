@@ -549,6 +549,12 @@ inline constexpr size_t kMinIdSecret = 16;
 using LeadIdPseudonymiser = std::function<std::string(std::string_view)>;
 core::Result<LeadIdPseudonymiser> make_lead_id_pseudonymiser(std::string_view secret);
 
+// A lead id named by an operator (POST /v1/erase, GET /v1/leads/{id}/record, `leadscore
+// erase`): 1..128 bytes (`field_out_of_range`) and not personal data itself
+// (`lead_id_looks_like_pii`: nothing is ever stored under such an id, and refusing keeps it out
+// of the audit log). Returns the id unchanged.
+core::Result<std::string> check_lead_id(std::string_view id);
+
 struct RetentionOptions {
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
   std::chrono::milliseconds delivered_max_age{std::chrono::hours(24 * 30)};

@@ -131,6 +131,119 @@ TEST(Scrub, KeepsOrdinaryNumbers) {
   }
 }
 
+// Unicode separators inside a phone number, Aadhaar or PAN: each must join digit groups like
+// an ASCII space or hyphen does (copy-pasted notes and phone keyboards insert them).
+struct Separator {
+  const char* name;
+  const char* utf8;
+};
+constexpr Separator kUnicodeSeparators[] = {
+    {"U+2010 hyphen", "\xE2\x80\x90"},
+    {"U+2011 non-breaking hyphen", "\xE2\x80\x91"},
+    {"U+2012 figure dash", "\xE2\x80\x92"},
+    {"U+2014 em dash", "\xE2\x80\x94"},
+    {"U+2015 horizontal bar", "\xE2\x80\x95"},
+    {"U+2212 minus sign", "\xE2\x88\x92"},
+    {"U+FE63 small hyphen-minus", "\xEF\xB9\xA3"},
+    {"U+FF0D fullwidth hyphen-minus", "\xEF\xBC\x8D"},
+    {"U+2007 figure space", "\xE2\x80\x87"},
+    {"U+2009 thin space", "\xE2\x80\x89"},
+    {"U+202F narrow no-break space", "\xE2\x80\xAF"},
+    {"U+205F medium mathematical space", "\xE2\x81\x9F"},
+    {"U+3000 ideographic space", "\xE3\x80\x80"},
+    {"U+00AD soft hyphen", "\xC2\xAD"},
+    {"U+200B zero width space", "\xE2\x80\x8B"},
+    {"U+200C zero width non-joiner", "\xE2\x80\x8C"},
+    {"U+200D zero width joiner", "\xE2\x80\x8D"},
+    {"U+200E left-to-right mark", "\xE2\x80\x8E"},
+    {"U+200F right-to-left mark", "\xE2\x80\x8F"},
+    {"U+202A left-to-right embedding", "\xE2\x80\xAA"},
+    {"U+2060 word joiner", "\xE2\x81\xA0"},
+    {"U+2066 left-to-right isolate", "\xE2\x81\xA6"},
+    {"U+FEFF zero width no-break space", "\xEF\xBB\xBF"},
+    {"slash", "/"},
+    {"underscore", "_"},
+};
+
+TEST(Scrub, UnicodeSeparatorsJoinPhoneNumbers) {
+  for (const auto& sep : kUnicodeSeparators) {
+    const std::string x = sep.utf8;
+    EXPECT_EQ(core::scrub_contact_details("call 98201" + x + "55501 today"), "call [phone] today")
+        << sep.name;
+    EXPECT_EQ(core::scrub_contact_details("+91" + x + "98201" + x + "55501"), "[phone]")
+        << sep.name;
+    EXPECT_EQ(core::scrub_contact_details("office 022" + x + "2345" + x + "6789"),
+              "office [phone]")
+        << sep.name;
+    EXPECT_EQ(core::scrub_contact_details("98" + x + "20" + x + "15" + x + "55" + x + "01"),
+              "[phone]")
+        << sep.name;
+  }
+}
+
+TEST(Scrub, UnicodeSeparatorsJoinAadhaar) {
+  for (const auto& sep : kUnicodeSeparators) {
+    const std::string x = sep.utf8;
+    EXPECT_EQ(core::scrub_contact_details("Aadhaar 2345" + x + "6789" + x + "0123"),
+              "Aadhaar [aadhaar]")
+        << sep.name;
+  }
+}
+
+TEST(Scrub, InvisibleCharactersInsideADigitRunAreIgnored) {
+  // Zero-width characters leave the number looking whole on screen: "23456789" + ZWSP + "0123"
+  // reads as one 12-digit Aadhaar, and any number of them may be stacked.
+  EXPECT_EQ(core::scrub_contact_details("aadhaar 23456789\xE2\x80\x8B" "0123"),
+            "aadhaar [aadhaar]");
+  EXPECT_EQ(core::scrub_contact_details(
+                "98201\xE2\x80\x8B\xE2\x80\x8B\xE2\x80\x8E\xC2\xAD\xE2\x80\x8B\xE2\x80\x8B"
+                "55501"),
+            "[phone]");
+  EXPECT_EQ(core::scrub_contact_details("ping 9\xE2\x80\x8B" "820155501 now"), "ping [phone] now");
+}
+
+TEST(Scrub, PanWithSeparators) {
+  for (const char* text :
+       {"PAN ABCPK-1234-F", "PAN ABCPK 1234 F", "PAN abcpk-1234-f", "PAN ABCPK 1234F",
+        "PAN ABCPK-1234F", "PAN ABCPK\xE2\x80\x91" "1234\xE2\x80\x91" "F",
+        "PAN ABCPK\xC2\xA0" "1234\xC2\xA0" "F", "PAN ABCPK\xE2\x80\x8B" "1234F",
+        "PAN ABCPK_1234_F", "PAN ABCPK/1234/F"}) {
+    EXPECT_EQ(core::scrub_contact_details(text), "PAN [pan]") << text;
+  }
+  EXPECT_EQ(core::scrub_contact_details("pan ABCPK-1234-F, call 98201 55501"),
+            "pan [pan], call [phone]");
+  EXPECT_TRUE(core::looks_like_pii("ABCPK-1234-F"));
+  EXPECT_TRUE(core::looks_like_pii("ABCPK 1234 F"));
+}
+
+TEST(Scrub, SeparatorsKeepOrdinaryNumbers) {
+  for (const char* text : {
+           "Site visit on 15/03/2024",
+           "call on 15/03/2024",
+           "visit 15\xE2\x80\x91" "03\xE2\x80\x91" "2024",
+           "rent 25000/30000 per month",
+           "budget 75000/80000",
+           "Flat 12/345, Andheri",
+           "2/3 BHK options",
+           "1450/1650 sq ft",
+           "FY 2023/24",
+           "Carpet 650\xE2\x80\x94" "700 sqft",
+           "1\xE2\x80\xAF" "20\xE2\x80\xAF" "00\xE2\x80\xAF" "000 all inclusive",
+           "Tower 1203 B",
+           "Block 1203-A",
+           "TOWER 1203 B",
+           "Lodha 2024 A",
+           "SUPER 1234 X",
+           "CAMP_001 lead",
+           "LEAD_2024_00042",
+       }) {
+    EXPECT_EQ(core::scrub_contact_details(text), text);
+  }
+  for (const char* id : {"LEAD_2024_00042", "CRM_77812", "2024/03/15/0001"}) {
+    EXPECT_FALSE(core::looks_like_pii(id)) << id;
+  }
+}
+
 TEST(Scrub, IsIdempotent) {
   for (const auto& c : kMustScrub) {
     const std::string once = core::scrub_contact_details(c.input);
@@ -162,6 +275,21 @@ TEST(LooksLikePii, AcceptsOpaqueLeadIds) {
        {"L-000123", "LEAD-2024-00042", "a3f9c2e1-7b4d-4c1e-9f2a-0d5e8b7c6a11", "12345", "CRM_77812",
         "4000123456", "zoho_5432100000001234567", "2024031500012", ""}) {
     EXPECT_FALSE(core::looks_like_pii(id)) << id;
+  }
+}
+
+TEST(LooksLikePii, AcceptsLeadIdPseudonyms) {
+  // The shape `serve --pseudonymise-lead-ids` gives a PII-looking id ("p_" + 32 lowercase hex):
+  // about 2.6 % of them hold a mobile- or Aadhaar-shaped digit run, and must still be usable
+  // with /v1/erase, the record route and `leadscore erase`, and not be pseudonymised again.
+  for (const char* id : {"p_b829944107970f3d3dd1430338e5b76f", "p_e670814c9670604184b27a2ffdf4ab18",
+                         "p_1ebb6168e913897520861d0eab86fdfa"}) {
+    EXPECT_FALSE(core::looks_like_pii(id)) << id;
+  }
+  // Not the pseudonym shape: still checked.
+  for (const char* id : {"p_9820155501", "p_B829944107970F3D3DD1430338E5B76F",
+                         "p_b829944107970f3d3dd1430338e5b76f0", "q_b829944107970f3d3dd1430338e5b76f"}) {
+    EXPECT_TRUE(core::looks_like_pii(id)) << id;
   }
 }
 

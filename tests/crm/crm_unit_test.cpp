@@ -16,6 +16,7 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -261,6 +262,46 @@ TEST_F(OutboxTest, AppendClaimAckMovesEventsToDelivered) {
   EXPECT_EQ(rec->delivered[0].recipient, "https://crm.example.com/hook");  // no token, no user
   EXPECT_EQ(rec->delivered[0].attempts, 1);
   EXPECT_TRUE(rec->pending.empty());
+}
+
+// Lead ids and scores: every outbox file is owner-only (0600), SQLite's -wal and -shm too (they
+// take the main file's mode), whatever the umask; files left 0644 by older versions are
+// tightened at open.
+TEST_F(OutboxTest, EveryFileIsOwnerOnly) {
+  const mode_t old_umask = ::umask(022);
+  const auto modes = [this] {
+    std::map<std::string, unsigned> out;
+    for (const auto& f : outbox_files()) {
+      struct stat st {};
+      EXPECT_EQ(::stat(f.c_str(), &st), 0) << f;
+      out[std::filesystem::path(f).filename().string()] = st.st_mode & 0777;
+    }
+    return out;
+  };
+  const auto expect_owner_only = [&](const char* when) {
+    const auto m = modes();
+    for (const char* name : {"outbox.sqlite", "outbox.sqlite-wal", "outbox.sqlite-shm"}) {
+      EXPECT_TRUE(m.count(name)) << when << ": no " << name;
+    }
+    for (const auto& [name, mode] : m) EXPECT_EQ(mode, 0600u) << when << ": " << name;
+  };
+  {
+    auto outbox = open();
+    ASSERT_TRUE(outbox);
+    ASSERT_TRUE(outbox->append(make_event("M-1", 1)).get());
+    auto c = outbox->claim(1, std::chrono::seconds(60));
+    ASSERT_TRUE(c && c->size() == 1);
+    ASSERT_TRUE(outbox->ack({(*c)[0].seq}, "http://crm.example/hook"));  // writes the WAL
+    expect_owner_only("new outbox");
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((db_path() + suffix).c_str(), 0644);
+  {
+    auto outbox = open();
+    ASSERT_TRUE(outbox);
+    ASSERT_TRUE(outbox->append(make_event("M-2", 2)).get());
+    expect_owner_only("reopened 0644 outbox");
+  }
+  ::umask(old_umask);
 }
 
 TEST_F(OutboxTest, ClaimsOnlyTheOldestPendingEventOfEachLead) {
