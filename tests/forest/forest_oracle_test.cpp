@@ -357,6 +357,21 @@ TEST(ForestOracle, InplaceDensePredictionAgrees) {
   for (std::size_t r = 0; r < rows; ++r) ASSERT_TRUE(same(ours[r], xgb[r])) << "row " << r;
 }
 
+TEST(ForestOracle, OneTreeModelsAreBitExact) {
+  // The smallest forest: one boosting round (numeric and categorical splits), so the margin
+  // is the base margin plus a single leaf.
+  for (const char* onehot : {"1", "64"}) {
+    SCOPED_TRACE(std::string("max_cat_to_onehot ") + onehot);
+    auto params = logistic(6);
+    params.emplace_back("max_cat_to_onehot", onehot);
+    auto t = train("onetree", xgb_oracle::make_dataset(train_rows(8000), 12, 3, 15, 0.1, false, 60),
+                   params, 1);
+    ASSERT_EQ(t.forest->num_trees(), 1u);
+    expect_bit_exact(t, kProbeRows, 61);
+    expect_shap_close(t, kShapRows, 62);
+  }
+}
+
 // The default real-estate model as `leadscore train` writes it (model.json, XGBoost's own JSON,
 // and manifest.json), from the directory LEADSCORE_DEFAULT_MODEL_DIR: under ctest, the model
 // the fixture e2e_http_models trains like the demo's (tests/e2e/make_models.py, real_estate).
