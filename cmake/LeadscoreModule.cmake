@@ -35,11 +35,13 @@ endfunction()
 # Every unit-labelled test executable; the sanitizer pass builds only this.
 add_custom_target(unit_tests)
 
-# leadscore_test(NAME forest_test SRCS forest_test.cpp DEPS leadscore::forest [LABELS unit])
+# leadscore_test(NAME forest_test SRCS forest_test.cpp DEPS leadscore::forest [LABELS unit]
+#                [TEST_FILTER gtest-filter])
 # A GoogleTest executable registered with CTest. Label `unit` (default) runs in the
 # sanitizer build too; `integration` tests start real servers and run in the main build only.
+# TEST_FILTER registers only the matching tests (register the others with their own labels).
 function(leadscore_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT;TEST_FILTER" "SRCS;DEPS;LABELS" ${ARGN})
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
@@ -60,7 +62,11 @@ function(leadscore_test)
   if("unit" IN_LIST T_LABELS)
     add_dependencies(unit_tests ${T_NAME})
   endif()
-  gtest_discover_tests(${T_NAME}
+  set(filter)
+  if(T_TEST_FILTER)
+    set(filter TEST_FILTER ${T_TEST_FILTER})
+  endif()
+  gtest_discover_tests(${T_NAME} ${filter}
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
     DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -1,5 +1,6 @@
-// forest vs XGBoost 1.7 (C API) on models trained here on random data: predictions must be
-// equal (|delta| == 0) on probe rows full of special values; SHAP within 1e-5.
+// forest vs XGBoost 1.7 (C API) on models trained here on random data and on the default
+// real-estate model (`leadscore train`): predictions must be equal (|delta| == 0) on probe rows
+// full of special values; SHAP within 1e-5.
 // FOREST_PROBE_ROWS sets the rows per model (the `integration` build uses >= 100k).
 
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -49,14 +51,19 @@ struct Trained {
   Dataset data;
   std::unique_ptr<Booster> booster;
   std::string json_path;
+  bool owns_json = true;  // false: a model this test did not write (the default model)
   std::shared_ptr<const forest::Forest> forest;
+  // Per column, for a model with real features (else data.n_categories and numeric_value):
+  // category count of categorical columns, training [min, max] of numeric ones.
+  std::vector<int> categories;
+  std::vector<std::pair<double, double>> ranges;
 
   Trained() = default;
   Trained(Trained&&) = default;
   Trained& operator=(Trained&&) = default;
   ~Trained() {
     std::error_code ignored;
-    if (!json_path.empty()) std::filesystem::remove(json_path, ignored);
+    if (owns_json && !json_path.empty()) std::filesystem::remove(json_path, ignored);
   }
 };
 
@@ -82,11 +89,10 @@ Trained train(const std::string& name, Dataset data, Booster::Params params, int
   return t;
 }
 
-// Split thresholds per feature, read from the saved model (to probe values at, just above
-// and just below every threshold).
-std::map<uint32_t, std::vector<float>> thresholds(const std::string& json_path) {
-  std::map<uint32_t, std::vector<float>> out;
-  // XGBoost writes bare NaN for the unused thresholds of categorical nodes.
+// Parses an XGBoost model.json with `parser`. XGBoost writes bare NaN (not JSON) for the
+// unused thresholds of categorical nodes: read as 0.
+simdjson::dom::element parse_model_json(const std::string& json_path,
+                                        simdjson::dom::parser& parser) {
   const std::string raw = xgb_oracle::read_text(json_path);
   std::string text;
   for (std::size_t i = 0; i < raw.size(); ++i) {
@@ -97,9 +103,16 @@ std::map<uint32_t, std::vector<float>> thresholds(const std::string& json_path) 
       text.push_back(raw[i]);
     }
   }
-  simdjson::dom::parser parser;
   const simdjson::padded_string padded(text);
-  simdjson::dom::element doc = parser.parse(padded);
+  return parser.parse(padded);  // the DOM keeps copies: `padded` may go
+}
+
+// Split thresholds per feature, read from the saved model (to probe values at, just above
+// and just below every threshold).
+std::map<uint32_t, std::vector<float>> thresholds(const std::string& json_path) {
+  std::map<uint32_t, std::vector<float>> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parse_model_json(json_path, parser);
   for (auto tree : doc["learner"]["gradient_booster"]["model"]["trees"].get_array()) {
     auto left = tree["left_children"].get_array();
     auto idx = tree["split_indices"].get_array();
@@ -113,9 +126,18 @@ std::map<uint32_t, std::vector<float>> thresholds(const std::string& json_path) 
   return out;
 }
 
+// A value in a column's training range, mostly near its low end (counts, money, durations)
+// and half the time whole (most real-estate fields are integers).
+float realistic_value(std::mt19937_64& rng, std::pair<double, double> range) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const double a = u(rng);
+  const double v = range.first + (range.second - range.first) * a * a * a;
+  return static_cast<float>(u(rng) < 0.5 ? std::round(v) : v);
+}
+
 // Probe rows: ordinary values mixed with NaN, +-0, denormals, thresholds (exact and one ulp
-// either side), values beyond every threshold, and for categorical columns negative,
-// fractional, out-of-set and >= 2^24 codes.
+// either side), values beyond every threshold, and for categorical columns in-range codes,
+// codes just past the last category, and negative, fractional, out-of-set and >= 2^24 codes.
 std::vector<float> probe_rows(const Trained& t, std::size_t rows, uint64_t seed) {
   const auto th = thresholds(t.json_path);
   const std::size_t cols = t.data.cols;
@@ -139,8 +161,8 @@ std::vector<float> probe_rows(const Trained& t, std::size_t rows, uint64_t seed)
         v = nan;
       } else if (is_cat) {
         if (p < 75) {
-          v = static_cast<float>(
-              std::uniform_int_distribution<int>(0, t.data.n_categories + 2)(rng));
+          const int n = t.categories.empty() ? t.data.n_categories : t.categories[c];
+          v = static_cast<float>(std::uniform_int_distribution<int>(0, n + 2)(rng));
         } else {
           v = cat_specials[std::uniform_int_distribution<std::size_t>(
               0, std::size(cat_specials) - 1)(rng)];
@@ -153,7 +175,8 @@ std::vector<float> probe_rows(const Trained& t, std::size_t rows, uint64_t seed)
       } else if (p < 55) {
         v = specials[std::uniform_int_distribution<std::size_t>(0, std::size(specials) - 1)(rng)];
       } else {
-        v = xgb_oracle::numeric_value(rng, c);
+        v = t.ranges.empty() ? xgb_oracle::numeric_value(rng, c)
+                             : realistic_value(rng, t.ranges[c]);
       }
     }
   }
@@ -332,6 +355,116 @@ TEST(ForestOracle, InplaceDensePredictionAgrees) {
   std::vector<float> ours(rows);
   t.forest->predict_batch(x.data(), rows, t.data.cols, ours.data(), false, 1);
   for (std::size_t r = 0; r < rows; ++r) ASSERT_TRUE(same(ours[r], xgb[r])) << "row " << r;
+}
+
+TEST(ForestOracle, OneTreeModelsAreBitExact) {
+  // The smallest forest: one boosting round (numeric and categorical splits), so the margin
+  // is the base margin plus a single leaf.
+  for (const char* onehot : {"1", "64"}) {
+    SCOPED_TRACE(std::string("max_cat_to_onehot ") + onehot);
+    auto params = logistic(6);
+    params.emplace_back("max_cat_to_onehot", onehot);
+    auto t = train("onetree", xgb_oracle::make_dataset(train_rows(8000), 12, 3, 15, 0.1, false, 60),
+                   params, 1);
+    ASSERT_EQ(t.forest->num_trees(), 1u);
+    expect_bit_exact(t, kProbeRows, 61);
+    expect_shap_close(t, kShapRows, 62);
+  }
+}
+
+// The default real-estate model as `leadscore train` writes it (model.json, XGBoost's own JSON,
+// and manifest.json), from the directory LEADSCORE_DEFAULT_MODEL_DIR: under ctest, the model
+// the fixture e2e_http_models trains like the demo's (tests/e2e/make_models.py, real_estate).
+// Feature types and category counts come from the manifest and are checked against model.json.
+Trained load_default_model(const std::string& dir) {
+  Trained t;
+  t.json_path = dir + "/model.json";
+  t.owns_json = false;
+  simdjson::dom::parser manifest_parser;
+  simdjson::dom::element manifest = manifest_parser.load(dir + "/manifest.json");
+  std::map<std::string, std::pair<double, double>, std::less<>> range_by_name;
+  for (auto column : manifest["training_data"]["columns"].get_array()) {
+    double lo = 0, hi = 0;
+    if (!column["min"].get(lo) && !column["max"].get(hi)) {
+      range_by_name[std::string(std::string_view(column["name"]))] = {lo, hi};
+    }
+  }
+  std::vector<std::string> names;
+  for (auto feature : manifest["features"].get_array()) {
+    names.emplace_back(std::string_view(feature["name"]));
+    const bool categorical = std::string_view(feature["type"]) == "categorical";
+    t.data.types.push_back(categorical ? "c" : "q");
+    t.data.n_cat += categorical;
+    const simdjson::dom::array categories =
+        categorical ? simdjson::dom::array(feature["categories"]) : simdjson::dom::array();
+    t.categories.push_back(static_cast<int>(categorical ? categories.size() : 0));
+    auto range = range_by_name.find(names.back());
+    t.ranges.push_back(range != range_by_name.end() ? range->second : std::pair{0.0, 1.0});
+  }
+  t.data.cols = names.size();
+
+  // model.json must agree: its own feature_types when it has them (current models have none),
+  // and every categorical split on a categorical feature.
+  simdjson::dom::parser model_parser;
+  simdjson::dom::element learner = parse_model_json(t.json_path, model_parser)["learner"];
+  simdjson::dom::array xgb_types;
+  if (!learner["feature_types"].get(xgb_types) && xgb_types.size() > 0) {
+    EXPECT_EQ(xgb_types.size(), t.data.cols);
+    for (std::size_t c = 0; c < std::min<std::size_t>(xgb_types.size(), t.data.cols); ++c) {
+      EXPECT_EQ(std::string_view(xgb_types.at(c)), t.data.types[c]) << "feature " << names[c];
+    }
+  }
+  std::size_t categorical_splits = 0;
+  for (auto tree : learner["gradient_booster"]["model"]["trees"].get_array()) {
+    simdjson::dom::array split_type;
+    if (tree["split_type"].get(split_type)) continue;
+    auto index = tree["split_indices"].get_array();
+    for (std::size_t i = 0; i < split_type.size(); ++i) {
+      if (int64_t(split_type.at(i)) != 1) continue;
+      ++categorical_splits;
+      const auto f = static_cast<std::size_t>(int64_t(index.at(i)));
+      EXPECT_TRUE(f < t.data.cols && t.data.types[f] == "c") << "categorical split on " << f;
+    }
+  }
+  // Our encoding gives XGBoost categorical features; the probe rows must reach those splits.
+  EXPECT_GT(categorical_splits, 0u);
+
+  t.booster = std::make_unique<Booster>(t.json_path);
+  auto f = forest::Forest::load_file(t.json_path);
+  EXPECT_TRUE(f.has_value()) << (f ? "" : f.error().code + ": " + f.error().message);
+  if (f) {
+    t.forest = *f;
+    EXPECT_EQ(t.forest->num_features(), t.data.cols);
+    if (!t.forest->feature_names().empty()) {  // XGBoost saves names only when given them
+      EXPECT_EQ(t.forest->feature_names(), names);
+    }
+  }
+  return t;
+}
+
+// The default model's directory, or "" (then the test skips: run it under ctest).
+std::string default_model_dir() {
+  const char* dir = std::getenv("LEADSCORE_DEFAULT_MODEL_DIR");
+  if (!dir || !std::filesystem::exists(std::filesystem::path(dir) / "model.json")) return "";
+  return dir;
+}
+
+constexpr const char* kNoDefaultModel =
+    "no default model: set LEADSCORE_DEFAULT_MODEL_DIR to a `leadscore train` output directory "
+    "(ctest does: fixture e2e_http_models trains it)";
+
+TEST(ForestDefaultModel, BitExactWithXgboost) {
+  const std::string dir = default_model_dir();
+  if (dir.empty()) GTEST_SKIP() << kNoDefaultModel;
+  auto t = load_default_model(dir);
+  expect_bit_exact(t, kProbeRows, 70);
+}
+
+TEST(ForestDefaultModel, ShapMatchesXgboost) {
+  const std::string dir = default_model_dir();
+  if (dir.empty()) GTEST_SKIP() << kNoDefaultModel;
+  auto t = load_default_model(dir);
+  expect_shap_close(t, kShapRows, 71);
 }
 
 TEST(ForestShap, MatchesXgboostContributionsNumeric) {
