@@ -13,19 +13,6 @@
 namespace http {
 namespace {
 
-core::Result<std::string> checked_lead_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) {
-    return core::make_error("field_out_of_range", "lead_id must be 1..128 characters", "lead_id");
-  }
-  // Ids that are phone numbers or e-mails are refused at scoring, so nothing is held under
-  // them; refusing here too keeps such values out of the audit log.
-  if (core::looks_like_pii(id)) {
-    return core::make_error("lead_id_looks_like_pii",
-                            "lead_id looks like a phone number, e-mail or ID number", "lead_id");
-  }
-  return std::string(id);
-}
-
 core::Result<std::string> erase_body_lead_id(const Request& req) {
   LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
   simdjson::dom::object obj;
@@ -43,7 +30,7 @@ core::Result<std::string> erase_body_lead_id(const Request& req) {
     seen = true;
   }
   if (!seen) return core::make_error("missing_field", "lead_id is required", "lead_id");
-  return checked_lead_id(id);
+  return check_lead_id(id);
 }
 
 // What the cache holds for a lead, without PII (scores and reason codes only).
@@ -162,7 +149,7 @@ void add_privacy_routes(Server& server, const PrivacyOptions& opts) {
       "GET", "/v1/leads/{id}/record", Scope::kAdmin, BodyPolicy::kNone,
       [opts](Request& req, Responder responder) {
         Response res;
-        auto id = checked_lead_id(req.param("id"));
+        auto id = check_lead_id(req.param("id"));
         if (!id) {
           write_error(res, id.error());
           return responder.send(std::move(res));
