@@ -45,11 +45,9 @@ std::string env_or_empty(const char* name) {
 // (like `serve`) the keyed pseudonym of an id that looks like personal data. Ids that look like
 // personal data are refused otherwise, as POST /v1/erase refuses them.
 std::string stored_lead_id(const EraseOptions& o) {
-  const auto& id = o.lead_id;
-  if (o.pseudonymise_lead_ids && !id.empty() && id.size() <= 128 && core::looks_like_pii(id)) {
-    return lead_id_pseudonymiser_from_env("erase")(id);
-  }
-  auto checked = http::check_lead_id(id);
+  auto checked = http::check_lead_id(
+      o.lead_id, o.pseudonymise_lead_ids ? lead_id_pseudonymiser_from_env("erase")
+                                         : http::LeadIdPseudonymiser{});
   if (!checked) {
     std::string message = checked.error().code + ": " + checked.error().message;
     if (checked.error().code == "lead_id_looks_like_pii") {

@@ -322,6 +322,7 @@ void run_serve(const ServeOptions& o) {
     po.tagger = so.tagger;
     po.outbox = so.outbox;
     if (!o.crm_url.empty()) po.crm_recipient = crm::redact_url(o.crm_url);
+    po.id_pseudonymiser = so.id_pseudonymiser;
     http::add_privacy_routes(server, po);
   } else {
     // No model: the routes that need one answer 503 not_ready (with the scope and body rules

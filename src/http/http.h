@@ -482,6 +482,8 @@ struct PrivacyOptions {
   std::shared_ptr<crm::Outbox> outbox;
   // Where pending pushes go (crm::redact_url of --crm-url): shown as their recipient.
   std::string crm_recipient;
+  // --pseudonymise-lead-ids: a personal-data id names the lead scoring stored as its pseudonym.
+  std::function<std::string(std::string_view)> id_pseudonymiser;
 };
 void add_privacy_routes(Server& server, const PrivacyOptions& opts);
 // An audit hook appending one JSON line per event to `path` (created 0600, append-only).
@@ -552,8 +554,10 @@ core::Result<LeadIdPseudonymiser> make_lead_id_pseudonymiser(std::string_view se
 // A lead id named by an operator (POST /v1/erase, GET /v1/leads/{id}/record, `leadscore
 // erase`): 1..128 bytes (`field_out_of_range`) and not personal data itself
 // (`lead_id_looks_like_pii`: nothing is ever stored under such an id, and refusing keeps it out
-// of the audit log). Returns the id unchanged.
-core::Result<std::string> check_lead_id(std::string_view id);
+// of the audit log). Returns the id unchanged, or with `pseudonymise` (the server's
+// --pseudonymise-lead-ids) a personal-data id as the pseudonym scoring stored it under.
+core::Result<std::string> check_lead_id(std::string_view id,
+                                        const LeadIdPseudonymiser& pseudonymise = {});
 
 struct RetentionOptions {
   std::chrono::milliseconds interval{std::chrono::minutes(5)};

@@ -32,11 +32,13 @@ core::Result<LeadIdPseudonymiser> make_lead_id_pseudonymiser(std::string_view se
   });
 }
 
-core::Result<std::string> check_lead_id(std::string_view id) {
+core::Result<std::string> check_lead_id(std::string_view id,
+                                        const LeadIdPseudonymiser& pseudonymise) {
   if (id.empty() || id.size() > 128) {
     return core::make_error("field_out_of_range", "lead_id must be 1..128 characters", "lead_id");
   }
   if (core::looks_like_pii(id)) {
+    if (pseudonymise) return pseudonymise(id);  // what scoring stored it under
     return core::make_error("lead_id_looks_like_pii",
                             "lead_id looks like a phone number, e-mail or ID number", "lead_id");
   }

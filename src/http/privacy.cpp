@@ -13,7 +13,8 @@
 namespace http {
 namespace {
 
-core::Result<std::string> erase_body_lead_id(const Request& req) {
+core::Result<std::string> erase_body_lead_id(const Request& req,
+                                             const PrivacyOptions& opts) {
   LS_ASSIGN_OR_RETURN(auto el, parse_json_body(req));
   simdjson::dom::object obj;
   if (el.get(obj)) return core::make_error("not_an_object", "the body must be a JSON object");
@@ -30,7 +31,7 @@ core::Result<std::string> erase_body_lead_id(const Request& req) {
     seen = true;
   }
   if (!seen) return core::make_error("missing_field", "lead_id is required", "lead_id");
-  return check_lead_id(id);
+  return check_lead_id(id, opts.id_pseudonymiser);
 }
 
 // What the cache holds for a lead, without PII (scores and reason codes only).
@@ -96,7 +97,7 @@ void add_privacy_routes(Server& server, const PrivacyOptions& opts) {
       "POST", "/v1/erase", Scope::kAdmin, BodyPolicy::kJsonRequired,
       [&server, opts](Request& req, Responder responder) {
         Response res;
-        auto id = erase_body_lead_id(req);
+        auto id = erase_body_lead_id(req, opts);
         if (!id) {
           write_error(res, id.error());
           return responder.send(std::move(res));
@@ -149,7 +150,7 @@ void add_privacy_routes(Server& server, const PrivacyOptions& opts) {
       "GET", "/v1/leads/{id}/record", Scope::kAdmin, BodyPolicy::kNone,
       [opts](Request& req, Responder responder) {
         Response res;
-        auto id = check_lead_id(req.param("id"));
+        auto id = check_lead_id(req.param("id"), opts.id_pseudonymiser);
         if (!id) {
           write_error(res, id.error());
           return responder.send(std::move(res));

@@ -869,6 +869,34 @@ class Privacy(Base):
         for needle in ("ob.leak", "98765", "43210", "crmpw", "tok123"):
             self.assertNotIn(needle, srv.log())
 
+    def test_pseudonymised_ids_are_scored_shown_and_erased_by_the_original_id(self):
+        port = free_port()  # CRM down: the event stays pending
+        srv = self.server("--pseudonymise-lead-ids", "--crm-url", "http://127.0.0.1:%d/" % port,
+                          env={"LEADSCORE_ID_SECRET": "integ-id-secret-0123456789abcdef"})
+        phone = "+91 98765 43210"
+        status, _, r = score(srv, lead(3, lead_id=phone))
+        self.assertEqual(status, 200, r)
+        pseudonym = r["lead_id"]
+        self.assertRegex(pseudonym, r"^p_[0-9a-f]{32}$")
+        # The broker names the lead by the number it knows; the server finds the pseudonym.
+        path = "/v1/leads/%s/record" % urllib.parse.quote(phone, safe="")
+        status, _, rec = srv.json("GET", path, None, ADMIN)
+        self.assertEqual(status, 200, rec)
+        self.assertEqual(rec["lead_id"], pseudonym)
+        self.assertEqual((len(rec["cache"]), len(rec["crm"]["pending"])), (1, 1), rec)
+        status, _, out = srv.json("POST", "/v1/erase", {"lead_id": phone}, ADMIN)
+        self.assertEqual(status, 200, out)
+        self.assertEqual((out["removed"]["cache_entries"], out["removed"]["outbox_pending"]), (1, 1))
+        status, _, rec = srv.json("GET", "/v1/leads/%s/record" % pseudonym, None, ADMIN)
+        self.assertEqual((rec["cache"], rec["crm"]["pending"]), ([], []))
+        srv.stop()
+        for needle in ("98765", "43210"):
+            self.assertNotIn(needle, srv.log())
+            for path in glob.glob(os.path.join(self.tmp, "*")):
+                if os.path.isfile(path):
+                    with open(path, "rb") as f:
+                        self.assertNotIn(needle.encode(), f.read(), path)
+
     def test_erase_removes_rerank_embeddings(self):
         """POST /v1/erase removes the lead's cached rerank embeddings, in-process and in Redis, and
         nothing else's; the response, the record and the audit line say so. Black-box checks: the
