@@ -1,10 +1,14 @@
 // Lead parsing (JSON objects and CSV records) and feature encoding.
-// Privacy contract: values of pii/ignore/unknown fields are never copied anywhere, and no error
-// message contains any input value (only field names, and only names safe to show).
+// Privacy contract: values of pii/ignore/unknown fields are never copied anywhere (the words of
+// a pii value live only while its lead is built, to redact them from the lead's free text), and
+// no error message contains any input value (only field names, and only names safe to show).
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <span>
 
 #include "core/core.h"
 #include "core/text_util.h"
@@ -357,10 +361,22 @@ class LeadBuilder {
     lead_.age.reset();
   }
 
+  // Wipes the PII words kept for redaction, whether the lead was built or refused.
+  ~LeadBuilder() {
+    for (size_t k = 0; k < pii_used_; ++k) pii_words_[k].assign(pii_words_[k].size(), '\0');
+  }
+  LeadBuilder(const LeadBuilder&) = delete;
+  LeadBuilder& operator=(const LeadBuilder&) = delete;
+
   Status set(size_t index, const Value& v) {
     const FieldSpec& f = schema_.fields()[index];
-    // PII and ignored fields: dropped before anything looks at the value.
-    if (f.role == FieldRole::Pii || f.role == FieldRole::Ignore) return ok();
+    // PII and ignored fields: dropped. Only the words of a PII value are kept, until finish(),
+    // to take the lead's own name out of its free text (no regex can tell a name).
+    if (f.role == FieldRole::Pii) {
+      if (v.kind == Value::String) collect_pii_words(v.str);
+      return ok();
+    }
+    if (f.role == FieldRole::Ignore) return ok();
     seen_[index] = 1;
     switch (f.type) {
       case FieldType::Number:
@@ -438,6 +454,11 @@ class LeadBuilder {
       const FieldSpec& f = fields[k];
       if (f.role == FieldRole::Pii || f.role == FieldRole::Ignore) continue;
       LS_TRY(set_missing(f));
+    }
+    if (pii_used_ > 0) {
+      const std::span<const std::string> words(pii_words_.data(), pii_used_);
+      for (size_t k = 0; k < texts_used_; ++k) redact_words(lead_.texts[k].second, words);
+      for (size_t k = 0; k < meta_used_; ++k) redact_words(lead_.meta[k].second, words);
     }
     shrink(lead_.texts, texts_used_);
     shrink(lead_.meta, meta_used_);
@@ -517,15 +538,79 @@ class LeadBuilder {
     return entry.second;
   }
 
+  static bool word_byte(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return std::isalnum(u) || u >= 0x80;  // UTF-8 letters (Devanagari names too) count
+  }
+
+  // The words (3+ bytes, with a letter) of a PII value such as "Philomena Wraxhurst".
+  void collect_pii_words(std::string_view v) {
+    for (size_t i = 0; i < v.size();) {
+      if (!word_byte(v[i])) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      bool letter = false;
+      for (; j < v.size() && word_byte(v[j]); ++j) {
+        letter |= !std::isdigit(static_cast<unsigned char>(v[j]));
+      }
+      if (j - i >= 3 && letter && pii_used_ < 32) {
+        const auto word = v.substr(i, j - i);
+        if (pii_used_ < pii_words_.size()) pii_words_[pii_used_].assign(word);
+        else pii_words_.emplace_back(word);
+        ++pii_used_;
+      }
+      i = j;
+    }
+  }
+
+  // Replaces each whole word of `text` equal (ASCII case-insensitively) to a PII word with
+  // "[name]": the lead's own name in its notes ("ask for Philomena") never reaches an
+  // embedding, a cache key or a response.
+  static void redact_words(std::string& text, std::span<const std::string> words) {
+    auto same = [](std::string_view a, std::string_view b) {
+      if (a.size() != b.size()) return false;
+      for (size_t k = 0; k < a.size(); ++k) {
+        if (std::tolower(static_cast<unsigned char>(a[k])) !=
+            std::tolower(static_cast<unsigned char>(b[k]))) {
+          return false;
+        }
+      }
+      return true;
+    };
+    thread_local std::string out;  // reused: parsing a warm lead allocates nothing
+    out.clear();
+    bool changed = false;
+    for (size_t i = 0; i < text.size();) {
+      if (!word_byte(text[i])) {
+        out.push_back(text[i++]);
+        continue;
+      }
+      size_t j = i;
+      while (j < text.size() && word_byte(text[j])) ++j;
+      const std::string_view w(text.data() + i, j - i);
+      const bool hit = std::any_of(words.begin(), words.end(),
+                                   [&](const std::string& p) { return same(w, p); });
+      out += hit ? std::string_view("[name]") : w;
+      changed |= hit;
+      i = j;
+    }
+    if (changed) text.assign(out);
+  }
+
   const Schema& schema_;
   const ParseOptions& options_;
   Lead& lead_;
   size_t texts_used_ = 0, meta_used_ = 0, missing_used_ = 0;
   std::string scratch_;
+  size_t pii_used_ = 0;
   static thread_local std::vector<char> seen_;
+  static thread_local std::vector<std::string> pii_words_;  // reused; wiped after each lead
 };
 
 thread_local std::vector<char> LeadBuilder::seen_;
+thread_local std::vector<std::string> LeadBuilder::pii_words_;
 
 }  // namespace
 

@@ -315,6 +315,27 @@ TEST(LeadPrivacy, PiiFieldsNeverReachTheLead) {
   for (float f : r->features) EXPECT_NE(f, 0.4242f);
 }
 
+TEST(LeadPrivacy, TheLeadsOwnNameIsRedactedFromItsFreeText) {
+  // Notes before the name field, and after it: both are redacted, whole words only, in any case.
+  for (const bool name_first : {false, true}) {
+    const std::string name = std::string(R"("name":")") + kCanaryName + R"(",)";
+    const std::string notes =
+        R"("notes":"zorawar QUXLEY, Mr Quxley-Singh, not Zorawarpur",)";
+    std::string body = "{";
+    body += name_first ? name : notes;
+    body += name_first ? notes : name;
+    body += R"("lead_id":"L-9","city":"Pune","bhk":3})";
+    auto r = parse(body);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->texts.size(), 1u);
+    EXPECT_EQ(r->texts[0].second, "[name] [name], Mr [name]-Singh, not Zorawarpur") << name_first;
+  }
+  // No name field: notes untouched.
+  auto r = parse(R"({"notes":"Ask for Zorawar","bhk":3})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->texts[0].second, "Ask for Zorawar");
+}
+
 TEST(LeadPrivacy, PiiFieldsAreNotTypeChecked) {
   // A PII value of any shape is dropped, never inspected (and so never quoted in an error).
   auto r = parse(R"({"phone":{"mobile":"9876012345"},"name":[1,2],"email":true,"bhk":1})");

@@ -24,6 +24,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serverproc import ServerProc  # noqa: E402
+import http_integration_test as hit  # noqa: E402  (its Redis and Receiver helpers)
 
 warnings.simplefilter("ignore", ResourceWarning)
 BIN = ""
@@ -71,10 +72,6 @@ def seed_lead(i):
             "industry_type": "Tech", "x_phone": c["phone"], "x_email": c["email"]}
 
 
-def serve_help():
-    return subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True).stdout
-
-
 def files_under(d):
     for root, _, names in os.walk(d):
         for n in names:
@@ -90,9 +87,7 @@ class PrivacyCanary(unittest.TestCase):
 
     def run_server(self, model, leads, single_route, extra_posts=()):
         data_dir = tempfile.mkdtemp(prefix="leadscore-canary-")
-        args = ["--model", os.path.join(MODELS, model, "latest")]
-        if "--data-dir" in serve_help():
-            args += ["--data-dir", data_dir]
+        args = ["--model", os.path.join(MODELS, model, "latest"), "--data-dir", data_dir]
         srv = ServerProc(BIN, args).start()
         try:
             seen = []
@@ -108,6 +103,7 @@ class PrivacyCanary(unittest.TestCase):
                     seen.append(("bad single", srv.request("POST", "/v1/score", body=b, headers=KEY)))
             for path, body in extra_posts:
                 seen.append((path, srv.request("POST", path, body=body, headers=KEY)))
+                self.assertEqual(seen[-1][1][0], 200, (path, seen[-1][1][2][:300]))
             seen.append(("/metrics", srv.request("GET", "/metrics")))
             self.assertTrue(any(r[0] == 200 for _, r in seen), "nothing was scored: %r" % (seen[:2],))
             srv.stop()
@@ -125,11 +121,78 @@ class PrivacyCanary(unittest.TestCase):
         leads = [real_estate_lead(i) for i in range(4)]
         rerank = {"target_intent": "2BHK ready to move in Pune, call %s" % CANARIES["phone"],
                   "leads": leads, "top_k": 3}
-        # /v1/rerank is optional here: a 404 before it lands is fine, but its body is scanned too.
         self.run_server("real_estate", leads, "/v1/score", extra_posts=[("/v1/rerank", rerank)])
 
     def test_original_score_route(self):
         self.run_server("seed", [seed_lead(i) for i in range(3)], "/score")
+
+
+class PrivacyCanaryEverywhere(unittest.TestCase):
+    """The same canaries, plus contact data typed into category fields, through every store at
+    once: a two-level cache on a real redis-server, the CRM outbox delivering to a real
+    crm-receiver, /v1/score, /score-style batches, both rerank routes, the access record and
+    erasure. Then the server's log and files, the receiver's store and output, and every Redis
+    key and value (DUMP) must hold no canary."""
+
+    def test_no_canary_in_any_store_log_or_payload(self):
+        hit.BIN = BIN
+        tmp = tempfile.mkdtemp(prefix="leadscore-canary-all-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        rd = hit.Redis().start()
+        self.addCleanup(rd.kill)
+        rc = hit.Receiver(os.path.join(tmp, "received.jsonl")).start()
+        self.addCleanup(rc.stop)
+        data_dir = os.path.join(tmp, "data")
+        srv = ServerProc(BIN, ["--model", os.path.join(MODELS, "real_estate", "latest"),
+                               "--data-dir", data_dir, "--cache", "two-level", "--redis", rd.url,
+                               "--redis-timeout-ms", "1000", "--crm-url", rc.url],
+                         env={"LEADSCORE_CACHE_SECRET": hit.CACHE_SECRET,
+                              "LEADSCORE_CRM_SECRET": hit.CRM_SECRET}).start()
+        self.addCleanup(srv.cleanup)
+        c = CANARIES
+        leads = [real_estate_lead(i) for i in range(4)]
+        leads[1].update(locality=c["phone"], pipeline_stage=c["email"], sale_type=c["pan"],
+                        possession_preference=c["aadhaar"], last_call_outcome=c["name"])
+        seen = []
+        def post(path, body):
+            seen.append((path, srv.request("POST", path, body=body, headers=KEY)))
+            return seen[-1][1]
+        for l in leads:
+            self.assertEqual(post("/v1/score", l)[0], 200)
+        self.assertEqual(post("/v1/score", {"leads": leads})[0], 200)
+        rerank = {"target_intent": "2BHK in Pune, call %s" % c["phone"], "leads": leads}
+        self.assertEqual(post("/v1/rerank", rerank)[0], 200)
+        self.assertEqual(post("/rerank", rerank)[0], 200)
+        seen.append(("record", srv.request("GET", "/v1/leads/PC-1/record", headers=KEY)))
+        self.assertEqual(seen[-1][1][0], 200)
+        for encoded in ("pw.canary.4471%40example.in", "%2B91%2098765%2043012"):
+            seen.append(("record " + encoded, srv.request("GET", "/v1/leads/%s/record" % encoded,
+                                                          headers=KEY)))
+            self.assertEqual(seen[-1][1][0], 422)
+        self.assertEqual(post("/v1/erase", {"lead_id": "PC-3"})[0], 200)
+        # Every consenting score was pushed: 4 singles + 4 in the batch, less PC-3's, erased.
+        self.assertTrue(hit.wait_for(lambda: srv.metric("leadscore_crm_outbox_depth") == 0, 30))
+        self.assertGreaterEqual(len(rc.events()), 6)
+        seen.append(("/metrics", srv.request("GET", "/metrics")))
+        srv.stop()
+        rc.stop()
+        for where, r in seen:
+            self.assert_clean("response of " + where, r[2].decode("utf-8", errors="replace"))
+        self.assert_clean("stderr log", srv.log())
+        self.assert_clean("stdout", srv.stdout())
+        for path, text in files_under(tmp):
+            self.assert_clean(path, text)
+        with open(rc.out.name, errors="replace") as f:
+            self.assert_clean("receiver output", f.read())
+        keys = [k for k in rd.cli_bytes("--scan").split(b"\n") if k]
+        self.assertGreater(len(keys), 0, "nothing reached Redis")
+        for k in keys:
+            self.assert_clean("redis key", k.decode("latin-1"))
+            self.assert_clean("redis value of %r" % k, rd.cli_bytes("DUMP", k).decode("latin-1"))
+
+    def assert_clean(self, where, text):
+        for n in NEEDLES:
+            self.assertNotIn(n, text, "canary %r found in %s" % (n, where))
 
 
 def core_pattern():
