@@ -389,6 +389,9 @@ void run_serve(const ServeOptions& o) {
     retention.purge_delivered = [ob = retained.outbox](std::chrono::milliseconds age) {
       return ob->purge_delivered_older_than(age);
     };
+    retention.purge_dead_letters = [ob = retained.outbox](std::chrono::milliseconds age) {
+      return ob->purge_dead_letters(age);
+    };
   }
   auto retention_job = http::start_retention(server, std::move(retention));
   const int rc = server.run();

@@ -24,6 +24,11 @@ void add_privacy_serve_options(CLI::App* cmd, PrivacyServeOptions& o) {
                   "Days a delivered CRM event is kept (for access requests) before deletion")
       ->check(CLI::Range(int64_t{0}, int64_t{3650}))
       ->capture_default_str();
+  cmd->add_option("--retention-dead-letter-days", o.retention_dead_letter_days,
+                  "Days a dead-lettered CRM event is kept (to inspect and retry with "
+                  "`leadscore outbox`) before deletion")
+      ->check(CLI::Range(int64_t{0}, int64_t{3650}))
+      ->capture_default_str();
   cmd->add_option("--audit-retention-days", o.audit_retention_days,
                   "Days audit-log lines are kept (DPDP Rules: at least 365)")
       ->check(CLI::Range(int64_t{1}, int64_t{3650}))
@@ -75,6 +80,7 @@ http::RetentionOptions retention_options(const PrivacyServeOptions& o) {
   http::RetentionOptions r;
   r.interval = std::chrono::seconds(o.retention_interval_s);
   r.delivered_max_age = std::chrono::hours(24 * o.retention_delivered_days);
+  r.dead_letter_max_age = std::chrono::hours(24 * o.retention_dead_letter_days);
   r.audit_max_age = std::chrono::hours(24 * o.audit_retention_days);
   if (o.audit_retention_days < 365) {
     http::log_event("warn", "audit_retention_below_one_year",

@@ -14,6 +14,7 @@ struct PrivacyServeOptions {
   bool pseudonymise_lead_ids = false;  // secret from $LEADSCORE_ID_SECRET
   int64_t retention_interval_s = 300;
   int64_t retention_delivered_days = 30;
+  int64_t retention_dead_letter_days = 90;
   int64_t audit_retention_days = 365;
   bool allow_core_dumps = false;  // debugging only: a core holds request bodies (PII)
 };

@@ -562,11 +562,13 @@ core::Result<std::string> check_lead_id(std::string_view id,
 struct RetentionOptions {
   std::chrono::milliseconds interval{std::chrono::minutes(5)};
   std::chrono::milliseconds delivered_max_age{std::chrono::hours(24 * 30)};
+  std::chrono::milliseconds dead_letter_max_age{std::chrono::hours(24 * 90)};
   std::chrono::milliseconds audit_max_age{std::chrono::hours(24 * 365)};
   std::string audit_log_path;  // empty: no audit-log trimming
   // Stores to purge; unset = not configured. Wired by whoever owns the store.
   std::function<size_t()> purge_cache;  // e.g. [c] { return c->purge_expired(); }
   std::function<core::Result<int64_t>(std::chrono::milliseconds)> purge_delivered;
+  std::function<core::Result<int64_t>(std::chrono::milliseconds)> purge_dead_letters;
   // Wall clock (audit-log cutoff); tests inject a fake one.
   std::function<std::chrono::system_clock::time_point()> now;
 };
@@ -574,12 +576,14 @@ struct RetentionOptions {
 struct RetentionReport {
   size_t cache_purged = 0;
   int64_t delivered_purged = 0;
+  int64_t dead_letters_purged = 0;
   int64_t audit_lines_dropped = 0;
   int errors = 0;  // stores that failed this round (logged by code, retried next round)
 };
 
 // One round of the policy: purge expired cache entries, delivered CRM events older than
-// delivered_max_age, and audit-log lines whose "ts" is older than now - audit_max_age.
+// delivered_max_age, dead letters older than dead_letter_max_age, and audit-log lines whose
+// "ts" is older than now - audit_max_age.
 RetentionReport run_retention_once(const RetentionOptions& opts);
 
 // Drops the leading lines of a JSON-lines file whose "ts" (RFC 3339 UTC) is before `cutoff`

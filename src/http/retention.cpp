@@ -103,16 +103,20 @@ core::Result<int64_t> trim_jsonl_before(const std::string& path, SysClock::time_
 RetentionReport run_retention_once(const RetentionOptions& opts) {
   RetentionReport r;
   if (opts.purge_cache) r.cache_purged = opts.purge_cache();
-  if (opts.purge_delivered) {
-    auto n = opts.purge_delivered(opts.delivered_max_age);
+  auto purge_outbox = [&r](const auto& purge, std::chrono::milliseconds age, int64_t& purged,
+                           std::string_view store) {
+    if (!purge) return;
+    auto n = purge(age);
     if (n) {
-      r.delivered_purged = *n;
+      purged = *n;
     } else {
       ++r.errors;
-      log_event("error", "retention_failed",
-                {{"store", "outbox"}, {"code", n.error().code}});
+      log_event("error", "retention_failed", {{"store", store}, {"code", n.error().code}});
     }
-  }
+  };
+  purge_outbox(opts.purge_delivered, opts.delivered_max_age, r.delivered_purged, "outbox");
+  purge_outbox(opts.purge_dead_letters, opts.dead_letter_max_age, r.dead_letters_purged,
+               "outbox_dead_letter");
   if (!opts.audit_log_path.empty()) {
     const auto now = opts.now ? opts.now() : SysClock::now();
     const auto cutoff =
@@ -141,6 +145,9 @@ class RetentionThread final : public RetentionJob {
         outbox_(server.metrics().counter("leadscore_retention_purged_total",
                                          "Items removed by the retention job",
                                          {{"store", "outbox_delivered"}})),
+        dead_(server.metrics().counter("leadscore_retention_purged_total",
+                                       "Items removed by the retention job",
+                                       {{"store", "outbox_dead_letter"}})),
         audit_(server.metrics().counter("leadscore_retention_purged_total",
                                         "Items removed by the retention job",
                                         {{"store", "audit_log"}})),
@@ -163,11 +170,14 @@ class RetentionThread final : public RetentionJob {
       const RetentionReport r = run_retention_once(opts_);
       cache_.inc(r.cache_purged);
       outbox_.inc(static_cast<uint64_t>(r.delivered_purged));
+      dead_.inc(static_cast<uint64_t>(r.dead_letters_purged));
       audit_.inc(static_cast<uint64_t>(r.audit_lines_dropped));
-      if (r.cache_purged + static_cast<uint64_t>(r.delivered_purged + r.audit_lines_dropped) > 0) {
+      if (r.cache_purged + static_cast<uint64_t>(r.delivered_purged + r.dead_letters_purged +
+                                                 r.audit_lines_dropped) > 0) {
         log_event("info", "retention",
                   {{"cache_purged", static_cast<uint64_t>(r.cache_purged)},
                    {"delivered_purged", r.delivered_purged},
+                   {"dead_letters_purged", r.dead_letters_purged},
                    {"audit_lines_dropped", r.audit_lines_dropped}});
       }
       lock.lock();
@@ -178,6 +188,7 @@ class RetentionThread final : public RetentionJob {
   RetentionOptions opts_;
   Counter& cache_;
   Counter& outbox_;
+  Counter& dead_;
   Counter& audit_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -737,6 +737,27 @@ class Crm(Base):
 
 
 class Retention(Base):
+    def test_running_server_purges_dead_letters_after_their_retention(self):
+        # The CRM refuses our signature (401): the event is dead-lettered at once, then the
+        # retention job deletes it (--retention-dead-letter-days 0), leaving no trace.
+        rc = self.receiver()
+        srv = self.server("--crm-url", rc.url, "--retention-dead-letter-days", "0",
+                          "--retention-interval-s", "1",
+                          env={"LEADSCORE_CRM_SECRET": "not-the-receivers-secret-0123456789"})
+        status, _, r = score(srv, lead(43, lead_id="DL-43q9"))
+        self.assertEqual(status, 200, r)
+        self.assertTrue(wait_for(
+            lambda: metric(srv, "leadscore_crm_deliveries_total", 'outcome="dead_letter"') == 1, 20))
+        self.assertTrue(wait_for(
+            lambda: (metric(srv, "leadscore_retention_purged_total", 'store="outbox_dead_letter"') or 0) >= 1,
+            20), srv.log())
+        rec = srv.json("GET", "/v1/leads/DL-43q9/record", None, ADMIN)[2]
+        self.assertEqual(rec["crm"]["dead_letter"], [], rec)
+        srv.stop()
+        for path in glob.glob(os.path.join(self.tmp, "outbox.sqlite*")):
+            with open(path, "rb") as f:
+                self.assertNotIn(b"DL-43q9", f.read(), path)
+
     def test_running_server_purges_cache_delivered_events_and_old_audit_lines(self):
         """Storage limitation end to end: `serve` with a 1 s retention round, 1 s cache TTL
         (two-level: in-process and Redis), delivered CRM events kept 0 days and audit lines kept
@@ -793,7 +814,7 @@ class Retention(Base):
         self.assertTrue(rounds)
         for l in rounds:
             self.assertLessEqual(set(l), {"ts", "level", "event", "cache_purged", "delivered_purged",
-                                          "audit_lines_dropped"}, l)
+                                          "dead_letters_purged", "audit_lines_dropped"}, l)
         # The cached score is gone from every tier: scoring again misses.
         _, _, again = score(srv, lead(41, lead_id="RT-41x7"))
         self.assertFalse(again["cached"])

@@ -134,11 +134,19 @@ TEST(Retention, CallsEveryConfiguredStoreWithItsAge) {
     seen = age;
     return int64_t{5};
   };
+  opts.dead_letter_max_age = std::chrono::hours(24 * 60);
+  std::chrono::milliseconds dead_seen{0};
+  opts.purge_dead_letters = [&](std::chrono::milliseconds age) -> core::Result<int64_t> {
+    dead_seen = age;
+    return int64_t{2};
+  };
   auto r = http::run_retention_once(opts);
   EXPECT_EQ(cache_calls, 1);
   EXPECT_EQ(seen, std::chrono::hours(24 * 7));
+  EXPECT_EQ(dead_seen, std::chrono::hours(24 * 60));
   EXPECT_EQ(r.cache_purged, 3u);
   EXPECT_EQ(r.delivered_purged, 5);
+  EXPECT_EQ(r.dead_letters_purged, 2);
   EXPECT_EQ(r.errors, 0);
 
   http::set_log_fd(-1);
