@@ -703,8 +703,10 @@ class Crm(Base):
         self.assertIn("another leadscore process", out.stderr)
 
     def test_batch_size_timeout_and_age_flags_reach_the_deliverer(self):
-        # --crm-batch-size: events that wait while a request is in flight go out as arrays.
-        rc = self.receiver(extra=("--delay-ms", "300"))
+        # --crm-batch-size: events that wait while a request is in flight go out as arrays
+        # (the receiver holds each request 1 s, so the 10 scores queue behind the first even on
+        # a slow machine).
+        rc = self.receiver(extra=("--delay-ms", "1000"))
         srv = self.server("--crm-url", rc.url, "--crm-batch-size", "5", "--crm-concurrency", "1")
         for i in range(10):
             self.assertEqual(score(srv, lead(i, lead_id="BS-%d" % i))[0], 200)
