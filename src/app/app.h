@@ -12,6 +12,9 @@ namespace app {
 // Sets the process exit code from inside a subcommand callback.
 [[noreturn]] void exit_with(int code);
 
+// The environment variable `name`, or "" when unset (secrets come from here, never argv).
+std::string env_or_empty(const char* name);
+
 // Prints "<command>: warning: ..." naming the feature columns the CSV lacks (train/evaluate
 // with --allow-missing-columns); prints nothing when `columns` is empty.
 void warn_missing_columns(const char* command, const std::vector<std::string>& columns);

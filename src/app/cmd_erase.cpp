@@ -36,11 +36,6 @@ struct EraseOptions {
   exit_with(1);
 }
 
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 // The id the server stores the lead under: the id itself, or with --pseudonymise-lead-ids
 // (like `serve`) the keyed pseudonym of an id that looks like personal data. Ids that look like
 // personal data are refused otherwise, as POST /v1/erase refuses them.

@@ -61,11 +61,6 @@ struct ServeOptions {
 };
 
 // Secrets come from the environment (never from argv, which other users can read in ps).
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
 std::string self_exe() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -43,12 +43,13 @@ void run_train(const TrainArgs& a) {
   if (a.scale_pos_weight == "auto") {
     opt.params.scale_pos_weight = 0;
   } else {
+    bool positive = false;
     try {
       opt.params.scale_pos_weight = std::stod(a.scale_pos_weight);
+      positive = opt.params.scale_pos_weight > 0;  // false for NaN too
     } catch (const std::exception&) {
-      usage({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
     }
-    if (!(opt.params.scale_pos_weight > 0)) {
+    if (!positive) {
       usage({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
     }
   }

@@ -66,8 +66,7 @@ http::LeadIdPseudonymiser lead_id_pseudonymiser(const PrivacyServeOptions& o) {
 }
 
 http::LeadIdPseudonymiser lead_id_pseudonymiser_from_env(const char* command) {
-  const char* secret = std::getenv("LEADSCORE_ID_SECRET");
-  auto p = http::make_lead_id_pseudonymiser(secret ? secret : "");
+  auto p = http::make_lead_id_pseudonymiser(env_or_empty("LEADSCORE_ID_SECRET"));
   if (!p) {
     std::fprintf(stderr, "leadscore %s: --pseudonymise-lead-ids: %s\n", command,
                  p.error().message.c_str());

@@ -342,8 +342,6 @@ struct RedisCache::Impl {
   std::string entries_sha = sha1_hex(kLeadEntriesScript);
   std::string get_ttl_sha = sha1_hex(kGetWithTtlScript);
   std::atomic<std::uint64_t> hits{0}, misses{0}, puts{0}, errors{0}, skipped{0};
-  std::mutex last_failure_mu;
-  std::string last_failure;  // what the last failed call ran into (for the startup report)
 
   explicit Impl(RedisOptions o)
       : opt(std::move(o)),
@@ -405,9 +403,10 @@ struct RedisCache::Impl {
   }
 
   // Runs f(ctx) -> bool on this thread's connection under the breaker. f must leave the
-  // connection in a consistent state or set ctx->err (then the connection is dropped).
+  // connection in a consistent state or set ctx->err (then the connection is dropped). On
+  // failure, `failure` (if given) says what failed.
   template <typename F>
-  bool run(F&& f, bool bypass_breaker = false) {
+  bool run(F&& f, bool bypass_breaker = false, std::string* failure = nullptr) {
     if (!bypass_breaker && !breaker.allow()) {
       skipped.fetch_add(1, std::memory_order_relaxed);
       return false;
@@ -434,10 +433,7 @@ struct RedisCache::Impl {
         why = c.ctx != nullptr && c.ctx->err != 0 ? std::string("io: ") + c.ctx->errstr
                                                   : std::string("command failed");
       }
-      {
-        std::lock_guard reason_lock(last_failure_mu);
-        last_failure = why;
-      }
+      if (failure) *failure = why;
       if (breaker.failure() && opt.on_availability) opt.on_availability(false, why);
       if (c.ctx != nullptr && c.ctx->err != 0) c.drop();
     }
@@ -510,11 +506,13 @@ struct RedisCache::Impl {
   }
 
   // PING under the breaker (a half-open probe when the breaker is due for one).
-  bool ping() {
-    return run([](redisContext* ctx) {
-      ReplyPtr r(static_cast<redisReply*>(redisCommand(ctx, "PING")));
-      return reply_ok(r.get());
-    });
+  bool ping(std::string* failure = nullptr) {
+    return run(
+        [](redisContext* ctx) {
+          ReplyPtr r(static_cast<redisReply*>(redisCommand(ctx, "PING")));
+          return reply_ok(r.get());
+        },
+        false, failure);
   }
 
   // Reads n pipelined replies; false if any failed. Stops early only on I/O errors.
@@ -538,12 +536,10 @@ RedisCache::RedisCache(RedisOptions options) : impl_(std::make_unique<Impl>(std:
     std::signal(SIGPIPE, SIG_IGN);
   }
   // Probe once so /readyz reports degraded from the start when Redis is unreachable.
-  if (!impl_->ping()) {
+  std::string why;
+  if (!impl_->ping(&why)) {
     impl_->breaker.open();
-    if (impl_->opt.on_availability) {
-      std::lock_guard lock(impl_->last_failure_mu);
-      impl_->opt.on_availability(false, impl_->last_failure);
-    }
+    if (impl_->opt.on_availability) impl_->opt.on_availability(false, why);
   }
 }
 

@@ -569,16 +569,6 @@ class LeadBuilder {
   // "[name]": the lead's own name in its notes ("ask for Philomena") never reaches an
   // embedding, a cache key or a response.
   static void redact_words(std::string& text, std::span<const std::string> words) {
-    auto same = [](std::string_view a, std::string_view b) {
-      if (a.size() != b.size()) return false;
-      for (size_t k = 0; k < a.size(); ++k) {
-        if (std::tolower(static_cast<unsigned char>(a[k])) !=
-            std::tolower(static_cast<unsigned char>(b[k]))) {
-          return false;
-        }
-      }
-      return true;
-    };
     thread_local std::string out;  // reused: parsing a warm lead allocates nothing
     out.clear();
     bool changed = false;
@@ -591,7 +581,7 @@ class LeadBuilder {
       while (j < text.size() && word_byte(text[j])) ++j;
       const std::string_view w(text.data() + i, j - i);
       const bool hit = std::any_of(words.begin(), words.end(),
-                                   [&](const std::string& p) { return same(w, p); });
+                                   [&](const std::string& p) { return detail::iequals(w, p); });
       out += hit ? std::string_view("[name]") : w;
       changed |= hit;
       i = j;

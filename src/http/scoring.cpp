@@ -112,8 +112,6 @@ using detail::safe_item_id;
 using detail::write_feature_value;
 using detail::write_item_error;
 
-// A reason's value in the lead's own terms: booleans as booleans, categories and timestamps
-// in words, numbers as numbers, missing as null.
 void write_result(core::JsonWriter& w, const model::Scorer& scorer, const core::Lead& lead,
                   const model::ScoreResult& r, bool cached) {
   const auto& schema = scorer.schema();
