@@ -80,11 +80,23 @@ def files_under(d):
                 yield p, f.read().decode("utf-8", errors="replace")
 
 
-class PrivacyCanary(unittest.TestCase):
+class CanaryTestCase(unittest.TestCase):
     def assert_clean(self, where, text):
         for n in NEEDLES:
             self.assertNotIn(n, text, "canary %r found in %s" % (n, where))
 
+    def assert_server_clean(self, seen, srv, data_dir):
+        """No canary in the (where, response) pairs `seen`, the stopped server's stderr and
+        stdout, or any file under `data_dir`."""
+        for where, r in seen:
+            self.assert_clean("response of " + where, r[2].decode("utf-8", errors="replace"))
+        self.assert_clean("stderr log", srv.log())
+        self.assert_clean("stdout", srv.stdout())
+        for path, text in files_under(data_dir):
+            self.assert_clean(path, text)
+
+
+class PrivacyCanary(CanaryTestCase):
     def run_server(self, model, leads, single_route, extra_posts=()):
         data_dir = tempfile.mkdtemp(prefix="leadscore-canary-")
         args = ["--model", os.path.join(MODELS, model, "latest"), "--data-dir", data_dir]
@@ -107,12 +119,7 @@ class PrivacyCanary(unittest.TestCase):
             seen.append(("/metrics", srv.request("GET", "/metrics")))
             self.assertTrue(any(r[0] == 200 for _, r in seen), "nothing was scored: %r" % (seen[:2],))
             srv.stop()
-            for where, r in seen:
-                self.assert_clean("response of " + where, r[2].decode("utf-8", errors="replace"))
-            self.assert_clean("stderr log", srv.log())
-            self.assert_clean("stdout", srv.stdout())
-            for path, text in files_under(data_dir):
-                self.assert_clean(path, text)
+            self.assert_server_clean(seen, srv, data_dir)
         finally:
             srv.cleanup()
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -127,7 +134,7 @@ class PrivacyCanary(unittest.TestCase):
         self.run_server("seed", [seed_lead(i) for i in range(3)], "/score")
 
 
-class PrivacyCanaryEverywhere(unittest.TestCase):
+class PrivacyCanaryEverywhere(CanaryTestCase):
     """The same canaries, plus contact data typed into category fields, through every store at
     once: a two-level cache on a real redis-server, the CRM outbox delivering to a real
     crm-receiver, /v1/score, /score-style batches, both rerank routes, the access record and
@@ -176,12 +183,7 @@ class PrivacyCanaryEverywhere(unittest.TestCase):
         seen.append(("/metrics", srv.request("GET", "/metrics")))
         srv.stop()
         rc.stop()
-        for where, r in seen:
-            self.assert_clean("response of " + where, r[2].decode("utf-8", errors="replace"))
-        self.assert_clean("stderr log", srv.log())
-        self.assert_clean("stdout", srv.stdout())
-        for path, text in files_under(tmp):
-            self.assert_clean(path, text)
+        self.assert_server_clean(seen, srv, tmp)  # tmp: the data dir and the receiver's store
         with open(rc.out.name, errors="replace") as f:
             self.assert_clean("receiver output", f.read())
         keys = [k for k in rd.cli_bytes("--scan").split(b"\n") if k]
@@ -189,10 +191,6 @@ class PrivacyCanaryEverywhere(unittest.TestCase):
         for k in keys:
             self.assert_clean("redis key", k.decode("latin-1"))
             self.assert_clean("redis value of %r" % k, rd.cli_bytes("DUMP", k).decode("latin-1"))
-
-    def assert_clean(self, where, text):
-        for n in NEEDLES:
-            self.assertNotIn(n, text, "canary %r found in %s" % (n, where))
 
 
 def core_pattern():
