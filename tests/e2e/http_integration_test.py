@@ -627,17 +627,33 @@ class Crm(Base):
               % (n, len(ok_ids), len(got)), file=sys.stderr)
 
     def test_slow_receiver_does_not_slow_scoring(self):
-        rc = self.receiver(extra=["--delay-ms", "5000"])
-        srv = self.server("--crm-url", rc.url)
-        lat = []
-        for i in range(200):
-            t0 = time.time()
-            status, _, _ = score(srv, lead(i, lead_id="S-%d" % i))
-            lat.append(time.time() - t0)
-            self.assertEqual(status, 200)
-        lat.sort()
-        self.assertLess(lat[int(0.99 * len(lat))], 1.0)
-        self.assertGreater(metric(srv, "leadscore_crm_outbox_depth"), 0)
+        """#7: p99 of /v1/score with a CRM that takes 5 s per request, against the same server
+        and load with a CRM that answers at once. A deliverer that held up scoring would put
+        the slow run's p99 at 5 s; the bound (the fast run's p99 + 0.5 s) leaves a loaded CI
+        machine its jitter."""
+        def p99(tag, delay_ms):
+            rc = self.receiver(name=tag + ".jsonl", extra=["--delay-ms", str(delay_ms)])
+            srv = self.server("--crm-url", rc.url, data_dir=os.path.join(self.tmp, tag))
+            for i in range(20):  # warm-up: connections, caches, the first deliveries
+                self.assertEqual(score(srv, lead(i, lead_id="W-%d" % i))[0], 200)
+            lat = []
+            for i in range(200):
+                t0 = time.monotonic()
+                status, _, _ = score(srv, lead(i, lead_id="S-%d" % i))
+                lat.append(time.monotonic() - t0)
+                self.assertEqual(status, 200)
+            lat.sort()
+            return srv, lat[int(0.99 * len(lat))]
+
+        fast_srv, fast = p99("fast", 0)
+        fast_srv.stop()
+        slow_srv, slow = p99("slow", 5000)
+        print("\n/v1/score p99 over 200 sequential consenting leads: CRM answering at once "
+              "%.2f ms, CRM taking 5 s per request %.2f ms" % (fast * 1e3, slow * 1e3),
+              file=sys.stderr)
+        self.assertLess(slow, fast + 0.5)
+        # The slow CRM really was slow: its events were still waiting while we scored.
+        self.assertGreater(metric(slow_srv, "leadscore_crm_outbox_depth"), 0)
 
     def test_readyz_reports_a_stuck_deliverer_after_the_configured_time(self):
         url = "http://127.0.0.1:%d/" % free_port()  # nothing listens: no delivery succeeds
