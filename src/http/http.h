@@ -317,6 +317,9 @@ class Router {
   struct Match {
     const Route* route = nullptr;  // null: no route for this method
     std::string allow;             // when route is null but the path exists: "GET, POST"
+    // A route on this path whatever its method (route, or one the 405 refers to): its
+    // pattern labels the request's metrics. Null only when no route has this path (404).
+    const Route* path_route = nullptr;
     std::string bad_param;         // a path parameter with a broken %XX escape (answer 400)
   };
 

@@ -207,8 +207,10 @@ Router::Match Router::match(std::string_view method, std::string_view path, Requ
         }
       }
       if (!same_path) continue;
+      if (!m.path_route) m.path_route = r.get();
       if (r->method == method) {
         m.route = r.get();
+        m.path_route = r.get();
         m.allow.clear();
         if (req && r->has_params) {
           req->params.clear();

@@ -90,6 +90,13 @@ std::string generate_request_id() {
   return buf;
 }
 
+// A parse error of the request's own bytes, as opposed to the connection ending mid-message.
+bool is_framing_error(beast::error_code ec) {
+  static const auto& http_errors = bhttp::make_error_code(bhttp::error::bad_chunk).category();
+  return ec && ec.category() == http_errors && ec != bhttp::error::end_of_stream &&
+         ec != bhttp::error::partial_message;
+}
+
 std::string_view extract_api_key(const bhttp::request<bhttp::string_body>& msg) {
   const auto auth = sv(msg[bhttp::field::authorization]);
   if (auth.size() > 7 && iequals(auth.substr(0, 7), "Bearer ")) return trim(auth.substr(7));
@@ -135,13 +142,15 @@ struct Server::Impl {
   Gauge* inflight_gauge = nullptr;
   Gauge* connections_gauge = nullptr;
 
-  RouteMetrics& metrics_for(const Router::Route* r, std::string_view method) {
-    if (r) {
-      auto it = route_metrics.find(r);
+  // A request on a known path is labelled with the path's pattern even when its method has
+  // no route (405); only a path no route has (404, unparsable head) is "unmatched".
+  RouteMetrics& metrics_for(const Router::Match& match, std::string_view method) {
+    if (match.route) {
+      auto it = route_metrics.find(match.route);
       if (it != route_metrics.end()) return *it->second;
     }
     std::lock_guard lock(other_metrics_mu);
-    const std::string label = r ? r->pattern : "unmatched";
+    const std::string label = match.path_route ? match.path_route->pattern : "unmatched";
     const std::string key = label + " " + std::string(method);
     auto& slot = other_metrics[key];
     if (!slot) slot = make_metrics(label, std::string(method));
@@ -254,11 +263,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::header_limit) {
       return reject_early(431, "headers_too_large", "request headers exceed the limit");
     }
-    // Beast checks Content-Length against the body limit while parsing the head.
+    // Beast checks Content-Length against the body limit after the last header field (the
+    // parser just has not marked the head done): the 413 gets the request's route and id.
     if (ec == bhttp::error::body_limit) {
-      return reject_early(413, "payload_too_large",
-                          "request body exceeds " + std::to_string(cfg_.max_body_bytes) +
-                              " bytes");
+      take_head();
+      return reject_too_large();
     }
     if (ec == beast::error::timeout) return on_read_error(ec, "head");
     if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
@@ -267,25 +276,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) return reject_early(400, "bad_request", "malformed HTTP request");
 
-    head_time_ = Clock::now();
+    take_head();
     auto& msg = parser_->get();
-    method_ = sv(bhttp::to_string(msg.method()));
-    if (msg.method() == bhttp::verb::unknown) method_ = "UNKNOWN";
-    const auto target = sv(msg.target());
-    const size_t q = target.find('?');
-    path_ = target.substr(0, q);
-    match_ = srv_.router().match(sv(msg.method_string()), path_, nullptr);
-    acquire_slot(!match_.route || match_.route->counts_against_inflight_limit);
-
-    const auto rid = sv(msg["X-Request-Id"]);
-    request_id_ = acceptable_request_id(rid) ? std::string(rid) : generate_request_id();
-    if (impl_.draining.load()) close_after_ = true;
-
-    if (msg.has_content_length() && parser_->content_length().value_or(0) > cfg_.max_body_bytes) {
-      return reject_early(413, "payload_too_large",
-                          "request body exceeds " + std::to_string(cfg_.max_body_bytes) +
-                              " bytes");
-    }
     body_deadline_ = head_time_ + cfg_.body_timeout;
     if (parser_->is_done()) return dispatch();
     if (iequals(sv(msg[bhttp::field::expect]), "100-continue")) {
@@ -301,6 +293,23 @@ class Session : public std::enable_shared_from_this<Session> {
     read_body();
   }
 
+  // The request line and header fields are parsed: what labels (route, method) and identifies
+  // (request id) the request from here on, whatever the answer.
+  void take_head() {
+    head_time_ = Clock::now();
+    auto& msg = parser_->get();
+    method_ = sv(bhttp::to_string(msg.method()));
+    if (msg.method() == bhttp::verb::unknown) method_ = "UNKNOWN";
+    const auto target = sv(msg.target());
+    path_ = target.substr(0, target.find('?'));
+    match_ = srv_.router().match(sv(msg.method_string()), path_, nullptr);
+    acquire_slot(!match_.route || match_.route->counts_against_inflight_limit);
+
+    const auto rid = sv(msg["X-Request-Id"]);
+    request_id_ = acceptable_request_id(rid) ? std::string(rid) : generate_request_id();
+    if (impl_.draining.load()) close_after_ = true;
+  }
+
   void read_body() {
     state_ = State::kBody;
     const auto now = Clock::now();
@@ -314,10 +323,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body(beast::error_code ec) {
-    if (ec == bhttp::error::body_limit) {
-      return reject_early(413, "payload_too_large",
-                          "request body exceeds " + std::to_string(cfg_.max_body_bytes) +
-                              " bytes");
+    if (ec == bhttp::error::body_limit) return reject_too_large();
+    // A broken body framing (bad chunk size, chunk extension, ...) is the client's error and
+    // gets an answer; a peer that went away or timed out does not.
+    if (is_framing_error(ec)) {
+      return reject_early(400, "bad_request", "malformed HTTP request body");
     }
     if (ec) return on_read_error(ec, "body");
     if (parser_->is_done()) return dispatch();
@@ -342,18 +352,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // An error answered before the body was read: the connection cannot be reused.
   void reject_early(unsigned status, std::string_view code, const std::string& message) {
     if (head_time_ == Clock::time_point{}) head_time_ = Clock::now();
-    if (parser_->is_header_done() && !match_.route) {
-      const auto& msg = parser_->get();
-      if (msg.method() != bhttp::verb::unknown) method_ = sv(bhttp::to_string(msg.method()));
-      const auto target = sv(msg.target());
-      match_ = srv_.router().match(sv(msg.method_string()), target.substr(0, target.find('?')),
-                                   nullptr);
-    }
     if (request_id_.empty()) request_id_ = generate_request_id();
     close_after_ = true;
     Response r;
     write_error(r, status, code, message);
     write_response(std::move(r));
+  }
+
+  void reject_too_large() {
+    reject_early(413, "payload_too_large",
+                 "request body exceeds " + std::to_string(cfg_.max_body_bytes) + " bytes");
   }
 
   void on_write(beast::error_code ec, bool keep_alive) {
@@ -554,7 +562,7 @@ void Session::write_response(Response&& r) {
   res_.prepare_payload();
 
   const double seconds = std::chrono::duration<double>(Clock::now() - head_time_).count();
-  auto& m = impl_.metrics_for(match_.route, method_);
+  auto& m = impl_.metrics_for(match_, method_);
   const double latency_ms = std::round(seconds * 1e6) / 1e3;
   impl_.count(m, r.status, seconds);
   if (cfg_.access_log) {

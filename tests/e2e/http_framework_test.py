@@ -162,12 +162,66 @@ class Framework(unittest.TestCase):
         status, _, body = self.srv.json("GET", "/healthz", headers={"X-Big": "z" * 20000})
         assert_error(self, status, body, 431, "headers_too_large")
 
-    def test_malformed_request(self):
+    def test_headers_too_large_is_json_and_closes(self):
         s = self.srv.connect()
-        s.sendall(b"THIS IS NOT HTTP\r\n\r\n")
-        (status, _, data), = read_responses(s, 1)
-        assert_error(self, status, json.loads(data), 400, "bad_request")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"z" * 20000 + b"\r\n\r\n")
+        (status, h, data), = read_responses(s, 1)
+        assert_error(self, status, json.loads(data), 431, "headers_too_large")
+        self.assertEqual(h["content-type"], "application/json")
+        self.assertEqual(h.get("connection"), "close")
         s.close()
+
+    def test_payload_too_large_in_head_keeps_route_and_request_id(self):
+        # Beast refuses the Content-Length while parsing the head, after the last field: the 413
+        # is still the route's (metrics) and echoes the client's request id.
+        for path, route in [("/v1/erase", "/v1/erase"), ("/v1/leads/L-7/record", "/v1/leads/{id}/record")]:
+            method = "POST" if path == "/v1/erase" else "GET"
+            s = self.srv.connect()
+            s.sendall(b"%s %s HTTP/1.1\r\nHost: x\r\nX-Request-Id: big-body-7\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+                      % (method.encode(), path.encode()))
+            (status, h, data), = read_responses(s, 1)
+            assert_error(self, status, json.loads(data), 413, "payload_too_large")
+            self.assertEqual(h["x-request-id"], "big-body-7")
+            self.assertEqual(h.get("connection"), "close")
+            self.assertTrue(wait_closed(s, 5))
+            s.close()
+            labels = 'route="%s",method="%s",status="413"' % (route, method)
+            self.assertTrue(wait_until(lambda: self.srv.metric("leadscore_http_requests_total", labels)), labels)
+        self.assertIsNone(self.srv.metric("leadscore_http_requests_total", 'route="unmatched",method="POST",status="413"'))
+
+    def test_method_not_allowed_is_counted_under_its_route(self):
+        status, _, body = self.srv.json("DELETE", "/v1/model")
+        assert_error(self, status, body, 405, "method_not_allowed")
+        labels = 'route="/v1/model",method="DELETE",status="405"'
+        self.assertTrue(wait_until(lambda: self.srv.metric("leadscore_http_requests_total", labels)), labels)
+        self.assertIsNone(self.srv.metric("leadscore_http_requests_total", 'route="unmatched",method="DELETE"'))
+
+    def test_malformed_chunked_body_answers_400_and_closes(self):
+        s = self.srv.connect()
+        s.sendall(b"POST /v1/model/reload HTTP/1.1\r\nHost: x\r\nX-API-Key: e2e-admin-key\r\n"
+                  b"X-Request-Id: bad-chunk-1\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        (status, h, data), = read_responses(s, 1)
+        assert_error(self, status, json.loads(data), 400, "bad_request")
+        self.assertEqual(h["content-type"], "application/json")
+        self.assertEqual(h["x-request-id"], "bad-chunk-1")
+        self.assertEqual(h.get("connection"), "close")
+        self.assertTrue(wait_closed(s, 5))
+        s.close()
+        labels = 'route="/v1/model/reload",method="POST",status="400"'
+        self.assertTrue(wait_until(lambda: self.srv.metric("leadscore_http_requests_total", labels)), labels)
+
+    def test_malformed_request(self):
+        for garbage in [b"THIS IS NOT HTTP\r\n\r\n", b"GARBAGE\r\n\r\n", b"GET /healthz HTTP/1.1\r\nno colon\r\n\r\n"]:
+            s = self.srv.connect()
+            s.sendall(garbage)
+            (status, h, data), = read_responses(s, 1)
+            assert_error(self, status, json.loads(data), 400, "bad_request")
+            self.assertEqual(h["content-type"], "application/json")
+            self.assertEqual(h.get("connection"), "close")
+            self.assertTrue(wait_closed(s, 5), garbage)
+            s.close()
 
     def test_keep_alive_and_pipelining(self):
         s = self.srv.connect()

@@ -35,6 +35,18 @@ TEST(Router, WrongMethodListsAllowedMethods) {
   EXPECT_EQ(m.allow, "GET, POST");
 }
 
+TEST(Router, WrongMethodStillNamesThePathsRoute) {
+  http::Router r;
+  r.add("GET", "/x", http::Scope::kPublic, http::BodyPolicy::kNone, ok_handler());
+  r.add("GET", "/leads/{id}", http::Scope::kPublic, http::BodyPolicy::kNone, ok_handler());
+  ASSERT_NE(r.match("DELETE", "/x", nullptr).path_route, nullptr);
+  EXPECT_EQ(r.match("DELETE", "/x", nullptr).path_route->pattern, "/x");
+  ASSERT_NE(r.match("PUT", "/leads/7", nullptr).path_route, nullptr);
+  EXPECT_EQ(r.match("PUT", "/leads/7", nullptr).path_route->pattern, "/leads/{id}");
+  EXPECT_EQ(r.match("GET", "/x", nullptr).path_route, r.match("GET", "/x", nullptr).route);
+  EXPECT_EQ(r.match("DELETE", "/nope", nullptr).path_route, nullptr);
+}
+
 TEST(Router, FindReturnsTheRouteAddedForMethodAndPattern) {
   http::Router r;
   r.add("GET", "/x", http::Scope::kPublic, http::BodyPolicy::kNone, ok_handler());
