@@ -263,7 +263,8 @@ void reseal(const fs::path& dir) {
   auto a = model::load_artifacts(dir);
   ASSERT_FALSE(a);
   ASSERT_EQ(a.error().code, "version_mismatch");
-  const std::string& msg = a.error().message;  // "... hash to <new>, but the manifest says <old>: ..."
+  // "model.json and calibration hash to <new>, but the manifest says <old>: ..."
+  const std::string& msg = a.error().message;
   const size_t at = msg.find("hash to ") + 8, says = msg.find("the manifest says ") + 18;
   const std::string fresh = msg.substr(at, 12), old = msg.substr(says, 12);
   std::ifstream in(dir / "manifest.json");
