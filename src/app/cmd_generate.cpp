@@ -14,7 +14,7 @@ void add_generate_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("generate", "Generate synthetic leads as CSV (docs/DATA.md)");
   struct Opts {
     int64_t rows = 1000;  // signed: "-5" must be refused, not wrapped to 2^64 - 5
-    uint64_t seed = 42;
+    int64_t seed = 42;    // signed for the same reason: "-5" wrapped to a different valid seed
     std::string out = "-";
     std::string profile = "real_estate";
     bool report = false;
@@ -42,6 +42,11 @@ void add_generate_command(CLI::App& root) {
                    static_cast<long long>(o->rows));
       exit_with(2);
     }
+    if (o->seed < 0) {
+      std::fprintf(stderr, "error: --seed must be between 0 and %lld, got %lld\n",
+                   static_cast<long long>(INT64_MAX), static_cast<long long>(o->seed));
+      exit_with(2);
+    }
     const bool to_stdout = o->out == "-";
     std::FILE* f = to_stdout ? stdout : std::fopen(o->out.c_str(), "wb");
     if (f == nullptr) {
@@ -50,7 +55,7 @@ void add_generate_command(CLI::App& root) {
     }
     data::GenerateOptions opt;
     opt.rows = static_cast<uint64_t>(o->rows);
-    opt.seed = o->seed;
+    opt.seed = static_cast<uint64_t>(o->seed);
     opt.profile = *profile;
     opt.progress = !o->quiet;
     core::Result<data::GenerateReport> rep = [&] {

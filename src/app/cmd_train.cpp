@@ -1,5 +1,6 @@
 // `leadscore train`: CSV + schema -> models/<version>/ (model.json, manifest.json, report.md).
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ namespace {
 struct TrainArgs {
   std::string data, schema, out = "models";
   std::string scale_pos_weight = "1";
+  // Signed: "-5" must be refused, not wrapped to 2^64 - 5.
+  int64_t seed = static_cast<int64_t>(model::SplitOptions{}.seed);
   bool strict = false;
   bool allow_missing_columns = false;
   model::TrainOptions options;
@@ -53,6 +56,13 @@ void run_train(const TrainArgs& a) {
       usage({"invalid_params", "--scale-pos-weight takes a positive number or 'auto'", "scale-pos-weight"});
     }
   }
+  // XGBoost's seed is an int64, so the split's seed keeps to the same range.
+  if (a.seed < 0) {
+    usage({"invalid_params", "--seed must be between 0 and " + std::to_string(INT64_MAX) +
+                                 ", got " + std::to_string(a.seed),
+           "seed"});
+  }
+  opt.split.seed = static_cast<uint64_t>(a.seed);
   opt.params.seed = opt.split.seed;
   // Flags are checked before the (possibly long) read of the CSV.
   if (auto ok = model::check_split_options(opt.split); !ok) usage(ok.error());
@@ -113,7 +123,7 @@ void add_train_command(CLI::App& root) {
   cmd->add_flag("--allow-missing-columns", a->allow_missing_columns,
                 "Train even if the CSV lacks some of the schema's feature columns (they are "
                 "missing in every row; a warning lists them)");
-  cmd->add_option("--seed", s.seed, "Seed for the split and XGBoost")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed for the split and XGBoost")->capture_default_str();
   cmd->add_option("--valid-fraction", s.valid_fraction, "Validation share")->capture_default_str();
   cmd->add_option("--test-fraction", s.test_fraction, "Test share")->capture_default_str();
   cmd->add_option("--max-depth", p.max_depth, "Tree depth")->capture_default_str();

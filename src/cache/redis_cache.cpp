@@ -373,31 +373,29 @@ struct RedisCache::Impl {
       ReplyPtr r = command_argv(c.ctx, std::span(args.begin(), args.size()));
       return reply_ok(r.get());
     };
+    // A step that timed out or lost the connection was not refused: say so, or the log of a
+    // Redis that hangs would blame the password or the ACL.
+    auto step_failed = [&](std::string step, const char* refused) {
+      why = c.ctx->err != 0 ? step + ": io: " + c.ctx->errstr : step + " refused" + refused;
+      c.drop();
+      return false;
+    };
     if (!opt.url.password.empty()) {
       const bool authed = opt.url.user.empty()
                               ? ok_status({"AUTH", opt.url.password})
                               : ok_status({"AUTH", opt.url.user, opt.url.password});
-      if (!authed) {
-        why = "AUTH refused (wrong user or password in the Redis URL?)";
-        c.drop();
-        return false;
-      }
+      if (!authed) return step_failed("AUTH", " (wrong user or password in the Redis URL?)");
     }
     if (opt.url.db != 0) {
       const std::string db = std::to_string(opt.url.db);
-      if (!ok_status({"SELECT", db})) {
-        why = "SELECT " + db + " refused";
-        c.drop();
-        return false;
-      }
+      if (!ok_status({"SELECT", db})) return step_failed("SELECT " + db, "");
     }
     if (!ok_status({"SCRIPT", "LOAD", kPutTaggedScript}) ||
         !ok_status({"SCRIPT", "LOAD", kEraseScript}) ||
         !ok_status({"SCRIPT", "LOAD", kLeadEntriesScript}) ||
         !ok_status({"SCRIPT", "LOAD", kGetWithTtlScript})) {
-      why = "SCRIPT LOAD refused (the user needs the script commands: docs/CACHE.md)";
-      c.drop();
-      return false;
+      return step_failed("SCRIPT LOAD",
+                         " (the user needs the script commands: docs/CACHE.md)");
     }
     return true;
   }

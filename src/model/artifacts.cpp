@@ -427,6 +427,23 @@ core::Result<ModelArtifacts> load_artifacts(const fs::path& dir) {
                               "features");
     }
   }
+  // The types must agree too: a feature trained as numeric but declared categorical (or the
+  // reverse) would be encoded one way at scoring and split the other way in the trees.
+  const char** types = nullptr;
+  bst_ulong n_types = 0;
+  LS_TRY(xgb::check(XGBoosterGetStrFeatureInfo(booster.get(), "feature_type", &n_types, &types),
+                    "XGBoosterGetStrFeatureInfo"));
+  for (bst_ulong i = 0; i < n_types && i < num_feature; ++i) {
+    const bool categorical = std::string_view(types[i]) == "c";  // "q", "int", "float": numeric
+    if (a.features[i].categorical != categorical) {
+      auto kind = [](bool c) { return std::string(c ? "categorical" : "numeric"); };
+      return core::make_error("feature_mismatch",
+                              "feature " + std::to_string(i) + " '" + a.features[i].name + "' is " +
+                                  kind(categorical) + " (\"" + types[i] + "\") in model.json but " +
+                                  kind(a.features[i].categorical) + " in the manifest",
+                              a.features[i].name);
+    }
+  }
   return a;
 }
 

@@ -290,7 +290,8 @@ struct ModelArtifacts {
 
 // Reads and validates <dir>/manifest.json and <dir>/model.json: recomputes the version hash
 // (`version_mismatch` if model.json or the calibration changed), checks the model's feature
-// count against the manifest (`feature_mismatch`). Errors: `model_not_found`, `io_error`,
+// count, names and types (XGBoost's "c" is categorical, any other type numeric) against the
+// manifest (`feature_mismatch`). Errors: `model_not_found`, `io_error`,
 // `invalid_manifest`, `version_mismatch`, `feature_mismatch`.
 core::Result<ModelArtifacts> load_artifacts(const std::filesystem::path& dir);
 

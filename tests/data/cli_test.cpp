@@ -101,6 +101,20 @@ TEST(GenerateCli, RowsOutOfRangeIsOneClearError) {
   }
 }
 
+TEST(GenerateCli, NegativeSeedIsOneClearError) {
+  const std::string path = ::testing::TempDir() + "/leads_bad_seed.csv";
+  std::remove(path.c_str());
+  // Without the check "-5" silently became seed 2^64 - 5.
+  auto r = run("generate --rows 10 --seed -5 --out " + path);
+  ASSERT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("error: --seed must be between 0 and 9223372036854775807, got -5"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(std::ifstream(path).good()) << "no output file for a refused run";
+  EXPECT_EQ(run("generate --rows 10 --seed 0 --quiet --out -").status, 0);
+}
+
 TEST(SchemaInferCli, DraftIsJsonOnStdout) {
   const std::string path = ::testing::TempDir() + "/leads_infer.csv";
   ASSERT_EQ(run("generate --rows 500 --seed 3 --quiet --out " + path).status, 0);

@@ -115,6 +115,53 @@ class Redis:
             self.proc.wait(10)
 
 
+class SilentRedis:
+    """A TCP server on a free loopback port that accepts connections and reads whatever is sent,
+    but never replies: a Redis that hangs (stopped by SIGSTOP, a stuck proxy, a full network)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.bytes_read = 0
+        self.conns = []
+        self.stopped = threading.Event()
+
+    def start(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._drain, args=(c,), daemon=True).start()
+
+    def _drain(self, c):
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    return
+                self.bytes_read += len(data)
+        except OSError:
+            return
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def stop(self):
+        self.stopped.set()
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
 class Receiver:
     """`leadscore crm-receiver` with a JSON-lines store."""
 
@@ -504,6 +551,35 @@ class Cache(Base):
             first.setdefault(k, s)
             self.assertEqual(first[k], s)
         self.assertEqual(first[0], ref["intent_score"])
+
+    def test_redis_that_accepts_but_never_answers_degrades_to_misses(self):
+        silent = SilentRedis().start()
+        self.cleanups.append(silent.stop)
+        # Each Redis call gives up after the command timeout; scoring goes on uncached.
+        srv = self.server("--cache", "redis", "--redis", silent.url, "--redis-timeout-ms", "100")
+        for _ in range(5):
+            # The same lead each time: a working cache would answer the repeats as hits.
+            status, _, r = srv.json("POST", "/v1/score", lead(41, lead_id="H-1"), KEY)  # 10 s client timeout
+            self.assertEqual(status, 200, r)
+            self.assertIsInstance(r["score"], int)
+            self.assertIs(r["cached"], False, r)
+        self.assertGreater(silent.bytes_read, 0)  # the server did talk to the silent Redis
+
+        def degraded():
+            self.assertEqual(score(srv, lead(42, lead_id="H-2"))[0], 200)
+            status, _, body = srv.json("GET", "/readyz")
+            return status == 200 and body.get("status") == "degraded" and body
+        ready = wait_for(degraded, 15)
+        self.assertTrue(ready, srv.json("GET", "/readyz"))
+        self.assertEqual(ready["checks"]["cache"]["status"], "degraded", ready)
+        self.assertTrue(wait_for(lambda: "redis_unavailable" in srv.log(), 10), srv.log())
+        line = next(l for l in srv.log_lines() if "redis_unavailable" in json.dumps(l))
+        # A timeout, not a refusal: the reason must not send the operator to the ACL.
+        self.assertTrue(line["reason"].startswith("SCRIPT LOAD: io: "), line)
+        # Still answering once the breaker is open, and /readyz keeps answering its probe.
+        for i in range(5):
+            self.assertEqual(score(srv, lead(43 + i, lead_id="H-3"))[0], 200)
+        self.assertEqual(srv.json("GET", "/readyz")[0], 200)
 
 
 class Crm(Base):

@@ -118,6 +118,8 @@ TEST_F(Cli, OutOfRangeTrainFlagsAreOneLineUsageErrors) {
       {"--valid-fraction 1", "leadscore train: invalid_params: --valid-fraction must be in (0, 1), got 1"},
       {"--threads -2", "leadscore train: invalid_params: --threads must be >= 0, got -2"},
       {"--scale-pos-weight -1", "leadscore train: invalid_params: --scale-pos-weight takes"},
+      {"--seed -5",
+       "leadscore train: invalid_params: --seed must be between 0 and 9223372036854775807, got -5"},
   };
   for (const auto& [flags, expected] : cases) {
     auto r = run(base + flags);

@@ -257,6 +257,67 @@ TEST_F(ScorerTest, RefusesModelJsonWhoseFeatureNamesDisagreeWithTheManifest) {
   EXPECT_EQ(s.error().code, "feature_mismatch");
 }
 
+// Re-signs a model directory whose model.json was edited: the manifest gets the version the
+// loader computes, so the load gets past the hash check to the checks behind it.
+void reseal(const fs::path& dir) {
+  auto a = model::load_artifacts(dir);
+  ASSERT_FALSE(a);
+  ASSERT_EQ(a.error().code, "version_mismatch");
+  // "model.json and calibration hash to <new>, but the manifest says <old>: ..."
+  const std::string& msg = a.error().message;
+  const size_t at = msg.find("hash to ") + 8, says = msg.find("the manifest says ") + 18;
+  const std::string fresh = msg.substr(at, 12), old = msg.substr(says, 12);
+  std::ifstream in(dir / "manifest.json");
+  std::string m((std::istreambuf_iterator<char>(in)), {});
+  const size_t v = m.find("\"" + old + "\"");
+  ASSERT_NE(v, std::string::npos) << m;
+  m.replace(v + 1, old.size(), fresh);
+  std::ofstream(dir / "manifest.json", std::ios::trunc) << m;
+}
+
+// A model.json whose feature types disagree with the manifest (a feature trained as numeric
+// but declared categorical, or the reverse) is refused, naming the feature and both types.
+TEST_F(ScorerTest, RefusesModelJsonWhoseFeatureTypesDisagreeWithTheManifest) {
+  struct Case {
+    size_t feature;
+    const char* from;
+    const char* to;
+    const char* message;
+  };
+  ASSERT_TRUE(data_->features[0].categorical);
+  ASSERT_FALSE(data_->features[2].categorical);
+  const Case cases[] = {
+      {0, "\"c\"", "\"q\"",
+       "feature 0 'Lead Origin' is numeric (\"q\") in model.json but categorical in the manifest"},
+      {2, "\"q\"", "\"c\"",
+       "feature 2 'Do Not Email' is categorical (\"c\") in model.json but numeric in the "
+       "manifest"},
+  };
+  for (const auto& c : cases) {
+    const fs::path dir = copy_model("retyped_" + std::to_string(c.feature));
+    {
+      std::ifstream in(dir / "model.json");
+      std::string m((std::istreambuf_iterator<char>(in)), {});
+      size_t at = m.find("\"feature_types\":[");
+      ASSERT_NE(at, std::string::npos);
+      // Past '"feature_types":[' to the feature's type: a 3-byte string and a comma each.
+      at += 17 + 4 * c.feature;
+      ASSERT_EQ(m.substr(at, 3), c.from) << m.substr(at - 20, 60);
+      m.replace(at, 3, c.to);
+      std::ofstream(dir / "model.json", std::ios::trunc) << m;
+    }
+    ASSERT_NO_FATAL_FAILURE(reseal(dir));
+    auto a = model::load_artifacts(dir);
+    ASSERT_FALSE(a) << c.message;
+    EXPECT_EQ(a.error().code, "feature_mismatch");
+    EXPECT_EQ(a.error().message, c.message);
+    EXPECT_EQ(a.error().field, data_->features[c.feature].name);
+    auto s = model::Scorer::load(dir);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().message, c.message);
+  }
+}
+
 TEST_F(ScorerTest, RejectsDamagedModelDirectories) {
   EXPECT_EQ(model::Scorer::load(*dir_ / "absent").error().code, "model_not_found");
 
