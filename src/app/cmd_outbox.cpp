@@ -107,7 +107,8 @@ void add_outbox_command(CLI::App& root) {
   list->add_option("--outbox", *path, "Outbox SQLite file")->required();
   list->add_option("--state", *state, "pending, delivered, dead_letter or all")
       ->check(CLI::IsMember({"pending", "delivered", "dead_letter", "all"}));
-  list->add_option("--limit", *limit, "Events shown per state");
+  list->add_option("--limit", *limit, "Events shown per state")
+      ->check(CLI::Range(size_t{0}, size_t{100000000}));  // -2 would wrap to "all of them"
   list->add_flag("--json", *json, "One JSON object per line");
   list->callback([path, state, limit, json] {
     auto outbox = open_outbox(*path);

@@ -23,7 +23,8 @@ void add_schema_command(CLI::App& root) {
   infer->add_option("--name", o->name, "Schema name")->capture_default_str();
   infer->add_option("--max-categories", o->max_categories,
                     "Columns with more distinct values are text")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));  // -3 would wrap to "no limit"
   infer->callback([o] {
     auto reader = data::CsvReader::open(o->csv);
     if (!reader) {

@@ -90,6 +90,14 @@ TEST_F(OutboxCliWithEvents, RetryOfAnUnknownEventIdIsAnError) {
   EXPECT_EQ(counts().pending, 1);
 }
 
+TEST_F(OutboxCliWithEvents, ANegativeListLimitIsRefused) {
+  const auto err = dir_ / "err";
+  // Without the range check "-2" wrapped to 2^64 - 2: every event listed.
+  EXPECT_EQ(run(cli("list --outbox " + db() + " --limit -2", err)), 2);
+  EXPECT_NE(crm_test::read_bytes(err).find("--limit"), std::string::npos);
+  EXPECT_EQ(run(cli("list --outbox " + db() + " --limit 1", err)), 0);
+}
+
 TEST_F(OutboxCliWithEvents, AgesThatDoNotFitAreRefusedAndNothingIsPurged) {
   const auto err = dir_ / "err";
   for (const char* age : {"200000000000d", "9223372036854775807s", "36501d", "-1d", "+5d", " 5d",

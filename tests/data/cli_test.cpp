@@ -125,6 +125,13 @@ TEST(SchemaInferCli, DraftIsJsonOnStdout) {
   ASSERT_FALSE(parser.parse(r.out).get(doc)) << r.out;
   EXPECT_EQ(simdjson::dom::array(doc["fields"]).size(), 32u);
   EXPECT_NE(r.err.find("budget_lakh"), std::string::npos);  // human summary on stderr
+  // A negative bound would wrap to "every column is a category"; 0 would make every one text.
+  for (const char* bad : {"-3", "0"}) {
+    auto refused = run("schema infer " + path + " --max-categories " + bad);
+    EXPECT_EQ(refused.status, 2) << bad << ": " << refused.err;
+    EXPECT_NE(refused.err.find("--max-categories"), std::string::npos) << refused.err;
+    EXPECT_TRUE(refused.out.empty()) << "no draft for a refused run";
+  }
   std::remove(path.c_str());
   auto missing = run("schema infer /nonexistent/leads.csv");
   EXPECT_EQ(missing.status, 1);
