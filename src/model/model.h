@@ -69,13 +69,13 @@ core::Result<Split> stratified_split(std::span<const float> labels, const SplitO
 // ---------------------------------------------------------------------------------------------
 
 struct TrainParams {
-  int max_depth = 4;
+  int max_depth = 3;
   double eta = 0.05;
   int max_trees = 2000;
   int early_stopping_rounds = 50;
   double min_child_weight = 10.0;
-  double subsample = 0.8;
-  double colsample_bytree = 0.8;
+  double subsample = 0.7;
+  double colsample_bytree = 0.6;
   double lambda = 5.0;
   double alpha = 0.0;
   double gamma = 0.0;
