@@ -543,9 +543,15 @@ class LeadBuilder {
     return std::isalnum(u) || u >= 0x80;  // UTF-8 letters (Devanagari names too) count
   }
 
-  // The words (3+ bytes, with a letter) of a PII value such as "Philomena Wraxhurst".
+  // The words (3+ bytes, with a letter) of a PII value such as "Philomena Wraxhurst". An
+  // e-mail address gives only its local part ("philomena.w92"): its domain ("gmail", "com")
+  // names nobody, and the scrubber already takes whole addresses out of free text.
   void collect_pii_words(std::string_view v) {
     for (size_t i = 0; i < v.size();) {
+      if (v[i] == '@') {
+        while (i < v.size() && v[i] != ' ' && v[i] != ',' && v[i] != ';') ++i;
+        continue;
+      }
       if (!word_byte(v[i])) {
         ++i;
         continue;
@@ -565,28 +571,46 @@ class LeadBuilder {
     }
   }
 
-  // Replaces each whole word of `text` equal (ASCII case-insensitively) to a PII word with
-  // "[name]": the lead's own name in its notes ("ask for Philomena") never reaches an
-  // embedding, a cache key or a response.
-  static void redact_words(std::string& text, std::span<const std::string> words) {
-    thread_local std::string out;  // reused: parsing a warm lead allocates nothing
-    out.clear();
-    bool changed = false;
+  // Calls fn(start, end, is_pii_word) for each word of `text` (a run of word bytes).
+  template <typename Fn>
+  static void for_each_word(std::string_view text, std::span<const std::string> words, Fn&& fn) {
     for (size_t i = 0; i < text.size();) {
       if (!word_byte(text[i])) {
-        out.push_back(text[i++]);
+        ++i;
         continue;
       }
       size_t j = i;
       while (j < text.size() && word_byte(text[j])) ++j;
-      const std::string_view w(text.data() + i, j - i);
-      const bool hit = std::any_of(words.begin(), words.end(),
-                                   [&](const std::string& p) { return detail::iequals(w, p); });
-      out += hit ? std::string_view("[name]") : w;
-      changed |= hit;
+      const std::string_view w = text.substr(i, j - i);
+      if (!fn(i, j, std::any_of(words.begin(), words.end(), [&](const std::string& p) {
+            return detail::iequals(w, p);
+          }))) {
+        return;
+      }
       i = j;
     }
-    if (changed) text.assign(out);
+  }
+
+  // Replaces each whole word of `text` equal (ASCII case-insensitively) to a PII word with
+  // "[name]": the lead's own name in its notes ("ask for Philomena") never reaches an
+  // embedding, a cache key or a response. Most notes do not name their lead: they are only
+  // scanned, and rewritten when they do.
+  static void redact_words(std::string& text, std::span<const std::string> words) {
+    bool any = false;
+    for_each_word(text, words, [&](size_t, size_t, bool hit) { return !(any = hit); });
+    if (!any) return;
+    thread_local std::string out;  // reused: parsing a warm lead allocates nothing
+    out.clear();
+    size_t copied = 0;
+    for_each_word(text, words, [&](size_t from, size_t to, bool hit) {
+      if (hit) {
+        out.append(text, copied, from - copied).append("[name]");
+        copied = to;
+      }
+      return true;
+    });
+    out.append(text, copied, std::string::npos);
+    text.assign(out);
   }
 
   const Schema& schema_;

@@ -330,6 +330,14 @@ TEST(LeadPrivacy, TheLeadsOwnNameIsRedactedFromItsFreeText) {
     ASSERT_EQ(r->texts.size(), 1u);
     EXPECT_EQ(r->texts[0].second, "[name] [name], Mr [name]-Singh, not Zorawarpur") << name_first;
   }
+  // An e-mail gives its local part's words, not its domain's: "gmail" and "com" name nobody.
+  {
+    auto r = parse(
+        R"({"email":"quxley.zora@gmail.com","notes":"zora saw it on gmail and listing.com",)"
+        R"("bhk":3})");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->texts[0].second, "[name] saw it on gmail and listing.com");
+  }
   // No name field: notes untouched.
   auto r = parse(R"({"notes":"Ask for Zorawar","bhk":3})");
   ASSERT_TRUE(r) << r.error().message;
