@@ -141,7 +141,6 @@ LS_AMX void block_2x2(const uint16_t* a0, const uint16_t* a1, const uint16_t* b,
   auto bt = [&](size_t s, int j, int h) { return b + (s * P * 2 + static_cast<size_t>(2 * j + h)) * kTile; };
   // First operands: A_0 and B_0 at P = 3 (the order starts with the largest product), B_1 at P = 2.
   constexpr int kFirstB = P == 3 ? 0 : 1;
-  constexpr int kLastA = 0, kLastB = P == 3 ? 2 : 0;
   LS_TILE_LOAD(4, at(0, 0, 0));
   LS_TILE_LOAD(5, at(0, 1, 0));
   LS_TILE_LOAD(6, bt(0, kFirstB, 0));
@@ -158,10 +157,7 @@ LS_AMX void block_2x2(const uint16_t* a0, const uint16_t* a1, const uint16_t* b,
       LS_NEXT_B(bt(s, 0, 0), bt(s, 0, 1));  // (0,1)
       LS_NEXT_A(at(s, 0, 1), at(s, 1, 1));  // (0,0)
     }
-    // The last product, (kLastA, kLastB) = (0,2) at P = 3, (1,0) at P = 2; then the next k-step's
-    // first operands.
-    (void)kLastA;
-    (void)kLastB;
+    // The last product, (0,2) at P = 3, (1,0) at P = 2; then the next k-step's first operands.
     LS_TDP(0, 4, 6);
     LS_TDP(1, 4, 7);
     if (s + 1 == ksteps) {
