@@ -119,20 +119,17 @@ inline void prefetch_step(const uint16_t* pf) {
 // per k-step instead of 18 (P = 2: (0,1) (0,0) (1,0), 8 instead of 10). Tile registers are not
 // renamed, so each load is issued right after the last product that reads its register, and
 // runs while the other two products of the step do.
-#define LS_NEXT_B(nb0, nb1) \
-  LS_TDP(0, 4, 6);          \
-  LS_TDP(2, 5, 6);          \
-  LS_TILE_LOAD(6, nb0);     \
-  LS_TDP(1, 4, 7);          \
-  LS_TDP(3, 5, 7);          \
-  LS_TILE_LOAD(7, nb1)
-#define LS_NEXT_A(na0, na1) \
-  LS_TDP(0, 4, 6);          \
-  LS_TDP(1, 4, 7);          \
-  LS_TILE_LOAD(4, na0);     \
-  LS_TDP(2, 5, 6);          \
-  LS_TDP(3, 5, 7);          \
-  LS_TILE_LOAD(5, na1)
+// The four products of one (i, j) step, with the two loads of the next step placed after the
+// products reading their registers: B change (registers 6, 7) or A change (4, 5).
+#define LS_STEP(c1, a1, b1, r1, p1, c2, a2, b2, r2, p2) \
+  LS_TDP(0, 4, 6);                                       \
+  LS_TDP(c1, a1, b1);                                    \
+  LS_TILE_LOAD(r1, p1);                                  \
+  LS_TDP(c2, a2, b2);                                    \
+  LS_TDP(3, 5, 7);                                       \
+  LS_TILE_LOAD(r2, p2)
+#define LS_NEXT_B(nb0, nb1) LS_STEP(2, 5, 6, 6, nb0, 1, 4, 7, 7, nb1)
+#define LS_NEXT_A(na0, na1) LS_STEP(1, 4, 7, 4, na0, 2, 5, 6, 5, na1)
 template <int P>
 LS_AMX void block_2x2(const uint16_t* a0, const uint16_t* a1, const uint16_t* b, size_t ksteps, const uint16_t* pf) {
   static_assert(P == 2 || P == 3);
@@ -175,6 +172,7 @@ LS_AMX void block_2x2(const uint16_t* a0, const uint16_t* a1, const uint16_t* b,
 }
 #undef LS_NEXT_A
 #undef LS_NEXT_B
+#undef LS_STEP
 
 // One row tile x one panel (the last odd row tile, and batches of at most 16 tokens): C 0-1, all
 // A pieces held in 2-4 (9 tile loads per 12 products at P = 3, not 15), B pieces in 5-6.
