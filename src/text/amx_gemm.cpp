@@ -113,27 +113,66 @@ inline void prefetch_step(const uint16_t* pf) {
 // Two row tiles x one 32-column panel over k-steps [0, ksteps) of a depth block: 4 accumulators
 // (C 0-3), the A pieces of both row tiles in 4-5, the B pieces of both halves in 6-7.
 // a0, a1: the row tiles' activation pieces at the block's first k-step; b: the panel's weights.
+//
+// The piece products (i, j) run in an order where consecutive ones share A_i or B_j, so each
+// step reloads only one operand pair: (0,0) (2,0) (1,0) (1,1) (0,1) (0,2) at P = 3, 14 tile loads
+// per k-step instead of 18 (P = 2: (0,1) (0,0) (1,0), 8 instead of 10). Tile registers are not
+// renamed, so each load is issued right after the last product that reads its register, and
+// runs while the other two products of the step do.
+// The four products of one (i, j) step, with the two loads of the next step placed after the
+// products reading their registers: B change (registers 6, 7) or A change (4, 5).
+#define LS_STEP(c1, a1, b1, r1, p1, c2, a2, b2, r2, p2) \
+  LS_TDP(0, 4, 6);                                       \
+  LS_TDP(c1, a1, b1);                                    \
+  LS_TILE_LOAD(r1, p1);                                  \
+  LS_TDP(c2, a2, b2);                                    \
+  LS_TDP(3, 5, 7);                                       \
+  LS_TILE_LOAD(r2, p2)
+#define LS_NEXT_B(nb0, nb1) LS_STEP(2, 5, 6, 6, nb0, 1, 4, 7, 7, nb1)
+#define LS_NEXT_A(na0, na1) LS_STEP(1, 4, 7, 4, na0, 2, 5, 6, 5, na1)
 template <int P>
 LS_AMX void block_2x2(const uint16_t* a0, const uint16_t* a1, const uint16_t* b, size_t ksteps, const uint16_t* pf) {
+  static_assert(P == 2 || P == 3);
+  // Operand tiles: A piece i of row tile r at k-step s, B piece j of half h.
+  auto at = [&](size_t s, int r, int i) { return (r == 0 ? a0 : a1) + (s * P + static_cast<size_t>(i)) * kTile; };
+  auto bt = [&](size_t s, int j, int h) { return b + (s * P * 2 + static_cast<size_t>(2 * j + h)) * kTile; };
+  // First operands: A_0 and B_0 at P = 3 (the order starts with the largest product), B_1 at P = 2.
+  constexpr int kFirstB = P == 3 ? 0 : 1;
+  LS_TILE_LOAD(4, at(0, 0, 0));
+  LS_TILE_LOAD(5, at(0, 1, 0));
+  LS_TILE_LOAD(6, bt(0, kFirstB, 0));
+  LS_TILE_LOAD(7, bt(0, kFirstB, 1));
   for (size_t s = 0; s < ksteps; ++s) {
-    const uint16_t* as0 = a0 + s * P * kTile;
-    const uint16_t* as1 = a1 + s * P * kTile;
-    const uint16_t* bs = b + s * P * 2 * kTile;
     prefetch_step<P>(pf == nullptr ? nullptr : pf + s * P * 2 * kTile);
-    for (int i = 0; i < P; ++i) {
-      LS_TILE_LOAD(4, as0 + i * kTile);
-      LS_TILE_LOAD(5, as1 + i * kTile);
-      for (int j = 0; j < P - i; ++j) {
-        LS_TILE_LOAD(6, bs + (2 * j) * kTile);
-        LS_TILE_LOAD(7, bs + (2 * j + 1) * kTile);
-        LS_TDP(0, 4, 6);
-        LS_TDP(1, 4, 7);
-        LS_TDP(2, 5, 6);
-        LS_TDP(3, 5, 7);
-      }
+    if constexpr (P == 3) {
+      LS_NEXT_A(at(s, 0, 2), at(s, 1, 2));  // (0,0)
+      LS_NEXT_A(at(s, 0, 1), at(s, 1, 1));  // (2,0)
+      LS_NEXT_B(bt(s, 1, 0), bt(s, 1, 1));  // (1,0)
+      LS_NEXT_A(at(s, 0, 0), at(s, 1, 0));  // (1,1)
+      LS_NEXT_B(bt(s, 2, 0), bt(s, 2, 1));  // (0,1)
+    } else {
+      LS_NEXT_B(bt(s, 0, 0), bt(s, 0, 1));  // (0,1)
+      LS_NEXT_A(at(s, 0, 1), at(s, 1, 1));  // (0,0)
     }
+    // The last product, (0,2) at P = 3, (1,0) at P = 2; then the next k-step's first operands.
+    LS_TDP(0, 4, 6);
+    LS_TDP(1, 4, 7);
+    if (s + 1 == ksteps) {
+      LS_TDP(2, 5, 6);
+      LS_TDP(3, 5, 7);
+      break;
+    }
+    LS_TILE_LOAD(4, at(s + 1, 0, 0));
+    LS_TDP(2, 5, 6);
+    LS_TILE_LOAD(6, bt(s + 1, kFirstB, 0));
+    LS_TDP(3, 5, 7);
+    LS_TILE_LOAD(5, at(s + 1, 1, 0));
+    LS_TILE_LOAD(7, bt(s + 1, kFirstB, 1));
   }
 }
+#undef LS_NEXT_A
+#undef LS_NEXT_B
+#undef LS_STEP
 
 // One row tile x one panel (the last odd row tile, and batches of at most 16 tokens): C 0-1, all
 // A pieces held in 2-4 (9 tile loads per 12 products at P = 3, not 15), B pieces in 5-6.

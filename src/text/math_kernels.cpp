@@ -123,8 +123,12 @@ void gelu_avx2(float* x, size_t rows, size_t cols, size_t ld, const float* bias)
 
 #define LS_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
 
+// exp for x <= 0 (its two callers: softmax after subtracting the row max, erf's exp(-x^2)); the
+// same Cephes polynomial as exp256, with the power of two applied by vscalefps (one instruction
+// for the convert, add, shift and multiply; the same value: 2^fx is a normal float for
+// fx >= -126).
 LS_AVX512 inline __m512 exp512(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
   __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
@@ -136,8 +140,7 @@ LS_AVX512 inline __m512 exp512(__m512 x) {
   y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
   y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
   y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  __m512i n = _mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127));
-  return _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(n, 23)));
+  return _mm512_scalef_ps(y, fx);
 }
 
 LS_AVX512 inline __m512 erf512(__m512 x) {
@@ -172,25 +175,9 @@ LS_AVX512 void gelu_avx512(float* x, size_t rows, size_t cols, size_t ld, const 
   }
 }
 
-LS_AVX512 void softmax_row512(float* v, size_t n) {
-  __m512 m16 = _mm512_set1_ps(-INFINITY);
-  for (size_t k = 0; k < n; k += 16) {
-    const __mmask16 m = n - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - k)) - 1);
-    m16 = _mm512_mask_max_ps(m16, m, m16, _mm512_maskz_loadu_ps(m, v + k));
-  }
-  const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(m16));
-  __m512 s16 = _mm512_setzero_ps();
-  for (size_t k = 0; k < n; k += 16) {
-    const __mmask16 m = n - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - k)) - 1);
-    __m512 e = _mm512_maskz_mov_ps(m, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + k), mv)));
-    _mm512_mask_storeu_ps(v + k, m, e);
-    s16 = _mm512_add_ps(s16, e);
-  }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(s16));
-  for (size_t k = 0; k < n; k += 16) {
-    const __mmask16 m = n - k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - k)) - 1);
-    _mm512_mask_storeu_ps(v + k, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, v + k), inv));
-  }
+// Lanes [0, min(left, 16)) of a block of 16 keys.
+inline __mmask16 key_mask(size_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
 }
 
 // One head, blocks of MQ queries: scores against K^T (L1-resident), softmax, then P.V with the
@@ -224,6 +211,9 @@ LS_AVX512 void attention512(const float* q, const float* k, const float* v, size
     const size_t rows = n - i0 < MQ ? n - i0 : MQ;
     const float* qr[MQ];
     for (size_t r = 0; r < MQ; ++r) qr[r] = q + (i0 + (r < rows ? r : 0)) * ld;
+    // Scores, with each row's max over the real keys kept on the way (no separate max pass).
+    __m512 mx[MQ];
+    for (int r = 0; r < MQ; ++r) mx[r] = _mm512_set1_ps(-INFINITY);
     for (size_t jb = 0; jb < n16; jb += 16) {
       __m512 a[MQ];
       for (int r = 0; r < MQ; ++r) a[r] = _mm512_setzero_ps();
@@ -232,9 +222,27 @@ LS_AVX512 void attention512(const float* q, const float* k, const float* v, size
         const __m512 kv = _mm512_loadu_ps(kc);
         for (int r = 0; r < MQ; ++r) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(qr[r][c]), kv, a[r]);
       }
-      for (int r = 0; r < MQ; ++r) _mm512_storeu_ps(s + static_cast<size_t>(r) * n16 + jb, _mm512_mul_ps(a[r], sc));
+      const __mmask16 valid = key_mask(n - jb);
+      for (int r = 0; r < MQ; ++r) {
+        const __m512 t = _mm512_mul_ps(a[r], sc);
+        _mm512_storeu_ps(s + static_cast<size_t>(r) * n16 + jb, t);
+        mx[r] = _mm512_mask_max_ps(mx[r], valid, mx[r], t);
+      }
     }
-    for (size_t r = 0; r < rows; ++r) softmax_row512(s + r * n16, n);
+    // exp(s - max) in place (zero past n); the normalization by the row sum is applied to the
+    // MQ x d outputs instead of the MQ x n probabilities.
+    float inv[MQ];
+    for (size_t r = 0; r < rows; ++r) {
+      float* sr = s + r * n16;
+      const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(mx[r]));
+      __m512 sum = _mm512_setzero_ps();
+      for (size_t jb = 0; jb < n16; jb += 16) {
+        const __m512 e = _mm512_maskz_mov_ps(key_mask(n - jb), exp512(_mm512_sub_ps(_mm512_loadu_ps(sr + jb), mv)));
+        _mm512_storeu_ps(sr + jb, e);
+        sum = _mm512_add_ps(sum, e);
+      }
+      inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
+    }
     __m512 acc[MQ][NV];
     for (int r = 0; r < MQ; ++r) {
       for (int u = 0; u < NV; ++u) acc[r][u] = _mm512_setzero_ps();
@@ -249,8 +257,9 @@ LS_AVX512 void attention512(const float* q, const float* k, const float* v, size
       }
     }
     for (size_t r = 0; r < rows; ++r) {
+      const __m512 iv = _mm512_set1_ps(inv[r]);
       for (int u = 0; u < NV; ++u) {
-        _mm512_storeu_ps(out + (i0 + r) * ldo + 16 * static_cast<size_t>(u), acc[r][u]);
+        _mm512_storeu_ps(out + (i0 + r) * ldo + 16 * static_cast<size_t>(u), _mm512_mul_ps(acc[r][u], iv));
       }
     }
   }
