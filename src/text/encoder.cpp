@@ -86,13 +86,14 @@ namespace {
 
 core::Error config_invalid(std::string msg) { return core::Error{"config_invalid", std::move(msg), {}}; }
 
+// Whether a product of `rows` rows runs on the AMX kernel.
+bool on_amx(const Dense& d, size_t rows) { return !d.amx.data.empty() && rows >= kAmxMinRows; }
+
 // y[rows, n] = bias (broadcast) + x[rows, k] * W[n, k]^T, output columns split across the pool;
 // epilogue(y_block, rows, cols, ldc) runs on each worker's block while it is hot in cache.
 // y = x W^T (+ epilogue(y_block, rows, cols, ldc, bias_block), which applies the bias and GELU or
 // leaves the bias to the residual LayerNorm that follows). Output columns split across the pool.
-// presplit: x already split into bf16 pieces there (by ffn_in_gelu), for products on AMX.
-bool on_amx(const Dense& d, size_t rows) { return !d.amx.data.empty() && rows >= kAmxMinRows; }
-
+// presplit: x already split into bf16 pieces there (by ffn_in_gelu), used when on_amx.
 void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, float* y, Epilogue epilogue,
             uint16_t* split, const uint16_t* presplit = nullptr) {
   if (on_amx(d, rows)) {
