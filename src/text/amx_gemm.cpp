@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "text/math_kernels.h"
+#include "text/simd512.h"
 
 namespace text {
 namespace {
@@ -206,9 +207,15 @@ LS_AMX void block_1x2(const uint16_t* a0, const uint16_t* b, size_t ksteps, cons
   }
 }
 
+LS_AMX void split_rows(const float* x, size_t ld, size_t rows, size_t k, const float* gelu_bias, int pieces,
+                       size_t t0, size_t t1, size_t s0, size_t s1, uint16_t* out);
+
+// gelu_out == nullptr: epilogue(y block, bias slice) per finished chunk. Else the fused FFN
+// epilogue: GELU(y + bias) of the chunk, split straight into the next product's A tiles in
+// gelu_out (k-steps [p0, p1) of an input with k = n), and y keeps x W^T without the bias.
 template <int P>
 LS_AMX void gemm_amx_impl(const uint16_t* xs, size_t rows, const AmxWeights& w, size_t p0, size_t p1, float* y,
-                          const float* bias, Epilogue epilogue) {
+                          const float* bias, Epilogue epilogue, uint16_t* gelu_out) {
   const size_t n = w.n, ksteps = w.kpad / 32;
   const size_t row_tiles = (rows + 15) / 16;
   const size_t a_tile_stride = ksteps * P * kTile;  // elements per row tile
@@ -269,7 +276,11 @@ LS_AMX void gemm_amx_impl(const uint16_t* xs, size_t rows, const AmxWeights& w, 
     }
     const size_t r0 = t0 * 16, r1 = std::min(rows, t1 * 16);
     const size_t c0 = p0 * 32, c1 = std::min(n, p1 * 32);
-    if (c1 > c0) epilogue(y + r0 * n + c0, r1 - r0, c1 - c0, n, bias + c0);
+    if (gelu_out != nullptr) {
+      split_rows(y, n, rows, n, bias, P, t0, t1, p0, p1, gelu_out);
+    } else if (c1 > c0) {
+      epilogue(y + r0 * n + c0, r1 - r0, c1 - c0, n, bias + c0);
+    }
   }
   tiles_end();
 }
@@ -289,31 +300,43 @@ inline float from_bf16(uint16_t h) {
 }
 
 // fp32 -> P bf16 pieces, 32 values (one 64-byte tile row per piece) per step: each piece is the
-// RNE bf16 of what the previous pieces left (x - piece is exact in fp32).
-LS_AMX void split_avx512(const float* x, size_t rows, size_t k, int pieces, size_t t0, size_t t1, uint16_t* out) {
+// RNE bf16 of what the previous pieces left (x - piece is exact in fp32). Row tiles [t0, t1),
+// k-steps [s0, s1) of x [rows, k] (row stride ld) into the A-tile layout of out; rows past `rows`
+// and columns past k are zero. With gelu_bias, the values split are GELU(x + gelu_bias): the same
+// instructions as bias_gelu, so the pieces equal those of bias_gelu then split (amx_gemm_test).
+LS_AMX void split_rows(const float* x, size_t ld, size_t rows, size_t k, const float* gelu_bias, int pieces,
+                       size_t t0, size_t t1, size_t s0, size_t s1, uint16_t* out) {
   const size_t ksteps = (k + 31) / 32;
   const auto P = static_cast<size_t>(pieces);
   for (size_t t = t0; t < t1; ++t) {
     for (size_t i = 0; i < 16; ++i) {
       const size_t r = t * 16 + i;
-      const float* xr = x + r * k;
-      uint16_t* dst = out + t * ksteps * P * kTile + i * 32;
+      const float* xr = x + r * ld;
+      uint16_t* dst = out + (t * ksteps + s0) * P * kTile + i * 32;
       if (r >= rows) {
-        for (size_t s = 0; s < ksteps * P; ++s) _mm512_storeu_si512(dst + s * kTile, _mm512_setzero_si512());
+        for (size_t s = 0; s < (s1 - s0) * P; ++s) _mm512_storeu_si512(dst + s * kTile, _mm512_setzero_si512());
         continue;
       }
-      for (size_t s = 0; s < ksteps; ++s, dst += P * kTile) {
+      for (size_t s = s0; s < s1; ++s, dst += P * kTile) {
         const size_t kk = s * 32;
         __m512 lo, hi;
         if (kk + 32 <= k) {
           lo = _mm512_loadu_ps(xr + kk);
           hi = _mm512_loadu_ps(xr + kk + 16);
+          if (gelu_bias != nullptr) {
+            lo = gelu512(_mm512_add_ps(lo, _mm512_loadu_ps(gelu_bias + kk)));
+            hi = gelu512(_mm512_add_ps(hi, _mm512_loadu_ps(gelu_bias + kk + 16)));
+          }
         } else {
           const size_t v = k - kk;
           const auto m0 = static_cast<__mmask16>(v >= 16 ? 0xFFFFu : (1u << v) - 1);
           const auto m1 = static_cast<__mmask16>(v <= 16 ? 0u : (1u << (v - 16)) - 1);
           lo = _mm512_maskz_loadu_ps(m0, xr + kk);
           hi = _mm512_maskz_loadu_ps(m1, xr + kk + 16);
+          if (gelu_bias != nullptr) {  // masked lanes stay 0: gelu512(0) = +0
+            lo = gelu512(_mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, gelu_bias + kk)));
+            hi = gelu512(_mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, gelu_bias + kk + 16)));
+          }
         }
         for (size_t p = 0; p < P; ++p) {
           const __m512bh h = _mm512_cvtne2ps_pbh(hi, lo);  // [lo's 16 | hi's 16]
@@ -406,15 +429,24 @@ size_t amx_split_elems(size_t rows, size_t k, int pieces) {
 
 void split_activations_amx(const float* x, size_t rows, size_t k, int pieces, size_t t0, size_t t1,
                            uint16_t* out) {
-  split_avx512(x, rows, k, pieces, t0, t1, out);
+  split_rows(x, k, rows, k, nullptr, pieces, t0, t1, 0, (k + 31) / 32, out);
 }
 
 void gemm_amx(const uint16_t* xs, size_t rows, const AmxWeights& w, size_t p0, size_t p1, float* y,
               const float* bias, Epilogue epilogue) {
   if (w.pieces == 2) {
-    gemm_amx_impl<2>(xs, rows, w, p0, p1, y, bias, epilogue);
+    gemm_amx_impl<2>(xs, rows, w, p0, p1, y, bias, epilogue, nullptr);
   } else {
-    gemm_amx_impl<3>(xs, rows, w, p0, p1, y, bias, epilogue);
+    gemm_amx_impl<3>(xs, rows, w, p0, p1, y, bias, epilogue, nullptr);
+  }
+}
+
+void gemm_amx_gelu_split(const uint16_t* xs, size_t rows, const AmxWeights& w, size_t p0, size_t p1, float* y,
+                         const float* bias, uint16_t* out) {
+  if (w.pieces == 2) {
+    gemm_amx_impl<2>(xs, rows, w, p0, p1, y, bias, nullptr, out);
+  } else {
+    gemm_amx_impl<3>(xs, rows, w, p0, p1, y, bias, nullptr, out);
   }
 }
 

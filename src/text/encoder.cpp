@@ -55,7 +55,8 @@ struct MiniLmEncoder::Workspace {
   ForkJoinPool pool;
   std::vector<std::vector<float>> scratch;  // per worker: attention_head scratch
   std::vector<float> x, qkv, ctx, tmp, inter;
-  AmxBuffer split;  // AMX: the current product's activations split into bf16 pieces
+  AmxBuffer split;        // AMX: the current product's activations split into bf16 pieces
+  AmxBuffer split_inter;  // AMX: GELU(FFN in) split by the fused epilogue for FFN out
   std::vector<size_t> offsets;
   std::vector<std::vector<int32_t>> ids;  // tokenized batch, reused
   void reserve(size_t tokens, size_t max_len, const BertConfig& c) {
@@ -71,6 +72,8 @@ struct MiniLmEncoder::Workspace {
     if (have_amx()) {
       const size_t need_split = amx_split_elems(tokens, std::max(h, i), amx_pieces());
       if (split.size() < need_split) split.resize(need_split);
+      const size_t need_inter = amx_split_elems(tokens, i, amx_pieces());
+      if (split_inter.size() < need_inter) split_inter.resize(need_inter);
     }
     const size_t need = attention_scratch_floats(max_len, h / static_cast<size_t>(c.num_heads));
     for (auto& s : scratch) {
@@ -83,20 +86,28 @@ namespace {
 
 core::Error config_invalid(std::string msg) { return core::Error{"config_invalid", std::move(msg), {}}; }
 
+// Whether a product of `rows` rows runs on the AMX kernel.
+bool on_amx(const Dense& d, size_t rows) { return !d.amx.data.empty() && rows >= kAmxMinRows; }
+
 // y[rows, n] = bias (broadcast) + x[rows, k] * W[n, k]^T, output columns split across the pool;
 // epilogue(y_block, rows, cols, ldc) runs on each worker's block while it is hot in cache.
 // y = x W^T (+ epilogue(y_block, rows, cols, ldc, bias_block), which applies the bias and GELU or
 // leaves the bias to the residual LayerNorm that follows). Output columns split across the pool.
+// presplit: x already split into bf16 pieces there (by ffn_in_gelu), used when on_amx.
 void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, float* y, Epilogue epilogue,
-            uint16_t* split) {
-  if (!d.amx.data.empty() && rows >= kAmxMinRows) {
+            uint16_t* split, const uint16_t* presplit = nullptr) {
+  if (on_amx(d, rows)) {
     // Split the activations once (row tiles across the pool), then the products by panels.
     const int pieces = d.amx.pieces;
-    pool.run((rows + 15) / 16, 1, [&](size_t t0, size_t t1, int) {
-      split_activations_amx(x, rows, d.k, pieces, t0, t1, split);
-    });
+    const uint16_t* xs = presplit;
+    if (xs == nullptr) {
+      pool.run((rows + 15) / 16, 1, [&](size_t t0, size_t t1, int) {
+        split_activations_amx(x, rows, d.k, pieces, t0, t1, split);
+      });
+      xs = split;
+    }
     pool.run(d.amx.panels, 1, [&](size_t p0, size_t p1, int) {
-      gemm_amx(split, rows, d.amx, p0, p1, y, d.b.data(), epilogue);
+      gemm_amx(xs, rows, d.amx, p0, p1, y, d.b.data(), epilogue);
     });
     return;
   }
@@ -117,6 +128,25 @@ void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, flo
 }
 
 void bias_later(float*, size_t, size_t, size_t, const float*) {}
+
+// The FFN's first half, y = GELU(x W^T + b). When both halves run on AMX, the GELU is fused with
+// the split of y for the second half (`next`): the pieces go to split_out, y is left as scratch,
+// and the result is true (pass split_out as linear's presplit); saves writing y and reading it
+// back. Otherwise y holds GELU(x W^T + b) and the result is false.
+bool ffn_in_gelu(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, const Dense& next, float* y,
+                 uint16_t* split, uint16_t* split_out) {
+  if (!on_amx(d, rows) || !on_amx(next, rows) || next.amx.pieces != d.amx.pieces) {
+    linear(pool, x, rows, d, y, bias_gelu, split);
+    return false;
+  }
+  pool.run((rows + 15) / 16, 1, [&](size_t t0, size_t t1, int) {
+    split_activations_amx(x, rows, d.k, d.amx.pieces, t0, t1, split);
+  });
+  pool.run(d.amx.panels, 1, [&](size_t p0, size_t p1, int) {
+    gemm_amx_gelu_split(split, rows, d.amx, p0, p1, y, d.b.data(), split_out);
+  });
+  return true;
+}
 
 }  // namespace
 
@@ -449,9 +479,9 @@ void MiniLmEncoder::encode_group(std::span<const std::vector<int32_t>> batch, st
     std::swap(ws.x, ws.tmp);
     x = ws.x.data();
     float* inter = ws.inter.data();
-    linear(pool, x, total, L.in, inter, bias_gelu, ws.split.data());
+    const bool presplit = ffn_in_gelu(pool, x, total, L.in, L.out, inter, ws.split.data(), ws.split_inter.data());
     tmp = ws.tmp.data();
-    linear(pool, inter, total, L.out, tmp, bias_later, ws.split.data());
+    linear(pool, inter, total, L.out, tmp, bias_later, ws.split.data(), presplit ? ws.split_inter.data() : nullptr);
     residual_ln(tmp, L.out.b.data(), x, L.ln2_g, L.ln2_b);
     std::swap(ws.x, ws.tmp);
     x = ws.x.data();

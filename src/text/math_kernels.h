@@ -95,6 +95,13 @@ void split_activations_amx(const float* x, size_t rows, size_t k, int pieces, si
 // (ldtilecfg) and releases them on return. Needs have_amx().
 void gemm_amx(const uint16_t* xs, size_t rows, const AmxWeights& w, size_t p0, size_t p1, float* y,
               const float* bias, Epilogue epilogue);
+// The FFN's first half, fused: as gemm_amx with the bias_gelu epilogue followed by
+// split_activations_amx of the result (k = w.n, w.pieces pieces), but GELU(x W^T + b) goes
+// straight from the finished blocks into `out` (amx_split_elems(rows, w.n, w.pieces) elements;
+// this call writes k-steps [p0, p1), i.e. its panels' columns, of every row tile), with the same
+// pieces bit for bit. y is scratch: it is left holding x W^T without the bias. Needs have_amx().
+void gemm_amx_gelu_split(const uint16_t* xs, size_t rows, const AmxWeights& w, size_t p0, size_t p1, float* y,
+                         const float* bias, uint16_t* out);
 
 // Scaled dot-product attention of one head over n tokens: q, k, v rows have stride ld; head
 // width d; out rows stride ldo. scratch needs attention_scratch_floats(n, d) floats.

@@ -154,6 +154,48 @@ TEST_F(AmxGemm, EpilogueGetsItsBiasSlice) {
   }
 }
 
+// The FFN's fused epilogue (GELU of the finished blocks split straight into the next product's
+// A tiles) gives the same pieces, bit for bit, as the unfused path: bias_gelu then
+// split_activations_amx. Every element of the buffer is compared (it starts as a canary), so
+// missed tiles, zero padding (row and column tails), offsets of a panel sub-range (two calls,
+// like two workers), row chunks and depth blocks all count.
+TEST_F(AmxGemm, FusedGeluSplitEqualsGeluThenSplit) {
+  const size_t shapes[][3] = {{40, 80, 64}, {200, 1536, 384}, {600, 64, 800}, {7, 33, 5}};
+  uint64_t seed = 300;
+  for (int pieces : {3, 2}) {
+    for (const auto& s : shapes) {
+      const size_t rows = s[0], n = s[1], k = s[2];
+      SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(n) + "x" + std::to_string(k) + " pieces " +
+                   std::to_string(pieces));
+      const auto x = random_values(rows * k, seed++);
+      const auto w = random_values(n * k, seed++);
+      const auto bias = random_values(n, seed++);
+      const auto amx = text::pack_weights_amx(w.data(), n, k, pieces);
+      text::AmxBuffer xs(text::amx_split_elems(rows, k, pieces));
+      text::split_activations_amx(x.data(), rows, k, pieces, 0, (rows + 15) / 16, xs.data());
+
+      std::vector<float> y(rows * n);
+      text::gemm_amx(xs.data(), rows, amx, 0, amx.panels, y.data(), bias.data(), text::bias_gelu);
+      text::AmxBuffer want(text::amx_split_elems(rows, n, pieces));
+      text::split_activations_amx(y.data(), rows, n, pieces, 0, (rows + 15) / 16, want.data());
+
+      text::AmxBuffer got(want.size(), 0xAAAA);
+      std::vector<float> scratch(rows * n);
+      const size_t mid = amx.panels / 2;
+      text::gemm_amx_gelu_split(xs.data(), rows, amx, 0, mid, scratch.data(), bias.data(), got.data());
+      text::gemm_amx_gelu_split(xs.data(), rows, amx, mid, amx.panels, scratch.data(), bias.data(), got.data());
+      size_t diff = 0, first = want.size();
+      for (size_t i = 0; i < want.size(); ++i) {
+        if (got[i] != want[i]) {
+          ++diff;
+          first = std::min(first, i);
+        }
+      }
+      EXPECT_EQ(diff, 0u) << "first differing piece element " << first << " of " << want.size();
+    }
+  }
+}
+
 // Where the kernel lists the AMX flags (and nothing turns the path off), detection must find
 // them and get the tile permission: the golden tests would otherwise pass on the fp32 path alone.
 TEST(AmxSwitch, DetectedWhereCpuinfoListsAmx) {
