@@ -22,6 +22,7 @@
 
 #include "crm/crm.h"
 #include "crm/event_log.h"
+#include "crm/seq_index.h"
 #include "crm/time_format.h"
 
 namespace crm {
@@ -253,8 +254,8 @@ class Outbox::Impl {
  public:
   using LogRecord = detail::LogRecord;
 
-  // An undelivered event in memory: only what scheduling needs (~110 bytes with its map
-  // node). Ids, body and last error stay in the log record and are read back when claimed or
+  // An undelivered event in memory: only what scheduling needs (56 bytes, in a SeqIndex
+  // slot). Ids, body and last error stay in the log record and are read back when claimed or
   // listed, so a long CRM outage costs little memory and each append touches little.
   struct Pending {
     int64_t created_at = 0;
@@ -407,7 +408,7 @@ class Outbox::Impl {
             inner = tl::unexpected(finished.error());
             return;
           }
-          if (*finished || pending.count(r.seq)) {
+          if (*finished || pending.contains(r.seq)) {
             stale.emplace_back(r.at, r.seq);
             return;
           }
@@ -422,7 +423,7 @@ class Outbox::Impl {
       max_seq = std::max(max_seq, r.seq);
       auto finished = is_finished(r.seq);
       if (!finished) return core::make_error("outbox_open_failed", finished.error().message);
-      if (*finished || pending.count(r.seq)) continue;
+      if (*finished || pending.contains(r.seq)) continue;
       LS_TRY(log->append(r, r.body));
       add(std::move(r));
     }
@@ -470,7 +471,7 @@ class Outbox::Impl {
       std::lock_guard lock(mu);
       for (auto& r : rows) {
         raise_next_seq(r.seq + 1);
-        if (pending.count(r.seq)) continue;
+        if (pending.contains(r.seq)) continue;
         LS_TRY(log->append(r, r.body));
         r.body = std::string();
         woke |= add(std::move(r));
@@ -492,8 +493,7 @@ class Outbox::Impl {
     auto lq = by_lead.try_emplace(std::move(r.lead_id)).first;  // one hash lookup per append
     // New seqs are the largest so far: both inserts go at the end in O(1) (a replayed dead
     // letter is older and is inserted in order).
-    pending.emplace_hint(pending.end(), seq,
-                         Pending{r.created_at, r.next_attempt_at, 0, r.at, r.attempts, &lq->first});
+    pending.insert(seq, Pending{r.created_at, r.next_attempt_at, 0, r.at, r.attempts, &lq->first});
     lq->second.seqs.insert(seq);
     if (!counted) depth.fetch_add(1);
     return refresh_head(lq);
@@ -501,12 +501,11 @@ class Outbox::Impl {
 
   // Removes an event (finished or withdrawn).
   void remove(int64_t seq) {
-    auto it = pending.find(seq);
-    if (it == pending.end()) return;
-    Pending& p = it->second;
-    unschedule(seq, p);
-    auto lq = by_lead.find(*p.lead);
-    pending.erase(it);
+    Pending* p = pending.find(seq);
+    if (p == nullptr) return;
+    unschedule(seq, *p);
+    auto lq = by_lead.find(*p->lead);
+    pending.erase(seq);
     if (lq != by_lead.end()) {
       lq->second.seqs.erase(seq);
       refresh_head(lq);
@@ -523,9 +522,9 @@ class Outbox::Impl {
     }
     const int64_t h = lq->second.seqs.front();
     if (h == lq->second.head) return false;
-    if (auto old = pending.find(lq->second.head); old != pending.end() && old->second.due) {
-      due.erase({old->second.next_attempt_at, old->first});
-      old->second.due = false;
+    if (Pending* old = pending.find(lq->second.head); old != nullptr && old->due) {
+      due.erase({old->next_attempt_at, lq->second.head});
+      old->due = false;
     }
     lq->second.head = h;
     return make_due(h, pending.at(h));
@@ -703,7 +702,7 @@ class Outbox::Impl {
     while (cur < at_least && !next_seq.compare_exchange_weak(cur, at_least)) {
     }
   }
-  std::map<int64_t, Pending> pending;
+  detail::SeqIndex<Pending> pending;
   std::unordered_map<std::string, LeadQueue> by_lead;
   std::set<std::pair<int64_t, int64_t>> due;     // (next_attempt_at, seq)
   std::set<std::pair<int64_t, int64_t>> leased;  // (leased_until, seq)
@@ -1000,11 +999,11 @@ core::Result<std::vector<Outbox::Impl::LogRecord>> take_for_finish(
   std::vector<Outbox::Impl::LogRecord> out;
   std::lock_guard lock(d.mu);
   for (int64_t seq : seqs) {
-    auto it = d.pending.find(seq);
-    if (it == d.pending.end()) continue;
-    LS_ASSIGN_OR_RETURN(auto rec, d.log->read(it->second.at));
+    const auto* p = d.pending.find(seq);
+    if (p == nullptr) continue;
+    LS_ASSIGN_OR_RETURN(auto rec, d.log->read(p->at));
     LS_TRY(render_body(rec.body, rec.event_id, rec.lead_id));  // SQLite keeps the JSON
-    rec.attempts = it->second.attempts;
+    rec.attempts = p->attempts;
     out.push_back(std::move(rec));
   }
   return out;
@@ -1015,7 +1014,7 @@ core::Result<std::vector<Outbox::Impl::LogRecord>> take_for_finish(
 void finish_in_log(Outbox::Impl& d, const std::vector<Outbox::Impl::LogRecord>& done) {
   std::lock_guard lock(d.mu);
   for (const auto& rec : done) {
-    if (!d.pending.count(rec.seq)) continue;
+    if (!d.pending.contains(rec.seq)) continue;
     (void)d.log->mark_done(rec.at, rec.seq);
     d.remove(rec.seq);
   }
@@ -1056,9 +1055,9 @@ core::Status Outbox::reschedule(const std::vector<Reschedule>& failures) {
   std::lock_guard lock(d.mu);
   LS_TRY(d.require_owner());
   for (const auto& f : failures) {
-    auto it = d.pending.find(f.seq);
-    if (it == d.pending.end()) continue;  // cancelled or erased meanwhile
-    auto& p = it->second;
+    auto* found = d.pending.find(f.seq);
+    if (found == nullptr) continue;  // cancelled or erased meanwhile
+    auto& p = *found;
     d.unschedule(f.seq, p);
     p.attempts = f.attempts_total;
     p.next_attempt_at = f.next_attempt_at_ms;
@@ -1187,10 +1186,13 @@ core::Result<std::vector<StoredEvent>> pending_events(Outbox::Impl& d, const std
       }
       return out;
     }
-    for (const auto& [seq, p] : d.pending) {
-      if (out.size() >= limit) break;
-      LS_TRY(read(p));
-    }
+    core::Status st = core::ok();
+    d.pending.for_each([&](int64_t, const Outbox::Impl::Pending& p) {
+      if (out.size() >= limit) return false;
+      st = read(p);
+      return st.has_value();
+    });
+    LS_TRY(st);
     return out;
   }
   int64_t max_seq = 0;

@@ -22,6 +22,7 @@
 
 #include "crm/crm.h"
 #include "crm/event_log.h"
+#include "crm/seq_index.h"
 #include "crm/time_format.h"
 #include "test_util.h"
 
@@ -1343,6 +1344,103 @@ TEST_F(RingTest, ConcurrentAppendersKeepEachLeadsOrder) {
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(by_lead[crm_test::id_of("lead-", t)], appended[t]) << "lead " << t;
   }
+}
+
+
+// ---- the outbox's index of undelivered events by seq -----------------------------------------
+
+using SeqIndex = crm::detail::SeqIndex<int64_t>;
+
+// Everything the index holds, in its iteration order.
+std::vector<std::pair<int64_t, int64_t>> contents(const SeqIndex& idx) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  idx.for_each([&](int64_t seq, int64_t v) {
+    out.emplace_back(seq, v);
+    return true;
+  });
+  return out;
+}
+
+TEST(SeqIndex, BehavesLikeAMapUnderAnOutboxsMixOfOperations) {
+  // Appends in order, deliveries mostly oldest first, some stuck events, replayed old seqs
+  // and jumps: after every step the index and a std::map agree on every lookup and on order.
+  std::mt19937_64 rng(7);
+  SeqIndex idx;
+  std::map<int64_t, int64_t> ref;
+  int64_t next = 1;
+  for (int step = 0; step < 100000; ++step) {
+    const auto dice = rng() % 100;
+    if (dice < 55) {  // append
+      idx.insert(next, next * 3);
+      ref.emplace(next, next * 3);
+      ++next;
+    } else if (dice < 90 && !ref.empty()) {  // deliver one of the oldest few (some stay stuck)
+      auto it = ref.begin();
+      std::advance(it, static_cast<long>(rng() % std::min<size_t>(ref.size(), 40)));
+      if (it->first % 97 != 0) {
+        EXPECT_TRUE(idx.erase(it->first));
+        ref.erase(it);
+      }
+    } else if (dice < 93 && next > 10) {  // a replayed dead letter: an old seq comes back
+      const int64_t old = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(next - 1));
+      if (!ref.count(old)) {
+        idx.insert(old, -old);
+        ref.emplace(old, -old);
+      }
+    } else if (dice < 94) {  // seqs jump (events appended and finished elsewhere)
+      next += 1 + static_cast<int64_t>(rng() % 100000);
+    } else if (!ref.empty()) {  // erase something absent, then something random
+      EXPECT_FALSE(idx.erase(next + 5));
+      auto it = ref.begin();
+      std::advance(it, static_cast<long>(rng() % ref.size()));
+      EXPECT_TRUE(idx.erase(it->first));
+      ref.erase(it);
+    }
+    ASSERT_EQ(idx.size(), ref.size()) << "step " << step;
+    if (step % 997 == 0) {
+      const std::vector<std::pair<int64_t, int64_t>> want(ref.begin(), ref.end());
+      ASSERT_EQ(contents(idx), want) << "step " << step;
+      for (int k = 0; k < 300; ++k) {
+        const int64_t probe = static_cast<int64_t>(rng() % static_cast<uint64_t>(next + 3));
+        const int64_t* v = idx.find(probe);
+        auto it = ref.find(probe);
+        ASSERT_EQ(v != nullptr, it != ref.end()) << "seq " << probe;
+        if (v) {
+          ASSERT_EQ(*v, it->second) << "seq " << probe;
+        }
+      }
+    }
+  }
+  EXPECT_GT(idx.in_map(), 0u);  // stragglers and replayed seqs went through the map
+}
+
+TEST(SeqIndex, OneStuckEventDoesNotPinItsChunk) {
+  // A lead whose CRM keeps failing: its one event stays while millions after it are
+  // delivered. The chunks must not pile up behind it.
+  SeqIndex idx;
+  idx.insert(1, 1);
+  for (int64_t seq = 2; seq < 2'000'000; ++seq) {
+    idx.insert(seq, seq);
+    if (seq > 51) idx.erase(seq - 50);  // delivered 50 appends later (not seq 1)
+  }
+  EXPECT_EQ(idx.size(), 51u);
+  EXPECT_LE(idx.chunks(), 6u);
+  EXPECT_EQ(idx.in_map(), 1u);
+  ASSERT_NE(idx.find(1), nullptr);
+  EXPECT_EQ(*idx.find(1), 1);
+  EXPECT_EQ(contents(idx).front().first, 1);
+  EXPECT_EQ(contents(idx).back().first, 1'999'999);
+}
+
+TEST(SeqIndex, AValueKeepsItsAddressWhileNewerOnesArrive) {
+  // The outbox holds a reference to an event's state across appends of other events.
+  SeqIndex idx;
+  int64_t& first = idx.insert(100, 1);
+  for (int64_t seq = 101; seq < 100 + 10 * SeqIndex::kChunk; ++seq) idx.insert(seq, seq);
+  EXPECT_EQ(&first, idx.find(100));
+  first = 42;
+  EXPECT_EQ(idx.at(100), 42);
+  EXPECT_THROW(idx.at(99), std::out_of_range);
 }
 
 }  // namespace
