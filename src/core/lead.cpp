@@ -510,6 +510,16 @@ class LeadBuilder {
 
   Status set_id(const FieldSpec& f, std::string_view id) {
     if (trim(id).empty()) return set_missing(f);
+    // Ids travel to logs, the outbox, CRM payloads and CSV exports, where a NUL, newline or
+    // escape byte breaks lines and tools: refused rather than carried.
+    if (std::any_of(id.begin(), id.end(), [](char c) {
+          const auto u = static_cast<unsigned char>(c);
+          return u < 0x20 || u == 0x7f;
+        })) {
+      return make_error("invalid_lead_id",
+                        "field '" + f.name + "': the lead id contains a control character",
+                        f.name);
+    }
     if (looks_like_pii(id)) {
       if (!options_.pseudonymise_lead_id) {
         return make_error("lead_id_looks_like_pii",

@@ -242,6 +242,17 @@ TEST(LeadErrors, TextLengthCountsCharactersNotBytes) {
 TEST(LeadErrors, LeadIdTooLong) {
   expect_error(R"({"lead_id":")" + std::string(129, 'x') + "\"}", "field_too_long", "lead_id");
 }
+TEST(LeadErrors, LeadIdWithAControlCharacter) {
+  // JSON escapes decode to the raw byte: a NUL, newline, tab or escape in an id would break
+  // log lines and CSV exports downstream.
+  for (const char* id : {R"(A\u0000B)", R"(L-1\nL-2)", R"(L\t9)", R"(\u001b[31mL)", R"(L\u007f)"}) {
+    expect_error(std::string(R"({"lead_id":")") + id + "\"}", "invalid_lead_id", "lead_id");
+  }
+  // Printable Unicode is fine.
+  auto r = parse(R"({"lead_id":"लीड-42 ü"})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->id, "लीड-42 ü");
+}
 
 core::Result<Lead> parse_with(const std::string& schema_fields, const std::string& json,
                               const std::string& unknown) {
