@@ -26,8 +26,8 @@ model::Matrix one_hot(const model::Dataset& d, std::vector<model::FeatureSpec>& 
     width[f] = d.features[f].categorical ? d.category_names[f].size() : 1;
     for (size_t k = 0; k < width[f]; ++k) {
       const auto& name = d.features[f].name;
-      specs.push_back({d.features[f].categorical ? name + "=" + d.category_names[f][k] : name,
-                       false});
+      specs.push_back(
+          {d.features[f].categorical ? name + "=" + d.category_names[f][k] : name, false});
     }
   }
   model::Matrix m;

@@ -151,8 +151,8 @@ class SeqIndex {
   }
 
   std::deque<std::unique_ptr<Chunk>> chunks_;
-  int64_t base_ = 0;           // seq of chunks_[0]'s first slot (a multiple of kChunk)
-  std::map<int64_t, T> old_;   // every seq here is < base_
+  int64_t base_ = 0;          // seq of chunks_[0]'s first slot (a multiple of kChunk)
+  std::map<int64_t, T> old_;  // every seq here is < base_
   size_t size_ = 0;
 };
 
