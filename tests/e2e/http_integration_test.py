@@ -202,10 +202,12 @@ class Receiver:
             self.proc.wait(10)
 
     def events(self):
+        """The events stored so far. The receiver may be appending a line at this moment: a
+        last line without its newline is incomplete and is left for the next call."""
         if not os.path.exists(self.store):
             return []
         with open(self.store) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 def metric(srv, name, labels=""):

@@ -65,9 +65,12 @@ class ServerProc:
             return f.read()
 
     def log_lines(self):
+        """The server's JSON log lines so far; a last line still being written (no newline
+        yet) is left for the next call."""
         out = []
-        for line in self.log().splitlines():
-            out.append(json.loads(line))
+        for line in self.log().splitlines(keepends=True):
+            if line.endswith("\n"):
+                out.append(json.loads(line))
         return out
 
     def cleanup(self):
