@@ -329,8 +329,7 @@ LS_AMX void split_rows(const float* x, size_t ld, size_t rows, size_t k, const f
           }
         } else {
           const size_t v = k - kk;
-          const auto m0 = static_cast<__mmask16>(v >= 16 ? 0xFFFFu : (1u << v) - 1);
-          const auto m1 = static_cast<__mmask16>(v <= 16 ? 0u : (1u << (v - 16)) - 1);
+          const __mmask16 m0 = lane_mask(v), m1 = lane_mask(v > 16 ? v - 16 : 0);
           lo = _mm512_maskz_loadu_ps(m0, xr + kk);
           hi = _mm512_maskz_loadu_ps(m1, xr + kk + 16);
           if (gelu_bias != nullptr) {  // masked lanes stay 0: gelu512(0) = +0

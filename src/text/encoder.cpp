@@ -89,6 +89,13 @@ core::Error config_invalid(std::string msg) { return core::Error{"config_invalid
 // Whether a product of `rows` rows runs on the AMX kernel.
 bool on_amx(const Dense& d, size_t rows) { return !d.amx.data.empty() && rows >= kAmxMinRows; }
 
+// x [rows, d.k] split into d's bf16 pieces in `split`, row tiles across the pool.
+void split_for(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, uint16_t* split) {
+  pool.run((rows + 15) / 16, 1, [&](size_t t0, size_t t1, int) {
+    split_activations_amx(x, rows, d.k, d.amx.pieces, t0, t1, split);
+  });
+}
+
 // y[rows, n] = bias (broadcast) + x[rows, k] * W[n, k]^T, output columns split across the pool;
 // epilogue(y_block, rows, cols, ldc) runs on each worker's block while it is hot in cache.
 // y = x W^T (+ epilogue(y_block, rows, cols, ldc, bias_block), which applies the bias and GELU or
@@ -98,12 +105,9 @@ void linear(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d, flo
             uint16_t* split, const uint16_t* presplit = nullptr) {
   if (on_amx(d, rows)) {
     // Split the activations once (row tiles across the pool), then the products by panels.
-    const int pieces = d.amx.pieces;
     const uint16_t* xs = presplit;
     if (xs == nullptr) {
-      pool.run((rows + 15) / 16, 1, [&](size_t t0, size_t t1, int) {
-        split_activations_amx(x, rows, d.k, pieces, t0, t1, split);
-      });
+      split_for(pool, x, rows, d, split);
       xs = split;
     }
     pool.run(d.amx.panels, 1, [&](size_t p0, size_t p1, int) {
@@ -139,9 +143,7 @@ bool ffn_in_gelu(ForkJoinPool& pool, const float* x, size_t rows, const Dense& d
     linear(pool, x, rows, d, y, bias_gelu, split);
     return false;
   }
-  pool.run((rows + 15) / 16, 1, [&](size_t t0, size_t t1, int) {
-    split_activations_amx(x, rows, d.k, d.amx.pieces, t0, t1, split);
-  });
+  split_for(pool, x, rows, d, split);
   pool.run(d.amx.panels, 1, [&](size_t p0, size_t p1, int) {
     gemm_amx_gelu_split(split, rows, d.amx, p0, p1, y, d.b.data(), split_out);
   });

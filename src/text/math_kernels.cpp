@@ -129,19 +129,13 @@ LS_AVX512 void gelu_avx512(float* x, size_t rows, size_t cols, size_t ld, const 
   for (size_t r = 0; r < rows; ++r) {
     float* v = x + r * ld;
     for (size_t k = 0; k < cols; k += 16) {
-      const __mmask16 m = cols - k >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                         : static_cast<__mmask16>((1u << (cols - k)) - 1);
+      const __mmask16 m = lane_mask(cols - k);
       __m512 a = _mm512_maskz_loadu_ps(m, v + k);
       if (bias != nullptr) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, bias + k));
       a = gelu512(a);
       _mm512_mask_storeu_ps(v + k, m, a);
     }
   }
-}
-
-// Lanes [0, min(left, 16)) of a block of 16 keys.
-inline __mmask16 key_mask(size_t left) {
-  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
 }
 
 // One head, blocks of MQ queries: scores against K^T (L1-resident), softmax, then P.V with the
@@ -186,7 +180,7 @@ LS_AVX512 void attention512(const float* q, const float* k, const float* v, size
         const __m512 kv = _mm512_loadu_ps(kc);
         for (int r = 0; r < MQ; ++r) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(qr[r][c]), kv, a[r]);
       }
-      const __mmask16 valid = key_mask(n - jb);
+      const __mmask16 valid = lane_mask(n - jb);
       for (int r = 0; r < MQ; ++r) {
         const __m512 t = _mm512_mul_ps(a[r], sc);
         _mm512_storeu_ps(s + static_cast<size_t>(r) * n16 + jb, t);
@@ -201,7 +195,7 @@ LS_AVX512 void attention512(const float* q, const float* k, const float* v, size
       const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(mx[r]));
       __m512 sum = _mm512_setzero_ps();
       for (size_t jb = 0; jb < n16; jb += 16) {
-        const __m512 e = _mm512_maskz_mov_ps(key_mask(n - jb), exp512(_mm512_sub_ps(_mm512_loadu_ps(sr + jb), mv)));
+        const __m512 e = _mm512_maskz_mov_ps(lane_mask(n - jb), exp512(_mm512_sub_ps(_mm512_loadu_ps(sr + jb), mv)));
         _mm512_storeu_ps(sr + jb, e);
         sum = _mm512_add_ps(sum, e);
       }
@@ -306,8 +300,7 @@ LS_AVX512 void gemm_packed_avx512(const float* x, size_t rows, const PackedWeigh
     for (size_t p = p0; p < p1; ++p) {
       const size_t c0 = p * 32;
       const size_t cols = std::min<size_t>(32, n - c0);
-      const auto m0 = static_cast<__mmask16>(cols >= 16 ? 0xFFFFu : (1u << cols) - 1);
-      const auto m1 = static_cast<__mmask16>(cols >= 32 ? 0xFFFFu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1);
+      const __mmask16 m0 = lane_mask(cols), m1 = lane_mask(cols > 16 ? cols - 16 : 0);
       // Depth blocks of kKc: fewer passes over y (each reloads and stores the tile) matter more
       // than keeping the 48 KB panel slice in L1; it streams from L2 under the prefetch.
       constexpr size_t kKc = 384;

@@ -5,6 +5,8 @@
 
 #include <immintrin.h>
 
+#include <cstddef>
+
 namespace text {
 
 #pragma GCC diagnostic push
@@ -12,6 +14,11 @@ namespace text {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 #define LS_AVX512F __attribute__((target("avx512f")))
+
+// The first min(lanes, 16) lanes of a 16-float vector: the mask of a row's last, partial block.
+inline __mmask16 lane_mask(size_t lanes) {
+  return lanes >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << lanes) - 1);
+}
 
 // exp for x <= 0 (its two callers: softmax after subtracting the row max, erf's exp(-x^2)); the
 // same Cephes polynomial as the AVX2 exp256, with the power of two applied by vscalefps (one
